@@ -1,0 +1,125 @@
+"""执行结果的内容哈希缓存。
+
+键由这些东西决定：脚本的字节、``dlbook`` 包全部源码、运行模式、设备种类，以及
+Python、PyTorch、torchvision、NumPy、matplotlib 的版本。任何一项变了，键就变了，
+示例会重新执行；什么都没变，重建时一个示例也不执行。
+
+每个条目是 ``<键>.ipynb`` 加 ``<键>.json``（元数据，最后写入，它的存在表示条目完整）。
+写入先写临时文件再 :func:`os.replace`，中途失败不会留下半个条目。
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import tempfile
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+__all__ = ["CacheEntry", "ExampleCache", "atomic_write", "cache_key", "environment"]
+
+CACHE_FORMAT = 1
+_PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """把 ``data`` 原子地写到 ``path``：要么是完整的新内容，要么保持原样。"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _version(dist: str) -> str:
+    try:
+        return metadata.version(dist)
+    except metadata.PackageNotFoundError:
+        return "absent"
+
+
+def environment() -> dict[str, str]:
+    """影响示例输出的软件版本。"""
+    return {
+        "python": platform.python_version(),
+        **{name: _version(name) for name in ("torch", "torchvision", "numpy", "matplotlib")},
+    }
+
+
+def _source_digest(root: Path = _PACKAGE_ROOT) -> str:
+    h = hashlib.sha256()
+    for file in sorted(root.rglob("*.py")):
+        if "__pycache__" in file.parts:
+            continue
+        h.update(file.relative_to(root).as_posix().encode())
+        h.update(b"\0")
+        h.update(file.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def cache_key(script: Path, *, mode: str, device: str, env: dict[str, str] | None = None) -> str:
+    """示例 ``script`` 在给定模式和设备下的缓存键（64 位十六进制）。"""
+    h = hashlib.sha256()
+    parts = {
+        "format": CACHE_FORMAT,
+        "script": hashlib.sha256(Path(script).read_bytes()).hexdigest(),
+        "dlbook": _source_digest(),
+        "mode": mode,
+        "device": device,
+        "env": env if env is not None else environment(),
+    }
+    h.update(json.dumps(parts, sort_keys=True).encode())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class CacheEntry:
+    """缓存里一个执行过的示例。"""
+
+    key: str
+    script: str
+    mode: str
+    device: str
+    seconds: float
+    executed_at: str
+    env: dict[str, str]
+
+
+class ExampleCache:
+    """目录 ``root`` 下的执行缓存。"""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+
+    def _paths(self, key: str) -> tuple[Path, Path]:
+        return self.root / f"{key}.ipynb", self.root / f"{key}.json"
+
+    def get(self, key: str) -> tuple[NotebookNode, CacheEntry] | None:
+        """返回缓存的笔记本与元数据；没有或已损坏时返回 ``None``。"""
+        nb_path, meta_path = self._paths(key)
+        if not (nb_path.is_file() and meta_path.is_file()):
+            return None
+        try:
+            entry = CacheEntry(**json.loads(meta_path.read_text(encoding="utf-8")))
+            nb = nbformat.reads(nb_path.read_text(encoding="utf-8"), as_version=4)
+        except (ValueError, TypeError, OSError):
+            return None  # 损坏的条目当作没有，重新执行后会被覆盖
+        if entry.key != key or entry.seconds <= 0:
+            return None
+        return nb, entry
+
+    def put(self, nb: NotebookNode, entry: CacheEntry) -> None:
+        nb_path, meta_path = self._paths(entry.key)
+        atomic_write(nb_path, nbformat.writes(nb).encode("utf-8"))
+        atomic_write(meta_path, json.dumps(asdict(entry), ensure_ascii=False, indent=1).encode())

@@ -1,0 +1,112 @@
+"""在 Jupyter 内核里执行笔记本，捕获文本与图像输出。"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbformat import NotebookNode
+
+__all__ = ["ExampleError", "Execution", "execute_notebook"]
+
+
+class ExampleError(RuntimeError):
+    """示例脚本执行失败；消息里写明脚本、单元格和回溯。"""
+
+    def __init__(self, script: Path, cell_index: int | None, source: str, detail: str) -> None:
+        where = f"第 {cell_index} 个代码单元格" if cell_index is not None else "内核"
+        lines = [f"示例 {script} 在{where}出错。"]
+        if source:
+            lines += ["出错的代码：", _indent(source)]
+        lines += ["回溯：", _indent(detail.rstrip())]
+        super().__init__("\n".join(lines))
+        self.script = script
+        self.cell_index = cell_index
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+@dataclass(frozen=True)
+class Execution:
+    """一次执行的结果：执行过的笔记本与代码单元格的总用时（秒）。"""
+
+    notebook: NotebookNode
+    seconds: float
+
+
+def _code_cell_index(nb: NotebookNode, cell_number: int) -> int:
+    """把笔记本里的单元格序号换成“第几个代码单元格”（从 1 开始）。"""
+    return sum(1 for c in nb.cells[: cell_number + 1] if c.cell_type == "code")
+
+
+def execute_notebook(
+    nb: NotebookNode,
+    *,
+    script: Path,
+    env: dict[str, str] | None = None,
+    timeout: int = 1800,
+) -> Execution:
+    """执行 ``nb``（就地修改），出错时抛出 :class:`ExampleError`。
+
+    内核的工作目录是脚本所在目录，环境变量在当前进程的基础上叠加 ``env``。
+    用时只计代码单元格本身（不含内核启动），由每个单元格的 nbclient 时间戳求和。
+    """
+    script = Path(script)
+    kernel_env = {**os.environ, **(env or {})}
+    # 图在内核里由 matplotlib-inline 捕获；不要继承终端里可能设置的后端。
+    kernel_env.pop("MPLBACKEND", None)
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=False,
+        record_timing=True,
+        resources={"metadata": {"path": str(script.parent)}},
+    )
+    current = {"cell": None}
+
+    def _on_cell_start(cell: NotebookNode, cell_index: int) -> None:
+        current["cell"] = cell_index
+
+    client.on_cell_start = _on_cell_start
+    start = time.perf_counter()
+    try:
+        client.execute(env=kernel_env)
+    except CellExecutionError as exc:
+        index = current["cell"]
+        source = nb.cells[index].source if index is not None else ""
+        number = _code_cell_index(nb, index) if index is not None else None
+        raise ExampleError(script, number, source, str(exc)) from None
+    except (CellTimeoutError, DeadKernelError) as exc:
+        index = current["cell"]
+        source = nb.cells[index].source if index is not None else ""
+        number = _code_cell_index(nb, index) if index is not None else None
+        raise ExampleError(script, number, source, f"{type(exc).__name__}: {exc}") from None
+    wall = time.perf_counter() - start
+    seconds = _cells_seconds(nb)
+    if seconds is None:
+        seconds = wall
+    return Execution(notebook=nb, seconds=seconds)
+
+
+def _cells_seconds(nb: NotebookNode) -> float | None:
+    from datetime import datetime
+
+    total = 0.0
+    found = False
+    for cell in nb.cells:
+        timing = cell.get("metadata", {}).get("execution", {})
+        begin = timing.get("iopub.execute_input") or timing.get("shell.execute_reply.started")
+        end = timing.get("shell.execute_reply")
+        if begin and end:
+            found = True
+            t0 = datetime.fromisoformat(begin.replace("Z", "+00:00"))
+            t1 = datetime.fromisoformat(end.replace("Z", "+00:00"))
+            total += max((t1 - t0).total_seconds(), 0.0)
+    return total if found else None

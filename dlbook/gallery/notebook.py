@@ -1,0 +1,97 @@
+"""用 sphinx-gallery 自己的解析器把示例脚本转换成 Jupyter 笔记本。"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+from sphinx_gallery.py_source_parser import (
+    remove_config_comments,
+    remove_ignore_blocks,
+    split_code_and_text_blocks,
+)
+
+__all__ = ["ScriptError", "script_to_notebook", "script_title"]
+
+_SETEXT_TITLE = re.compile(r"^\s*(?P<title>[^\n]+)\n(?P<rule>=+)\s*(\n|$)")
+
+
+class ScriptError(ValueError):
+    """示例脚本的格式不对（缺少标题文档字符串等）。"""
+
+
+def _title_cell(text: str, path: Path) -> tuple[str, str]:
+    """把 ``标题\\n====`` 形式的文档字符串变成 ``# 标题``，返回 (标题, Markdown)。"""
+    match = _SETEXT_TITLE.match(text)
+    if match is None:
+        raise ScriptError(
+            f"{path}: 第一段文档字符串必须以标题开头，标题下一行是一排 '='，例如\n"
+            '"""\n二维互相关\n==========\n\n导言……\n"""'
+        )
+    title = match["title"].strip()
+    rest = text[match.end() :].strip("\n")
+    body = f"# {title}\n\n{rest}".rstrip() + "\n"
+    return title, body
+
+
+def _blocks(path: Path):
+    if not path.is_file():
+        raise ScriptError(f"找不到示例脚本 {path}")
+    try:
+        compile(path.read_bytes(), str(path), "exec")
+        _, blocks = split_code_and_text_blocks(str(path))
+    except SyntaxError as exc:
+        raise ScriptError(f"{path}:{exc.lineno}: 脚本有语法错误：{exc.msg}") from exc
+    except Exception as exc:  # sphinx-gallery 对缺少文档字符串抛 ExtensionError
+        if "docstring" not in str(exc):
+            raise
+        blocks = []
+    if not blocks or blocks[0].type != "text":
+        raise ScriptError(f"{path}: 脚本必须以标题文档字符串开头")
+    return blocks
+
+
+def script_title(path: str | Path) -> str:
+    """返回示例脚本的标题（文档字符串的第一行）。"""
+    path = Path(path)
+    return _title_cell(_blocks(path).pop(0).content, path)[0]
+
+
+def script_to_notebook(path: str | Path) -> NotebookNode:
+    """把一个 sphinx-gallery 笔记本风格的脚本转换成 nbformat 4 笔记本。
+
+    文档字符串和 ``# %% [markdown]`` 之后的注释行成为 Markdown 单元格，
+    其余成为代码单元格；sphinx-gallery 的配置注释与忽略块会被去掉。
+
+    >>> import tempfile, pathlib
+    >>> src = '\"\"\"\\n标题\\n====\\n\\n导言。\\n\"\"\"\\n\\n# %%\\nx = 1\\n\\n# %% [markdown]\\n# 正文\\n\\n# %%\\nx + 1\\n'
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = pathlib.Path(d, "plot_demo.py")
+    ...     _ = p.write_text(src, encoding="utf-8")
+    ...     nb = script_to_notebook(p)
+    >>> [(c.cell_type, c.source) for c in nb.cells]
+    [('markdown', '# 标题\\n\\n导言。\\n'), ('code', 'x = 1'), ('markdown', '正文'), ('code', 'x + 1')]
+    """
+    path = Path(path)
+    blocks = _blocks(path)
+    title, intro = _title_cell(blocks[0].content, path)
+    cells = [nbformat.v4.new_markdown_cell(intro)]
+    for block in blocks[1:]:
+        if block.type == "code":
+            source = remove_ignore_blocks(remove_config_comments(block.content)).strip("\n")
+            if source.strip():
+                cells.append(nbformat.v4.new_code_cell(source))
+        else:
+            text = block.content.strip("\n")
+            if text.strip():
+                cells.append(nbformat.v4.new_markdown_cell(text))
+
+    for i, cell in enumerate(cells):
+        cell.id = f"cell-{i}"  # 固定的 id：同一个脚本总是得到同样的笔记本
+    nb = nbformat.v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nb.metadata["language_info"] = {"name": "python"}
+    nb.metadata["dlbook"] = {"title": title, "source": path.name}
+    return nb

@@ -1,0 +1,145 @@
+"""MkDocs 插件 ``dlbook-gallery``：构建时执行图库，并把示例嵌进章节页面。
+
+在 ``mkdocs.yml`` 里放在 ``mkdocs-jupyter`` 之前::
+
+    plugins:
+      - search
+      - dlbook-gallery
+      - mkdocs-jupyter:
+          include: ["gallery/*/plot_*.ipynb"]
+          execute: false
+
+章节页面里单独一行 ``{{ example("cnn_basics/plot_lenet.py") }}`` 会被换成执行过的示例：
+Markdown 正文、高亮的代码、文本输出和图片文件。
+
+环境变量：``DLBOOK_MODE``（quick/full）、``DLBOOK_DEVICE``、``DLBOOK_GALLERY_PATTERN``
+（只执行匹配的脚本）、``DLBOOK_CACHE_DIR``（执行缓存的位置）。
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+from pathlib import Path
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.exceptions import PluginError
+from mkdocs.plugins import BasePlugin, event_priority
+from mkdocs.structure.files import File, Files
+
+from dlbook.gallery.build import PATTERN_ENV, Example, GalleryBuild
+from dlbook.gallery.execute import ExampleError
+from dlbook.gallery.notebook import ScriptError
+from dlbook.gallery.render import notebook_to_markdown
+from dlbook.gallery.slugs import fix_notebook_headings, strip_remote_scripts
+
+__all__ = ["GalleryPlugin"]
+
+log = logging.getLogger("mkdocs.plugins.dlbook")
+
+_EXAMPLE = re.compile(r'^[ \t]*\{\{\s*example\(\s*"(?P<name>[^"]+)"\s*\)\s*\}\}[ \t]*$', re.MULTILINE)
+
+
+class _Config(base.Config):
+    gallery_dir = c.Type(str, default="gallery")
+    out_dir = c.Type(str, default=".cache/dlbook/site")
+    cache_dir = c.Type(str, default=".cache/dlbook/executed")
+
+
+class GalleryPlugin(BasePlugin[_Config]):
+    """执行 ``gallery/`` 的示例，生成示例页面、下载文件、图片与图库索引。"""
+
+    def __init__(self) -> None:
+        self.build: GalleryBuild | None = None
+
+    def on_config(self, config):
+        from dlbook.device import get_device
+        from dlbook.mode import current_mode
+
+        root = Path(config.config_file_path or ".").resolve().parent
+        self._root = root
+        self._gallery = root / self.config.gallery_dir
+        self._out = root / self.config.out_dir
+        self._cache = Path(os.environ.get("DLBOOK_CACHE_DIR") or root / self.config.cache_dir)
+        try:
+            self._mode = current_mode()
+            self._device = str(get_device())
+        except (ValueError, RuntimeError) as exc:
+            raise PluginError(str(exc)) from exc
+        return config
+
+    def on_files(self, files: Files, config) -> Files:
+        build = GalleryBuild(
+            self._gallery,
+            self._out,
+            self._cache,
+            mode=self._mode,
+            device=self._device,
+            pattern=os.environ.get(PATTERN_ENV) or None,
+            use_directory_urls=config.use_directory_urls,
+            log=log.info,
+        )
+        try:
+            build.run()
+        except (ExampleError, ScriptError, FileNotFoundError) as exc:
+            raise PluginError(f"图库构建失败：\n{exc}") from exc
+        self.build = build
+        log.info(
+            "图库：%d 个示例，执行了 %d 个，其余来自缓存（%s 模式，%s）",
+            len(build.examples),
+            build.executed,
+            self._mode,
+            self._device,
+        )
+        for uri in build.written:
+            if files.get_file_from_path(uri) is not None:
+                raise PluginError(f"docs/ 里已经有 {uri}，与生成的图库文件冲突")
+            files.append(
+                File(uri, src_dir=str(self._out), dest_dir=config.site_dir,
+                     use_directory_urls=config.use_directory_urls)
+            )
+        return files
+
+    def on_page_markdown(self, markdown: str, *, page, config, files) -> str:
+        if self.build is None or not _EXAMPLE.search(markdown):
+            return markdown
+        page_dir = str(Path(page.file.src_uri).parent)
+
+        def embed(match: re.Match[str]) -> str:
+            name = match["name"]
+            example = self.build.examples.get(name)
+            if example is None:
+                known = ", ".join(sorted(self.build.examples)) or "（无）"
+                if any(p.relative_to(self._gallery).as_posix() == name for p in self.build.skipped):
+                    return f'!!! note "示例 {name} 在这次构建中被跳过（{PATTERN_ENV}）"\n'
+                raise PluginError(f"{page.file.src_uri}: 找不到示例 {name!r}；已有的示例：{known}")
+            return _embed(example, page_dir)
+
+        return _EXAMPLE.sub(embed, markdown)
+
+    @event_priority(-50)
+    def on_page_content(self, html: str, *, page, config, files) -> str:
+        if page.file.src_uri.startswith("gallery/") and page.file.src_uri.endswith(".ipynb"):
+            html = strip_remote_scripts(html)
+            html = fix_notebook_headings(html, page.toc)
+        return html
+
+
+def _embed(example: Example, page_dir: str) -> str:
+    def rel(uri: str) -> str:
+        return Path(os.path.relpath(uri, page_dir or ".")).as_posix()
+
+    header = (
+        f'<p class="dlbook-run-info" markdown="span">{example.run_info()} · '
+        f"[单独页面]({rel(example.page_uri)}) · 下载 "
+        f"[{example.stem}.py]({rel(example.script_uri)}) · "
+        f"[{example.stem}.ipynb]({rel(example.download_uri)})</p>"
+    )
+    return notebook_to_markdown(
+        example.notebook,
+        images=example.images,
+        image_src=lambda image: rel(example.image_uri(image)),
+        header=header,
+    )

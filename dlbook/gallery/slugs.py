@@ -1,0 +1,84 @@
+"""修补 mkdocs-jupyter 渲染出的示例页面。
+
+- 全是中文的标题在 mkdocs-jupyter 里得到空的 ``id``（它的 slugify 只留 ASCII），目录链接失效。
+  这里用 Markdown 页面同样的 ``pymdownx.slugs.slugify(case="lower")`` 重新生成 id，并同步目录。
+- nbconvert 的模板会放进指向 CDN 的 MathJax 2 与 mermaid 脚本；本站自己提供 MathJax，
+  这些脚本删掉，页面不向站外发任何请求。
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+from pymdownx.slugs import slugify
+
+__all__ = ["fix_notebook_headings", "slug", "strip_remote_scripts"]
+
+_slugify = slugify(case="lower")
+_HEADING = re.compile(r"<h(?P<level>[1-6])(?P<attrs>[^>]*)>(?P<body>.*?)</h(?P=level)>", re.DOTALL)
+_ID = re.compile(r'\sid="[^"]*"')
+_ANCHOR = re.compile(r'<a class="anchor-link" href="#[^"]*">')
+_TAGS = re.compile(r"<[^>]+>")
+_REMOTE_SCRIPTS = [
+    re.compile(r'<script src="[^"]*">\s*</script>'),  # MathJax 2 的空地址或 CDN 地址
+    re.compile(r'<script type="text/x-mathjax-config">.*?</script>', re.DOTALL),
+    re.compile(r'<script type="module">(?:(?!</script>).)*?mermaid.*?</script>', re.DOTALL),
+]
+
+
+def slug(text: str) -> str:
+    """与 Markdown 页面一致的标题 id。
+
+    >>> slug("二维互相关运算")
+    '二维互相关运算'
+    >>> slug("LeNet 的 Sigmoid 版本")
+    'lenet-的-sigmoid-版本'
+    """
+    return _slugify(text, "-")
+
+
+def _text_of(fragment: str) -> str:
+    fragment = _ANCHOR.sub("", fragment)
+    return html_lib.unescape(_TAGS.sub("", fragment)).replace("¶", "").strip()
+
+
+def strip_remote_scripts(html: str) -> str:
+    """删去 nbconvert 模板里指向站外的脚本。"""
+    for pattern in _REMOTE_SCRIPTS:
+        html = pattern.sub("", html)
+    return html
+
+
+def fix_notebook_headings(html: str, toc) -> str:
+    """给标题重新生成 id（重复的加 ``_1``、``_2``），并让 ``toc`` 的链接指向它们。"""
+    seen: dict[str, int] = {}
+    ids_by_title: dict[str, list[str]] = {}
+
+    def unique(base: str) -> str:
+        base = base or "section"
+        n = seen.get(base, 0)
+        seen[base] = n + 1
+        return base if n == 0 else f"{base}_{n}"
+
+    def replace(m: re.Match[str]) -> str:
+        title = _text_of(m["body"])
+        new_id = unique(slug(title))
+        ids_by_title.setdefault(title, []).append(new_id)
+        attrs = _ID.sub("", m["attrs"])
+        body = _ANCHOR.sub(f'<a class="anchor-link" href="#{new_id}">', m["body"])
+        return f'<h{m["level"]}{attrs} id="{new_id}">{body}</h{m["level"]}>'
+
+    html = _HEADING.sub(replace, html)
+
+    def walk(items) -> None:
+        for item in items:
+            title = html_lib.unescape(_TAGS.sub("", item.title)).strip()
+            candidates = ids_by_title.get(title)
+            if candidates:
+                item.id = candidates.pop(0)
+            walk(item.children)
+
+    if toc is not None:
+        walk(toc)
+    return html

@@ -1,0 +1,71 @@
+"""LeNet-5：最早成功用于手写数字识别的卷积神经网络。"""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["LeNet"]
+
+
+class LeNet(nn.Module):
+    """LeNet-5，来自 `Gradient-based learning applied to document recognition
+    <https://doi.org/10.1109/5.726791>`_ （LeCun, Bottou, Bengio, Haffner, 1998）。
+
+    两个“卷积 → 激活 → 汇聚”块提取特征，三个全连接层（120、84、``num_classes``）做分类。
+    输入是 ``(B, 1, 28, 28)`` 的灰度图（例如 Fashion-MNIST）；第一个卷积层两侧各填充 2，
+    相当于原论文的 32×32 输入。
+
+    与原论文的差别：原论文的下采样层（S2、S4）对每个通道求和后乘一个可训练的系数、
+    再加可训练的偏置；C3 只连接部分输入通道；输出层是高斯连接（RBF）。这里用的是教科书里
+    常见的经典变体：平均汇聚 + sigmoid，全连接输出层配交叉熵损失。激活函数与汇聚方式都是选项，
+    ``activation=nn.ReLU, pool="max"`` 就是今天更常用的现代写法，通常训练得更快。
+
+    Args:
+        num_classes: 输出类别数。
+        activation: 激活函数的类（不是实例），例如 ``nn.Sigmoid`` 或 ``nn.ReLU``。
+            它只实例化一次、在各层之间共享（与 torchvision ResNet 的 ``relu`` 相同），
+            所以应当是没有参数的激活函数。
+        pool: ``"avg"`` 用平均汇聚，``"max"`` 用最大汇聚；窗口 2×2、步幅 2。
+
+    >>> net = LeNet()
+    >>> net(torch.zeros(2, 1, 28, 28)).shape
+    torch.Size([2, 10])
+    >>> LeNet(activation=nn.ReLU, pool="max").pool1
+    MaxPool2d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
+    """
+
+    input_shape: ClassVar[tuple[int, int, int]] = (1, 28, 28)
+
+    def __init__(
+        self,
+        num_classes: int = 10,
+        *,
+        activation: type[nn.Module] = nn.Sigmoid,
+        pool: Literal["avg", "max"] = "avg",
+    ) -> None:
+        super().__init__()
+        if pool == "avg":
+            pool_layer: type[nn.Module] = nn.AvgPool2d
+        elif pool == "max":
+            pool_layer = nn.MaxPool2d
+        else:
+            raise ValueError(f"pool 只能是 'avg' 或 'max'，收到的是 {pool!r}")
+        self.conv1 = nn.Conv2d(1, 6, kernel_size=5, padding=2)
+        self.act = activation()
+        self.pool1 = pool_layer(kernel_size=2, stride=2)
+        self.conv2 = nn.Conv2d(6, 16, kernel_size=5)
+        self.pool2 = pool_layer(kernel_size=2, stride=2)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.pool1(self.act(self.conv1(x)))  # (B, 6, 28, 28) → (B, 6, 14, 14)
+        x = self.pool2(self.act(self.conv2(x)))  # (B, 16, 10, 10) → (B, 16, 5, 5)
+        x = torch.flatten(x, 1)  # (B, 400)
+        x = self.act(self.fc1(x))  # (B, 120)
+        x = self.act(self.fc2(x))  # (B, 84)
+        return self.fc3(x)  # (B, num_classes)

@@ -1,0 +1,269 @@
+"""图库构建机制：脚本→笔记本、执行、缓存、错误报告、原子写入。用几个很小的脚本。"""
+
+from __future__ import annotations
+
+import os
+import textwrap
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from dlbook.gallery import cache as cache_mod
+from dlbook.gallery.build import build_gallery
+from dlbook.gallery.execute import ExampleError
+from dlbook.gallery.notebook import ScriptError, script_to_notebook
+from dlbook.gallery.render import extract_images, notebook_to_markdown
+
+pytestmark = pytest.mark.slow
+
+PLOT_SCRIPT = '''\
+"""
+画一条抛物线
+============
+
+导言里有公式 $y = x^2$。
+"""
+
+# %%
+import matplotlib.pyplot as plt
+xs = list(range(5))
+print("点数", len(xs))
+
+# %% [markdown]
+# ## 画图
+#
+# 下面画 $y=x^2$。
+
+# %%
+fig, ax = plt.subplots()
+ax.plot(xs, [x * x for x in xs])
+plt.show()
+sum(xs)
+'''
+
+TEXT_SCRIPT = '''\
+"""
+只有文本
+========
+
+没有图。
+"""
+
+# %%
+import os
+print("模式", os.environ["DLBOOK_MODE"], "设备", os.environ["DLBOOK_DEVICE"])
+'''
+
+BROKEN_SCRIPT = '''\
+"""
+会出错
+======
+
+第二个代码单元格除以零。
+"""
+
+# %%
+a = 1
+
+# %%
+b = a / 0
+'''
+
+
+def _gallery(tmp_path: Path, **scripts: str) -> Path:
+    root = tmp_path / "gallery"
+    for name, text in scripts.items():
+        chapter, stem = name.split("__")
+        path = root / chapter / f"{stem}.py"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    return root
+
+
+def _build(tmp_path: Path, gallery: Path, **kw):
+    logs: list[str] = []
+    build = build_gallery(
+        gallery, tmp_path / "out", tmp_path / "cache", mode="quick", device="cpu",
+        log=logs.append, **kw,
+    )
+    return build, logs
+
+
+def test_script_to_notebook_cells(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT)
+    nb = script_to_notebook(gallery / "ch" / "plot_a.py")
+    kinds = [c.cell_type for c in nb.cells]
+    assert kinds == ["markdown", "code", "markdown", "code"]
+    assert nb.cells[0].source.startswith("# 画一条抛物线\n")
+    assert "$y = x^2$" in nb.cells[0].source
+    assert nb.cells[2].source.startswith("## 画图")
+    assert nb.metadata["dlbook"]["title"] == "画一条抛物线"
+    nbformat.validate(nb)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("x = 1\n", "标题文档字符串"),
+        ('"""\n没有下划线的标题\n"""\nx = 1\n', "一排 '='"),
+        ('"""\n标题\n====\n"""\n\n# %%\ndef f(:\n', "语法错误"),
+    ],
+)
+def test_bad_scripts_are_named(tmp_path, text, message):
+    path = tmp_path / "plot_bad.py"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ScriptError, match=message) as info:
+        script_to_notebook(path)
+    assert "plot_bad.py" in str(info.value)
+
+
+def test_missing_script(tmp_path):
+    with pytest.raises(ScriptError, match="找不到示例脚本"):
+        script_to_notebook(tmp_path / "nope.py")
+
+
+def test_build_executes_then_caches(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT, ch__plot_b=TEXT_SCRIPT)
+    build, _ = _build(tmp_path, gallery)
+    assert build.executed == 2
+    a = build.examples["ch/plot_a.py"]
+    b = build.examples["ch/plot_b.py"]
+    assert a.seconds > 0 and not a.cached
+    # 文本输出与图都被捕获了
+    outputs = [o for c in a.notebook.cells for o in c.get("outputs", [])]
+    assert any(o.get("text", "").startswith("点数 5") for o in outputs)
+    assert len(a.images) == 1 and a.images[0].data.startswith(b"\x89PNG")
+    assert "模式 quick 设备 cpu" in "".join(o.get("text", "") for c in b.notebook.cells for o in c.get("outputs", []))
+    out = tmp_path / "out"
+    for uri in ["gallery/index.md", a.page_uri, a.script_uri, a.download_uri, a.thumb_uri,
+                a.image_uri(a.images[0]), b.thumb_uri]:
+        assert (out / uri).is_file(), uri
+    # 页面笔记本多一个运行信息单元格，下载的笔记本没有
+    page = nbformat.read(out / a.page_uri, as_version=4)
+    download = nbformat.read(out / a.download_uri, as_version=4)
+    assert "dlbook-run-info" in page.cells[1].source
+    assert len(page.cells) == len(download.cells) + 1
+    assert 'href="../plot_a.py"' in page.cells[1].source
+    assert 'href="../../_downloads/ch/plot_a.ipynb"' in page.cells[1].source
+    index = (out / "gallery/index.md").read_text(encoding="utf-8")
+    assert "(ch/plot_a.ipynb)" in index and "(ch/images/thumb/plot_b.png)" in index
+
+    # 什么都没变：一个也不执行，文件的修改时间也不变
+    mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    again, _ = _build(tmp_path, gallery)
+    assert again.executed == 0
+    assert all(e.cached for e in again.examples.values())
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == mtimes
+
+    # 改一个脚本：只执行这一个
+    (gallery / "ch" / "plot_b.py").write_text(TEXT_SCRIPT + "print('多一行')\n", encoding="utf-8")
+    third, _ = _build(tmp_path, gallery)
+    assert third.executed == 1
+    assert not third.examples["ch/plot_b.py"].cached and third.examples["ch/plot_a.py"].cached
+
+    # 删掉一个脚本：它生成的文件也消失
+    (gallery / "ch" / "plot_b.py").unlink()
+    _build(tmp_path, gallery)
+    assert not (out / b.page_uri).exists()
+
+
+def test_cache_key_covers_mode_device_and_versions(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
+    script = gallery / "ch" / "plot_b.py"
+    env = cache_mod.environment()
+    base = cache_mod.cache_key(script, mode="quick", device="cpu", env=env)
+    assert base == cache_mod.cache_key(script, mode="quick", device="cpu", env=env)
+    assert base != cache_mod.cache_key(script, mode="full", device="cpu", env=env)
+    assert base != cache_mod.cache_key(script, mode="quick", device="cuda", env=env)
+    assert base != cache_mod.cache_key(script, mode="quick", device="cpu", env={**env, "torch": "0.0"})
+    script.write_text(TEXT_SCRIPT + "\n# 改了\n", encoding="utf-8")
+    assert base != cache_mod.cache_key(script, mode="quick", device="cpu", env=env)
+
+
+def test_cache_key_covers_dlbook_source(tmp_path, monkeypatch):
+    gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
+    script = gallery / "ch" / "plot_b.py"
+    fake = tmp_path / "pkg"
+    fake.mkdir()
+    (fake / "m.py").write_text("x = 1\n")
+    monkeypatch.setattr(cache_mod, "_PACKAGE_ROOT", fake)
+    monkeypatch.setattr(cache_mod._source_digest, "__defaults__", (fake,))
+    before = cache_mod.cache_key(script, mode="quick", device="cpu")
+    (fake / "m.py").write_text("x = 2\n")
+    assert cache_mod.cache_key(script, mode="quick", device="cpu") != before
+
+
+def test_broken_example_names_script_cell_and_traceback(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_bad=BROKEN_SCRIPT)
+    with pytest.raises(ExampleError) as info:
+        _build(tmp_path, gallery)
+    message = str(info.value)
+    assert "plot_bad.py" in message
+    assert "第 2 个代码单元格" in message
+    assert "b = a / 0" in message
+    assert "ZeroDivisionError" in message
+    # 失败的示例不进缓存
+    assert not list((tmp_path / "cache").glob("*.json"))
+
+
+def test_zero_seconds_is_an_error(tmp_path, monkeypatch):
+    from dlbook.gallery import build as build_mod
+    from dlbook.gallery.execute import Execution
+
+    def fake_execute(nb, **kwargs):
+        return Execution(notebook=nb, seconds=0.0)
+
+    monkeypatch.setattr(build_mod, "execute_notebook", fake_execute)
+    gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
+    with pytest.raises(ExampleError, match="0 秒"):
+        _build(tmp_path, gallery)
+
+
+def test_pattern_executes_only_matching_scripts(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT, ch__plot_b=TEXT_SCRIPT)
+    build, logs = _build(tmp_path, gallery, pattern=r"plot_b")
+    assert build.executed == 1
+    assert list(build.examples) == ["ch/plot_b.py"]
+    assert [p.name for p in build.skipped] == ["plot_a.py"]
+    assert any("跳过 ch/plot_a.py" in line for line in logs)
+
+
+def test_atomic_write_leaves_nothing_half_written(tmp_path, monkeypatch):
+    target = tmp_path / "d" / "f.json"
+    cache_mod.atomic_write(target, b"old")
+
+    def boom(src, dst):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(os, "replace", boom)
+    with pytest.raises(OSError, match="disk full"):
+        cache_mod.atomic_write(target, b"new")
+    assert target.read_bytes() == b"old"
+    assert [p.name for p in target.parent.iterdir()] == ["f.json"]
+
+
+def test_corrupt_cache_entry_is_ignored(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
+    build, _ = _build(tmp_path, gallery)
+    (meta,) = (tmp_path / "cache").glob("*.json")
+    meta.write_text("{not json", encoding="utf-8")
+    again, _ = _build(tmp_path, gallery)
+    assert again.executed == 1
+
+
+def test_markdown_embed(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT)
+    build, _ = _build(tmp_path, gallery)
+    ex = build.examples["ch/plot_a.py"]
+    md = notebook_to_markdown(
+        ex.notebook, images=ex.images, image_src=lambda im: f"img/{im.name}", header="HEADER"
+    )
+    assert md.startswith("## 示例：画一条抛物线\n\nHEADER\n")
+    assert "### 画图" in md  # 标题降了一级
+    assert "```python\nimport matplotlib.pyplot as plt" in md
+    assert "```text\n点数 5\n```" in md
+    assert "![示例输出的图](img/plot_a_001.png)" in md
+    assert "```text\n10\n```" in md  # 最后一个表达式的值
+    assert "base64" not in md and "data:image" not in md
+    assert [im.name for im in extract_images(ex.notebook, stem="s")] == ["s_001.png"]
