@@ -202,7 +202,8 @@ def corr2d_multi_in(
     Args:
         X: 形状 ``(C, H, W)`` 的输入。
         K: 形状 ``(C, kh, kw)`` 的卷积核，通道数与 ``X`` 相同。
-        padding, stride: 同 :func:`corr2d`。
+        padding: 同 :func:`corr2d`。
+        stride: 同 :func:`corr2d`。
 
     Returns:
         形状 ``(H', W')`` 的单通道输出。
@@ -229,7 +230,8 @@ def corr2d_multi_in_out(
     Args:
         X: 形状 ``(C, H, W)`` 的输入。
         K: 形状 ``(O, C, kh, kw)`` 的卷积核，``O`` 是输出通道数。
-        padding, stride: 同 :func:`corr2d`。
+        padding: 同 :func:`corr2d`。
+        stride: 同 :func:`corr2d`。
 
     Returns:
         形状 ``(O, H', W')`` 的输出：第 ``o`` 个通道是 ``corr2d_multi_in(X, K[o])``。

@@ -267,3 +267,13 @@ def test_markdown_embed(tmp_path):
     assert "```text\n10\n```" in md  # 最后一个表达式的值
     assert "base64" not in md and "data:image" not in md
     assert [im.name for im in extract_images(ex.notebook, stem="s")] == ["s_001.png"]
+
+
+def test_doctest_fences_for_api_pages():
+    from dlbook.gallery.griffe_doctest import fence_doctests
+
+    text = "说明。\n\n>>> 1 + 1\n2\n\n```python\n>>> 不动\n```\n    >>> x\n    1"
+    assert fence_doctests(text) == (
+        "说明。\n\n```pycon\n>>> 1 + 1\n2\n```\n\n```python\n>>> 不动\n```\n"
+        "    ```pycon\n    >>> x\n    1\n    ```"
+    )

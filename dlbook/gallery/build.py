@@ -21,6 +21,7 @@ import os
 import re
 import time
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 
 import nbformat
@@ -116,7 +117,7 @@ class GalleryBuild:
         device: str,
         pattern: str | None = None,
         use_directory_urls: bool = True,
-        log=print,
+        log: Callable[[str], None] = print,
     ) -> None:
         self.gallery_dir = Path(gallery_dir)
         self.out_dir = Path(out_dir)
@@ -334,7 +335,7 @@ def build_gallery(
     device: str,
     pattern: str | None = None,
     use_directory_urls: bool = True,
-    log=print,
+    log: Callable[[str], None] = print,
 ) -> GalleryBuild:
     """执行并写出整个图库，返回 :class:`GalleryBuild`（其 ``examples`` 按名字索引）。"""
     build = GalleryBuild(

@@ -1,0 +1,54 @@
+"""griffe 扩展：把文档字符串里裸露的 doctest 块包进 ```pycon 代码块。
+
+dlbook 的文档字符串直接写 ``>>>`` 例子（pytest 把它们当 doctest 运行）。不处理的话，
+API 参考页里 ``>>>`` 会被 Markdown 当成三层引用。在 ``mkdocs.yml`` 里::
+
+    handlers:
+      python:
+        options:
+          extensions:
+            - dlbook.gallery.griffe_doctest:DoctestFences
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import griffe
+
+__all__ = ["DoctestFences", "fence_doctests"]
+
+
+def fence_doctests(text: str) -> str:
+    """把以 ``>>>`` 开头、到空行为止的块包进 ```pycon 代码块（已在代码块里的不动）。
+
+    （这里不放 doctest：例子的输出本身以 ``>>>`` 开头。见 ``tests/test_gallery_build.py``。）
+    """
+    out: list[str] = []
+    in_fence = in_doctest = False
+    for line in text.split("\n"):
+        stripped = line.strip()
+        if not in_doctest and stripped.startswith("```"):
+            in_fence = not in_fence
+        if in_fence:
+            out.append(line)
+            continue
+        if not in_doctest and stripped.startswith(">>>"):
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(f"{indent}```pycon")
+            in_doctest = True
+        elif in_doctest and not stripped:
+            out.append(f"{indent}```")
+            in_doctest = False
+        out.append(line)
+    if in_doctest:
+        out.append(f"{indent}```")
+    return "\n".join(out)
+
+
+class DoctestFences(griffe.Extension):
+    """在 griffe 载入每个对象时处理它的文档字符串。"""
+
+    def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
+        if obj.docstring is not None and ">>>" in obj.docstring.value:
+            obj.docstring.value = fence_doctests(obj.docstring.value)

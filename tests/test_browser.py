@@ -1,0 +1,155 @@
+"""在真实的 Chromium 里打开构建好的网站（Playwright 驱动 Debian 的 /usr/bin/chromium）。"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+from urllib.parse import urlparse
+
+import pytest
+
+from tests.test_site import site  # noqa: F401  会话级的整站构建
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+CHROMIUM = os.environ.get("DLBOOK_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-quic",
+    "--no-first-run",
+]
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(site):  # noqa: F811
+    handler = functools.partial(_Quiet, directory=str(site))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    playwright = pytest.importorskip("playwright.sync_api")
+    if not os.path.exists(CHROMIUM):
+        pytest.fail(f"找不到 Chromium（{CHROMIUM}）：运行 bash scripts/setup.sh --test 安装 Debian 的 chromium")
+    with playwright.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    """一个新页面；记录控制台错误、页面异常和所有发往站外的请求。"""
+    context = browser.new_context()
+    pg = context.new_page()
+    pg.errors = []
+    pg.outside = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    host = urlparse(server).netloc
+
+    def route(r):
+        if urlparse(r.request.url).netloc not in (host, ""):
+            pg.outside.append(r.request.url)
+            return r.abort()
+        return r.continue_()
+
+    pg.route("**/*", route)
+    yield pg
+    context.close()
+
+
+def _wait_for_math(pg) -> int:
+    pg.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
+    pg.evaluate("() => MathJax.startup.promise")
+    return pg.locator("mjx-container").count()
+
+
+def test_chapter_page(page, server):
+    page.goto(f"{server}/cnn-basics/lenet/")
+    assert page.locator("h1").first.inner_text().strip()
+    # 高亮的代码、文本输出、能加载的图
+    assert page.locator(".language-python pre code").count() > 0
+    outputs = page.locator(".language-text pre code")
+    assert outputs.count() > 0 and outputs.first.inner_text().strip()
+    figures = page.locator('img[alt="示例输出的图"]')
+    assert figures.count() > 0
+    for i in range(figures.count()):
+        figures.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("(img) => img.complete", arg=figures.nth(i).element_handle())
+        assert figures.nth(i).evaluate("img => img.naturalWidth") > 0
+    assert _wait_for_math(page) > 0, "公式应当被 MathJax 渲染"
+    assert page.locator("mjx-merror").count() == 0, "公式里有 TeX 错误"
+    assert page.errors == [], page.errors
+    assert page.outside == [], page.outside
+
+
+def test_math_on_formula_page(page, server):
+    page.goto(f"{server}/cnn-basics/padding-and-stride/")
+    assert _wait_for_math(page) > 0
+    assert page.locator("mjx-merror").count() == 0
+    assert page.errors == [] and page.outside == []
+
+
+def test_example_page_downloads_and_anchors(page, server):
+    page.goto(f"{server}/gallery/cnn_basics/plot_lenet/")
+    assert page.locator(".jp-Notebook").count() == 1
+    assert page.locator(".jp-OutputArea-output img").count() > 0
+    links = page.locator(".dlbook-run-info a[download]")
+    assert links.count() == 2
+    for i in range(links.count()):
+        href = links.nth(i).evaluate("a => a.href")
+        response = page.request.get(href)
+        assert response.ok, href
+    # 目录里的每个链接都指向页面里存在的标题
+    anchors = page.locator('.md-nav--secondary a.md-nav__link[href^="#"]')
+    assert anchors.count() > 0
+    for i in range(anchors.count()):
+        target = anchors.nth(i).get_attribute("href")[1:]
+        assert target and page.locator(f'[id="{target}"]').count() == 1, target
+    _wait_for_math(page)
+    assert page.errors == [] and page.outside == []
+
+
+def test_gallery_index_thumbnails(page, server):
+    page.goto(f"{server}/gallery/")
+    thumbs = page.locator(".grid.cards img")
+    assert thumbs.count() >= 6
+    for i in range(thumbs.count()):
+        thumbs.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("(img) => img.complete", arg=thumbs.nth(i).element_handle())
+        assert thumbs.nth(i).evaluate("img => img.naturalWidth") > 0
+    assert page.errors == [] and page.outside == []
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [("卷积", "/cnn-basics/"), ("汇聚层", "/cnn-basics/pooling/"), ("填充", "/cnn-basics/padding-and-stride/")],
+)
+def test_chinese_search(page, server, query, expected):
+    page.goto(f"{server}/")
+    page.locator("label.md-search__icon, .md-search__input").first.click()
+    box = page.locator("input.md-search__input")
+    box.fill(query)
+    results = page.locator(".md-search-result__item a")
+    results.first.wait_for(timeout=15000)
+    hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
+    assert any(expected in (h or "") for h in hrefs), hrefs
+    assert page.errors == [] and page.outside == []

@@ -1,0 +1,111 @@
+"""整站构建（``mkdocs build --strict``）与构建结果的静态检查。浏览器测试在 test_browser.py。"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT, quick_env
+
+pytestmark = pytest.mark.slow
+
+CHAPTER_PAGES = [
+    "cnn-basics/from-fc-to-conv",
+    "cnn-basics/conv2d",
+    "cnn-basics/padding-and-stride",
+    "cnn-basics/channels",
+    "cnn-basics/pooling",
+    "cnn-basics/lenet",
+]
+
+
+@pytest.fixture(scope="session")
+def site(tmp_path_factory, gallery_cache) -> Path:
+    """严格模式构建整个网站，复用本会话里示例测试留下的执行缓存。"""
+    out = tmp_path_factory.mktemp("site")
+    proc = subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        env=quick_env(DLBOOK_CACHE_DIR=str(gallery_cache)),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    return out
+
+
+def _html(site: Path, page: str) -> str:
+    return (site / page / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("page", CHAPTER_PAGES)
+def test_every_chapter_page_has_an_executed_example(site, page):
+    html = _html(site, page)
+    assert 'class="dlbook-run-info"' in html
+    assert "quick 模式 · cpu · 运行" in html
+    assert 'class="language-python highlight"' in html or "language-python" in html
+    assert 'class="language-text highlight"' in html or "language-text" in html, "应有文本输出"
+    assert "{{ example(" not in html
+
+
+def test_figures_are_files_not_base64(site):
+    html = _html(site, "cnn-basics/lenet")
+    srcs = re.findall(r'<img[^>]+src="([^"]+)"', html)
+    figures = [s for s in srcs if "/images/" in s]
+    assert figures, srcs
+    for src in figures:
+        assert not src.startswith("data:")
+        assert (site / "cnn-basics" / "lenet" / src).resolve().is_file(), src
+
+
+def test_example_pages_and_downloads(site):
+    page = site / "gallery" / "cnn_basics" / "plot_lenet" / "index.html"
+    html = page.read_text(encoding="utf-8")
+    assert "dlbook-run-info" in html
+    assert (site / "gallery" / "cnn_basics" / "plot_lenet.py").is_file()
+    import nbformat
+
+    nb = nbformat.read(site / "gallery" / "_downloads" / "cnn_basics" / "plot_lenet.ipynb", as_version=4)
+    assert any(c.get("outputs") for c in nb.cells if c.cell_type == "code"), "下载的笔记本应当执行过"
+    index = (site / "gallery" / "index.html").read_text(encoding="utf-8")
+    assert index.count("images/thumb/") >= 6
+
+
+def test_notebook_pages_have_chinese_heading_ids(site):
+    html = (site / "gallery" / "cnn_basics" / "plot_lenet" / "index.html").read_text(encoding="utf-8")
+    assert 'id=""' not in html
+    ids = set(re.findall(r'<h[1-6][^>]* id="([^"]+)"', html))
+    toc = re.findall(r'class="md-nav__link" href="#([^"]+)"', html)
+    assert toc, "示例页面应当有目录"
+    assert all(t in ids for t in toc), (toc, ids)
+
+
+def test_site_makes_no_outside_requests(site):
+    pattern = re.compile(r"""(?:src|href)=["'](?:https?:)?//(?!127\.0\.0\.1|localhost)""")
+    offenders = []
+    for path in site.rglob("*.html"):
+        text = path.read_text(encoding="utf-8")
+        offenders += [f"{path.relative_to(site)}: {m.group(0)}" for m in pattern.finditer(text)]
+        assert "fonts.googleapis" not in text and "cdn.jsdelivr" not in text and "cdnjs" not in text, path
+    assert not offenders, offenders[:10]
+
+
+def test_math_and_search_assets_are_local(site):
+    assert (site / "assets" / "mathjax" / "tex-chtml.js").is_file()
+    assert (site / "assets" / "mathjax" / "output" / "chtml" / "fonts" / "woff-v2").is_dir()
+    html = _html(site, "cnn-basics/padding-and-stride")
+    assert 'class="arithmatex"' in html
+
+
+def test_search_index_is_segmented(site):
+    import json
+
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    assert index["config"]["lang"] == ["zh"]
+    text = " ".join(doc["text"] for doc in index["docs"])
+    assert "\u200b" in text, "jieba 分词后的文本用零宽空格分隔词"
