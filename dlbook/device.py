@@ -14,12 +14,16 @@ import torch
 __all__ = ["get_device", "seed_everything"]
 
 ENV_VAR = "DLBOOK_DEVICE"
-_VALID = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+_VALID = re.compile(r"^(cpu|mps(:0)?|cuda(:\d+)?)$")
 
 
 def _mps_available() -> bool:
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
+
+
+def _origin(source: str) -> str:
+    return "" if source == "参数" else f"{source}："
 
 
 def get_device(name: str | None = None) -> torch.device:
@@ -53,7 +57,7 @@ def get_device(name: str | None = None) -> torch.device:
 
     key = name.strip().lower()
     if not _VALID.match(key):
-        raise ValueError(f"未知的设备 {name!r}：可选 cpu、cuda、cuda:N、mps")
+        raise ValueError(f"{_origin(source)}未知的设备 {name!r}：可选 cpu、cuda、cuda:N、mps")
     if key.startswith("cuda"):
         if not torch.cuda.is_available():
             raise RuntimeError(f"{source}要求设备 {name!r}，但这台机器上没有可用的 CUDA")
@@ -62,7 +66,7 @@ def get_device(name: str | None = None) -> torch.device:
             raise RuntimeError(
                 f"{source}要求设备 {name!r}，但只有 {torch.cuda.device_count()} 块 GPU"
             )
-    if key == "mps" and not _mps_available():
+    if key.startswith("mps") and not _mps_available():
         raise RuntimeError(f"{source}要求设备 'mps'，但这台机器上没有可用的 MPS")
     return torch.device(key)
 

@@ -24,16 +24,15 @@ T = TypeVar("T")
 def current_mode() -> Mode:
     """返回当前运行模式。
 
-    >>> import os
-    >>> os.environ["DLBOOK_MODE"] = "quick"
-    >>> current_mode()
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"DLBOOK_MODE": "quick"}):
+    ...     current_mode()
     'quick'
-    >>> os.environ["DLBOOK_MODE"] = "fast"
-    >>> current_mode()
+    >>> with mock.patch.dict("os.environ", {"DLBOOK_MODE": "fast"}):
+    ...     current_mode()
     Traceback (most recent call last):
     ...
     ValueError: DLBOOK_MODE='fast' 不是有效的模式，可选值：quick, full
-    >>> del os.environ["DLBOOK_MODE"]
     """
     value = os.environ.get(ENV_VAR, "").strip().lower()
     if not value:
@@ -50,10 +49,9 @@ def current_mode() -> Mode:
 def pick(*, quick: T, full: T) -> T:
     """按当前模式在两个设置中选一个。
 
-    >>> import os
-    >>> os.environ["DLBOOK_MODE"] = "full"
-    >>> pick(quick=1, full=10)
+    >>> from unittest import mock
+    >>> with mock.patch.dict("os.environ", {"DLBOOK_MODE": "full"}):
+    ...     pick(quick=1, full=10)
     10
-    >>> del os.environ["DLBOOK_MODE"]
     """
     return full if current_mode() == "full" else quick

@@ -48,6 +48,7 @@ class Example:
     """一个示例的构建结果。"""
 
     script: Path
+    key: str
     chapter: str
     stem: str
     title: str
@@ -189,6 +190,7 @@ class GalleryBuild:
             raise ExampleError(script, None, "", "示例报告的运行时间为 0 秒：它真的执行了吗？")
         return Example(
             script=script,
+            key=entry.key,
             chapter=script.parent.name,
             stem=script.stem,
             title=nb.metadata.get("dlbook", {}).get("title", script.stem),
@@ -200,6 +202,15 @@ class GalleryBuild:
             cached=cached,
             images=extract_images(nb, stem=script.stem),
         )
+
+    def _thumbnail(self, ex: Example) -> bytes:
+        """缩略图和执行结果一起缓存，免得每次重建都重新缩放图片。"""
+        path = self.cache.root / f"{ex.key}.thumb.png"
+        if path.is_file():
+            return path.read_bytes()
+        data = _thumbnail(ex)
+        atomic_write(path, data)
+        return data
 
     # -- 写文件 ------------------------------------------------------------
     def _write(self, uri: str, data: bytes) -> None:
@@ -219,7 +230,7 @@ class GalleryBuild:
         self._write(ex.download_uri, nbformat.writes(ex.notebook).encode("utf-8"))
         for image in ex.images:
             self._write(ex.image_uri(image), image.data)
-        self._write(ex.thumb_uri, _thumbnail(ex))
+        self._write(ex.thumb_uri, self._thumbnail(ex))
 
         page_dir = self._page_dir(ex.page_uri)
         py = _relative(ex.script_uri, page_dir)

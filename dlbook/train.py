@@ -1,0 +1,237 @@
+"""与模型无关的训练循环：:func:`fit` 训练若干轮，返回记录每轮指标的 :class:`History`。
+
+画图是另外一步（:func:`dlbook.plot.plot_history`）。循环里每个批量都不把数据读回主机：
+损失和正确数在设备上累加，每轮只读一次，这样 GPU 不必停下来等 CPU。
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+
+import torch
+from torch import Tensor, nn
+from tqdm import tqdm
+
+from dlbook._env import in_jupyter_kernel
+
+__all__ = ["History", "accuracy", "evaluate_accuracy", "fit", "init_xavier"]
+
+Batches = Iterable[tuple[Tensor, Tensor]]
+
+
+@dataclass
+class History:
+    """每轮一条的训练记录。
+
+    >>> h = History(device="cpu")
+    >>> h.epoch += [1]; h.train_loss += [0.47]; h.train_acc += [0.823]
+    >>> h.test_acc += [0.811]; h.examples_per_sec += [12345.0]; h.seconds += [4.9]
+    >>> h.summary()
+    'loss 0.470, 训练准确率 0.823, 测试准确率 0.811, 12345 样本/秒 (cpu)'
+    >>> h.last()["test_acc"]
+    0.811
+    """
+
+    epoch: list[int] = field(default_factory=list)
+    train_loss: list[float] = field(default_factory=list)
+    train_acc: list[float] = field(default_factory=list)
+    test_acc: list[float] = field(default_factory=list)  # 没有测试数据时为空
+    examples_per_sec: list[float] = field(default_factory=list)
+    seconds: list[float] = field(default_factory=list)  # 每轮用时（训练 + 评估）
+    device: str = "cpu"
+
+    def last(self) -> dict:
+        """最后一轮的各项指标（外加 ``device``）。"""
+        if not self.epoch:
+            raise ValueError("History 还是空的：至少训练一轮后才有记录")
+        row = {
+            key: value[-1]
+            for key, value in asdict(self).items()
+            if isinstance(value, list) and value
+        }
+        row["device"] = self.device
+        return row
+
+    def summary(self) -> str:
+        """最后一轮的一行中文小结。"""
+        row = self.last()
+        parts = [f"loss {row['train_loss']:.3f}", f"训练准确率 {row['train_acc']:.3f}"]
+        if "test_acc" in row:
+            parts.append(f"测试准确率 {row['test_acc']:.3f}")
+        parts.append(f"{row['examples_per_sec']:.0f} 样本/秒 ({self.device})")
+        return ", ".join(parts)
+
+
+def accuracy(logits: Tensor, y: Tensor) -> Tensor:
+    """预测正确的样本数（留在设备上的整数张量，不读回主机）。
+
+    ``logits`` 形状为 ``(B, 类别数)`` 时取每行最大者为预测；形状为 ``(B,)`` 时直接当作预测类别。
+
+    >>> logits = torch.tensor([[2.0, 0.1], [0.3, 0.9], [0.8, 0.2]])
+    >>> accuracy(logits, torch.tensor([0, 1, 1]))
+    tensor(2)
+    """
+    pred = logits.argmax(dim=-1) if logits.ndim > 1 else logits
+    return (pred == y).sum()
+
+
+def _model_device(model: nn.Module) -> torch.device:
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
+
+
+def evaluate_accuracy(
+    model: nn.Module, data: Batches, *, device: torch.device | str | None = None
+) -> float:
+    """模型在 ``data`` 上的准确率。
+
+    评估时切到 ``model.eval()``（关掉 dropout、批量规范化用滑动统计量）并且不记录梯度，
+    结束后恢复模型原来的模式。``device`` 默认取模型参数所在的设备。
+
+    >>> model = nn.Linear(2, 2)
+    >>> _ = nn.init.eye_(model.weight); _ = nn.init.zeros_(model.bias)
+    >>> X = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 0.0], [2.0, 1.0]])
+    >>> evaluate_accuracy(model, [(X, torch.tensor([0, 1, 1, 0]))])
+    0.75
+    """
+    device = torch.device(device) if device is not None else _model_device(model)
+    was_training = model.training
+    model.eval()
+    correct = torch.zeros((), dtype=torch.int64, device=device)
+    total = 0
+    try:
+        with torch.inference_mode():
+            for X, y in data:
+                X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                correct += accuracy(model(X), y)
+                total += y.shape[0]
+    finally:
+        model.train(was_training)
+    if total == 0:
+        raise ValueError("评估数据是空的：没有任何样本")
+    return correct.item() / total
+
+
+def _show_progress(progress: bool | None) -> bool:
+    if progress is not None:
+        return progress
+    return sys.stderr.isatty() and not in_jupyter_kernel()
+
+
+def fit(
+    model: nn.Module,
+    train_data: Batches,
+    test_data: Batches | None,
+    *,
+    epochs: int,
+    optimizer: torch.optim.Optimizer,
+    loss_fn: Callable[[Tensor, Tensor], Tensor] | None = None,
+    device: torch.device | str | None = None,
+    progress: bool | None = None,
+    on_epoch_end: Callable[[History], None] | None = None,
+) -> History:
+    """训练 ``epochs`` 轮，每轮结束后在 ``test_data`` 上评估，返回 :class:`History`。
+
+    Args:
+        model: 任意 ``nn.Module``，输入一个批量的 ``X``，输出 logits。
+        train_data: 产出 ``(X, y)`` 批量的可迭代对象（:class:`~dlbook.data.TensorLoader`、
+            ``DataLoader`` 或列表）。
+        test_data: 同上，用来在每轮结束后评估；可以为 ``None``。
+        epochs: 训练轮数。
+        optimizer: 已经拿到 ``model.parameters()`` 的优化器。
+        loss_fn: 返回标量损失的函数，默认 :class:`~torch.nn.CrossEntropyLoss`；按批量平均
+            （若它有属性 ``reduction="sum"`` 则按求和）换算每个样本的平均损失。
+        device: 在哪个设备上训练；给出时先把模型搬过去，``None`` 时用模型参数所在的设备。
+        progress: 是否显示 tqdm 进度条；``None`` 时只在终端里显示（Jupyter 内核里不显示）。
+        on_epoch_end: 每轮结束时以当前 ``History`` 调用，例如用来打印或画图。
+
+    训练结束后模型恢复进入 :func:`fit` 之前的训练/评估模式。
+
+    >>> _ = torch.manual_seed(0)
+    >>> X = torch.randn(200, 2); y = (X[:, 0] > 0).long()
+    >>> model = nn.Linear(2, 2)
+    >>> history = fit(model, [(X, y)], [(X, y)], epochs=20,
+    ...               optimizer=torch.optim.SGD(model.parameters(), lr=1.0))
+    >>> len(history.epoch), history.test_acc[-1] > 0.95
+    (20, True)
+    """
+    if epochs < 0:
+        raise ValueError(f"epochs 不能为负数：{epochs}")
+    if device is not None:
+        device = torch.device(device)
+        model.to(device)
+    else:
+        device = _model_device(model)
+    loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
+    summed = getattr(loss_fn, "reduction", "mean") == "sum"
+    show = _show_progress(progress)
+    history = History(device=str(device))
+    was_training = model.training
+
+    try:
+        for epoch in range(1, epochs + 1):
+            start = time.perf_counter()
+            model.train()
+            loss_sum = torch.zeros((), device=device)
+            correct = torch.zeros((), dtype=torch.int64, device=device)
+            seen = 0
+            batches = tqdm(
+                train_data,
+                desc=f"第 {epoch} 轮",
+                unit="批",
+                leave=False,
+                file=sys.stderr,
+                disable=not show,
+            )
+            for X, y in batches:
+                X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                logits = model(X)
+                loss = loss_fn(logits, y)
+                if loss.ndim != 0:
+                    raise ValueError(f"loss_fn 应返回标量，却返回了形状 {tuple(loss.shape)} 的张量")
+                optimizer.zero_grad(set_to_none=True)
+                loss.backward()
+                optimizer.step()
+                with torch.no_grad():
+                    loss_sum += loss.detach() if summed else loss.detach() * y.shape[0]
+                    correct += accuracy(logits.detach(), y)
+                seen += y.shape[0]
+            batches.close()
+            if seen == 0:
+                raise ValueError("训练数据是空的：没有任何批量")
+            # 每轮只在这里与设备同步一次。
+            train_loss, train_correct = torch.stack([loss_sum, correct.to(loss_sum.dtype)]).tolist()
+            train_seconds = time.perf_counter() - start
+
+            history.epoch.append(epoch)
+            history.train_loss.append(train_loss / seen)
+            history.train_acc.append(train_correct / seen)
+            history.examples_per_sec.append(seen / train_seconds if train_seconds > 0 else math.inf)
+            if test_data is not None:
+                history.test_acc.append(evaluate_accuracy(model, test_data, device=device))
+            history.seconds.append(time.perf_counter() - start)
+            if show:
+                tqdm.write(f"第 {epoch} 轮：{history.summary()}", file=sys.stderr)
+            if on_epoch_end is not None:
+                on_epoch_end(history)
+    finally:
+        model.train(was_training)
+    return history
+
+
+def init_xavier(module: nn.Module) -> None:
+    """对 ``nn.Linear`` 与 ``nn.Conv2d`` 做 Xavier 均匀初始化、偏置置零；配合 ``model.apply`` 使用。
+
+    >>> model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.Flatten(), nn.Linear(4, 2))
+    >>> _ = model.apply(init_xavier)
+    >>> bool(model[2].bias.abs().sum() == 0)
+    True
+    """
+    if isinstance(module, (nn.Linear, nn.Conv2d)):
+        nn.init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)

@@ -1,0 +1,430 @@
+"""dlbook.data：查找、校验、下载（离线模拟）、张量与批量迭代器。"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import shutil
+import urllib.error
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch.utils.data import DataLoader
+
+from dlbook import data
+from dlbook.data import (
+    FASHION_MNIST_CLASSES,
+    FASHION_MNIST_CLASSES_ZH,
+    DataError,
+    TensorLoader,
+    fashion_mnist_loaders,
+    fashion_mnist_tensors,
+    load_fashion_mnist,
+)
+
+DEBIAN = Path("/usr/share/datasets/fashion-mnist")
+TEST_IMAGES, TEST_LABELS = "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"
+
+pytestmark = pytest.mark.skipif(
+    not (DEBIAN / f"{TEST_IMAGES}.gz").is_file(),
+    reason="需要 Debian 软件包 dataset-fashion-mnist（/usr/share/datasets/fashion-mnist）",
+)
+
+
+@pytest.fixture
+def isolated(tmp_path, monkeypatch):
+    """没有 DLBOOK_DATA、没有系统目录、缓存在 tmp_path/cache：只能靠下载。"""
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.delenv(data.MIRRORS_ENV, raising=False)
+    monkeypatch.setenv(data.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setattr(data, "_SYSTEM_DIR", tmp_path / "no-system-dir")
+    return tmp_path / "cache" / "fashion-mnist"
+
+
+def _raw(name: str) -> bytes:
+    return gzip.decompress((DEBIAN / f"{name}.gz").read_bytes())
+
+
+def _files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.rglob("*") if p.is_file()) if directory.exists() else []
+
+
+# ---------------------------------------------------------------------------
+# 读取与查找
+# ---------------------------------------------------------------------------
+
+
+def test_class_names():
+    assert len(FASHION_MNIST_CLASSES) == len(FASHION_MNIST_CLASSES_ZH) == 10
+    assert FASHION_MNIST_CLASSES[0] == "T-shirt/top" and FASHION_MNIST_CLASSES[9] == "Ankle boot"
+    assert FASHION_MNIST_CLASSES_ZH == (
+        "T恤", "裤子", "套衫", "连衣裙", "外套", "凉鞋", "衬衫", "运动鞋", "包", "短靴",
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(("split", "n"), [("train", 60000), ("test", 10000)])
+def test_load_shapes_dtypes_and_balanced_classes(split, n):
+    X, y = load_fashion_mnist(split)
+    assert X.shape == (n, 28, 28) and X.dtype == torch.uint8
+    assert y.shape == (n,) and y.dtype == torch.int64
+    assert torch.equal(torch.bincount(y), torch.full((10,), n // 10))
+    assert X.max() == 255 and X.min() == 0
+
+
+def test_unknown_split():
+    with pytest.raises(ValueError, match="'valid'"):
+        load_fashion_mnist("valid")
+
+
+def test_repeated_loads_hit_the_cache_and_return_copies():
+    X1, _ = load_fashion_mnist("test")
+    hits = data._load_idx.cache_info().hits
+    X1.zero_()  # 修改返回值不能影响缓存
+    X2, _ = load_fashion_mnist("test")
+    assert data._load_idx.cache_info().hits == hits + 2
+    assert X2.sum() > 0
+
+
+@pytest.mark.parametrize("layout", [".", "fashion-mnist", "FashionMNIST/raw"])
+@pytest.mark.parametrize("compressed", [True, False])
+def test_root_layouts_compressed_or_not(tmp_path, layout, compressed):
+    folder = tmp_path / layout
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in (TEST_IMAGES, TEST_LABELS):
+        if compressed:
+            shutil.copy(DEBIAN / f"{name}.gz", folder / f"{name}.gz")
+        else:
+            (folder / name).write_bytes(_raw(name))
+    X, y = load_fashion_mnist("test", root=tmp_path, download=False)
+    X_ref, y_ref = load_fashion_mnist("test")
+    assert torch.equal(X, X_ref) and torch.equal(y, y_ref)
+
+
+def test_dlbook_data_is_searched_before_the_system_dir(tmp_path, monkeypatch):
+    own = tmp_path / "mine" / "fashion-mnist"
+    own.mkdir(parents=True)
+    shutil.copy(DEBIAN / f"{TEST_LABELS}.gz", own)
+    (own / f"{TEST_IMAGES}.gz").write_bytes(b"not gzip at all")
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "mine"))
+    # 系统目录里的文件是好的，但 DLBOOK_DATA 排在前面，所以必须报它的坏文件。
+    with pytest.raises(DataError, match=re.escape(str(own / f"{TEST_IMAGES}.gz"))):
+        load_fashion_mnist("test")
+
+
+def test_not_found_without_download_lists_searched_places(isolated, monkeypatch, tmp_path):
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "missing"))
+    with pytest.raises(DataError) as info:
+        load_fashion_mnist("test", download=False)
+    message = str(info.value)
+    for place in (tmp_path / "missing", data._SYSTEM_DIR, isolated):
+        assert str(place) in message
+    assert "目录不存在" in message
+    for hint in ("DLBOOK_DATA", "dataset-fashion-mnist", data.MIRRORS_ENV, TEST_IMAGES):
+        assert hint in message
+
+
+def test_not_found_in_root_without_download(tmp_path):
+    with pytest.raises(DataError, match="参数 root") as info:
+        load_fashion_mnist("train", root=tmp_path, download=False)
+    assert str(tmp_path) in str(info.value)
+    assert "/usr/share" not in str(info.value)  # 给了 root 就只查 root
+
+
+# ---------------------------------------------------------------------------
+# 损坏的文件
+# ---------------------------------------------------------------------------
+
+
+def _corrupt_labels(raw: bytes) -> bytes:
+    return raw[:-1] + bytes([(raw[-1] + 1) % 10])
+
+
+CORRUPTIONS = {
+    "gzip 截断": (True, lambda gz: gz[: len(gz) // 2], "gzip"),
+    "不是 gzip": (True, lambda gz: gzip.decompress(gz), "gzip"),
+    "截断": (False, lambda raw: raw[:-100], "被截断"),
+    "文件头不完整": (False, lambda raw: raw[:6], "文件头"),
+    "多余数据": (False, lambda raw: raw + b"\0", "多余"),
+    "魔数错误": (False, lambda raw: b"\x00\x00\x08\x03" + raw[4:], "魔数"),
+    "内容被改": (False, _corrupt_labels, "SHA-256"),
+}
+
+
+@pytest.mark.parametrize("case", CORRUPTIONS)
+def test_corrupt_label_file_is_reported(tmp_path, case):
+    compressed, damage, expected = CORRUPTIONS[case]
+    shutil.copy(DEBIAN / f"{TEST_IMAGES}.gz", tmp_path)
+    source = (DEBIAN / f"{TEST_LABELS}.gz").read_bytes()
+    target = tmp_path / (f"{TEST_LABELS}.gz" if compressed else TEST_LABELS)
+    target.write_bytes(damage(source if compressed else gzip.decompress(source)))
+    with pytest.raises(DataError, match=expected) as info:
+        load_fashion_mnist("test", root=tmp_path)
+    message = str(info.value)
+    assert str(target) in message and "删除" in message and "DLBOOK_DATA" in message
+    assert _files(tmp_path) == sorted([tmp_path / f"{TEST_IMAGES}.gz", target])  # 没有去下载
+
+
+def test_truncated_image_gz_is_reported(tmp_path):
+    gz = (DEBIAN / f"{TEST_IMAGES}.gz").read_bytes()
+    (tmp_path / f"{TEST_IMAGES}.gz").write_bytes(gz[:100_000])
+    with pytest.raises(DataError, match=f"{TEST_IMAGES}.gz"):
+        load_fashion_mnist("test", root=tmp_path, download=False)
+
+
+def test_unreadable_file_is_reported(tmp_path, monkeypatch):
+    shutil.copy(DEBIAN / f"{TEST_IMAGES}.gz", tmp_path)
+
+    def deny(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "read_bytes", deny)
+    with pytest.raises(DataError, match="权限") as info:
+        load_fashion_mnist("test", root=tmp_path)
+    assert str(tmp_path / f"{TEST_IMAGES}.gz") in str(info.value)
+
+
+def test_replaced_file_is_read_again(tmp_path):
+    (tmp_path / TEST_IMAGES).write_bytes(_raw(TEST_IMAGES))
+    (tmp_path / TEST_LABELS).write_bytes(_raw(TEST_LABELS))
+    load_fashion_mnist("test", root=tmp_path)
+    (tmp_path / TEST_LABELS).write_bytes(_raw(TEST_LABELS)[:-5])
+    with pytest.raises(DataError, match="被截断"):
+        load_fashion_mnist("test", root=tmp_path)
+
+
+# ---------------------------------------------------------------------------
+# 下载（离线：用复制 Debian 文件代替网络）
+# ---------------------------------------------------------------------------
+
+
+class FakeDownload:
+    """代替 torchvision 的 download_url；记录网址，按 ``behaviour`` 写文件或失败。"""
+
+    def __init__(self, behaviour: str = "ok", fail_hosts: tuple[str, ...] = ()):
+        self.behaviour, self.fail_hosts, self.urls = behaviour, fail_hosts, []
+
+    def __call__(self, url: str, root: Path, filename: str, md5: str | None) -> None:
+        self.urls.append(url)
+        assert md5 is not None and len(md5) == 32  # 用 torchvision 给的 md5
+        if any(host in url for host in self.fail_hosts):
+            raise urllib.error.URLError("connection refused")
+        payload = (DEBIAN / filename).read_bytes()
+        if self.behaviour == "truncated":
+            payload = payload[: len(payload) // 3]
+        (Path(root) / filename).write_bytes(payload)
+        if self.behaviour == "interrupt":
+            raise KeyboardInterrupt
+
+
+def test_download_into_cache(isolated, monkeypatch):
+    fake = FakeDownload()
+    monkeypatch.setattr(data, "_download_url", fake)
+    X, y = load_fashion_mnist("test")
+    assert X.shape == (10000, 28, 28) and y.shape == (10000,)
+    from torchvision.datasets import FashionMNIST
+
+    assert fake.urls == [FashionMNIST.mirrors[0] + f"{n}.gz" for n in (TEST_IMAGES, TEST_LABELS)]
+    assert _files(isolated) == [isolated / f"{TEST_IMAGES}.gz", isolated / f"{TEST_LABELS}.gz"]
+    load_fashion_mnist("test")  # 第二次直接从缓存读
+    assert len(fake.urls) == 2
+
+
+def test_download_into_root(tmp_path, monkeypatch):
+    monkeypatch.setattr(data, "_download_url", FakeDownload())
+    root = tmp_path / "new"
+    load_fashion_mnist("test", root=root)
+    assert _files(root) == [root / f"{TEST_IMAGES}.gz", root / f"{TEST_LABELS}.gz"]
+
+
+def test_unwritable_cache_is_reported(isolated, monkeypatch, tmp_path):
+    blocker = tmp_path / "file-not-dir"
+    blocker.write_text("")
+    monkeypatch.setenv(data.CACHE_ENV, str(blocker))
+    monkeypatch.setattr(data, "_download_url", FakeDownload())
+    with pytest.raises(DataError, match=data.CACHE_ENV):
+        load_fashion_mnist("test")
+
+
+def test_mirror_override_and_fallback(isolated, monkeypatch):
+    monkeypatch.setenv(data.MIRRORS_ENV, " https://bad.example/fm , https://good.example/fm/ ")
+    fake = FakeDownload(fail_hosts=("bad.example",))
+    monkeypatch.setattr(data, "_download_url", fake)
+    load_fashion_mnist("test")
+    assert fake.urls[:2] == [
+        f"https://bad.example/fm/{TEST_IMAGES}.gz",
+        f"https://good.example/fm/{TEST_IMAGES}.gz",
+    ]
+    assert len(_files(isolated)) == 2
+
+
+def test_failed_download_leaves_nothing_behind(isolated, monkeypatch):
+    monkeypatch.setattr(data, "_download_url", FakeDownload("truncated"))
+    with pytest.raises(DataError) as info:
+        load_fashion_mnist("test")
+    message = str(info.value)
+    assert "下载也失败了" in message and f"{TEST_IMAGES}.gz" in message
+    assert str(isolated) in message and "dataset-fashion-mnist" in message
+    assert data.MIRRORS_ENV in message
+    assert _files(isolated) == []
+    assert list(isolated.iterdir()) == []  # 临时目录也删掉了
+
+
+def test_unreachable_mirrors(isolated, monkeypatch):
+    monkeypatch.setattr(data, "_download_url", FakeDownload(fail_hosts=("://",)))
+    with pytest.raises(DataError, match="connection refused"):
+        load_fashion_mnist("test")
+    assert _files(isolated) == []
+
+
+def test_interrupted_download_leaves_nothing_behind(isolated, monkeypatch):
+    monkeypatch.setattr(data, "_download_url", FakeDownload("interrupt"))
+    with pytest.raises(KeyboardInterrupt):
+        load_fashion_mnist("test")
+    assert _files(isolated) == []
+
+
+# ---------------------------------------------------------------------------
+# 张量
+# ---------------------------------------------------------------------------
+
+
+def test_tensors_are_scaled_floats():
+    X, y = fashion_mnist_tensors("test", device="cpu")
+    X_raw, y_raw = load_fashion_mnist("test")
+    assert X.shape == (10000, 1, 28, 28) and X.dtype == torch.float32
+    assert torch.equal(X[:, 0] * 255, X_raw.float())
+    assert torch.equal(y, y_raw) and y.dtype == torch.int64 and y.device == torch.device("cpu")
+    X.zero_()
+    y.zero_()  # 返回值与内存缓存互不相干
+    X_again, y_again = fashion_mnist_tensors("test")
+    assert X_again.sum() > 0 and torch.equal(y_again, y_raw)
+
+
+def test_subset_is_seeded_and_keeps_pairs_aligned():
+    X_all, y_all = fashion_mnist_tensors("test")
+    X, y = fashion_mnist_tensors("test", subset=50, seed=1)
+    X_again, _ = fashion_mnist_tensors("test", subset=50, seed=1)
+    X_other, _ = fashion_mnist_tensors("test", subset=50, seed=2)
+    assert X.shape == (50, 1, 28, 28) and y.shape == (50,)
+    assert torch.equal(X, X_again) and not torch.equal(X, X_other)
+    flat = X_all.flatten(1)
+    for image, label in zip(X, y, strict=True):
+        matches = (flat == image.flatten()).all(dim=1).nonzero().flatten()
+        assert len(matches) >= 1 and (y_all[matches] == label).any()
+
+
+@pytest.mark.parametrize("subset", [0, 10001])
+def test_subset_out_of_range(subset):
+    with pytest.raises(ValueError, match="subset"):
+        fashion_mnist_tensors("test", subset=subset)
+
+
+@pytest.mark.parametrize("size", [14, 32])
+def test_resize_is_bilinear(size):
+    X, _ = fashion_mnist_tensors("test", subset=8, resize=size)
+    X28, _ = fashion_mnist_tensors("test", subset=8)
+    expected = F.interpolate(X28, size=(size, size), mode="bilinear", antialias=size < 28)
+    assert X.shape == (8, 1, size, size)
+    torch.testing.assert_close(X, expected.clamp(0, 1))
+    assert X.min() >= 0 and X.max() <= 1
+
+
+def test_invalid_resize():
+    with pytest.raises(ValueError, match="resize"):
+        fashion_mnist_tensors("test", subset=2, resize=0)
+
+
+# ---------------------------------------------------------------------------
+# TensorLoader
+# ---------------------------------------------------------------------------
+
+
+def _toy(n: int = 10):
+    y = torch.arange(n)
+    return y[:, None] * 10 + torch.arange(3), y  # X 的每一行能认出它的标签
+
+
+def test_loader_in_order():
+    X, y = _toy()
+    loader = TensorLoader(X, y, batch_size=4)
+    batches = list(loader)
+    assert len(loader) == len(batches) == 3
+    assert [yb.tolist() for _, yb in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+    assert torch.equal(torch.cat([xb for xb, _ in batches]), X)
+
+
+def test_loader_drop_last():
+    X, y = _toy()
+    for shuffle in (False, True):
+        loader = TensorLoader(X, y, batch_size=4, drop_last=True, shuffle=shuffle)
+        sizes = [len(yb) for _, yb in loader]
+        assert len(loader) == 2 and sizes == [4, 4]
+
+
+def test_loader_shuffles_each_epoch_reproducibly():
+    X, y = _toy(100)
+    loader = TensorLoader(X, y, batch_size=32, shuffle=True, seed=3)
+    epoch1 = torch.cat([yb for _, yb in loader])
+    epoch2 = torch.cat([yb for _, yb in loader])
+    assert sorted(epoch1.tolist()) == list(range(100))
+    assert not torch.equal(epoch1, epoch2) and not torch.equal(epoch1, y)
+    same_seed = TensorLoader(X, y, batch_size=32, shuffle=True, seed=3)
+    assert torch.equal(torch.cat([yb for _, yb in same_seed]), epoch1)
+    other_seed = TensorLoader(X, y, batch_size=32, shuffle=True, seed=4)
+    assert not torch.equal(torch.cat([yb for _, yb in other_seed]), epoch1)
+    for xb, yb in loader:  # 打乱后 X 与 y 仍然一一对应
+        assert torch.equal(xb[:, 0], yb * 10)
+
+
+def test_loader_stays_on_the_tensors_device():
+    # meta 设备没有自己的随机数生成器：走在 CPU 上生成排列的后备路径。
+    X = torch.empty(10, 3, device="meta")
+    y = torch.empty(10, dtype=torch.long, device="meta")
+    for xb, yb in TensorLoader(X, y, batch_size=4, shuffle=True):
+        assert xb.device.type == yb.device.type == "meta"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"X": torch.zeros(3, 2), "y": torch.zeros(4), "batch_size": 2}, "数量必须相同"),
+        ({"X": torch.zeros(3, 2), "y": torch.zeros(3, device="meta"), "batch_size": 2}, "同一设备"),
+        ({"X": torch.zeros(3, 2), "y": torch.zeros(3), "batch_size": 0}, "batch_size"),
+    ],
+)
+def test_loader_rejects_bad_input(kwargs, message):
+    X, y = kwargs.pop("X"), kwargs.pop("y")
+    with pytest.raises(ValueError, match=message):
+        TensorLoader(X, y, **kwargs)
+
+
+# ---------------------------------------------------------------------------
+# fashion_mnist_loaders
+# ---------------------------------------------------------------------------
+
+
+def test_tensor_loaders():
+    train, test = fashion_mnist_loaders(32, subset=100, test_subset=70, resize=16)
+    assert isinstance(train, TensorLoader) and isinstance(test, TensorLoader)
+    assert (len(train), len(test)) == (4, 3)
+    xb, yb = next(iter(train))
+    assert xb.shape == (32, 1, 16, 16) and yb.dtype == torch.int64
+    first = [torch.cat([yb for _, yb in train]) for _ in range(2)]
+    assert not torch.equal(first[0], first[1])  # 训练集每轮打乱
+    _, y_test = fashion_mnist_tensors("test", subset=70)
+    assert torch.equal(torch.cat([yb for _, yb in test]), y_test)  # 测试集不打乱
+
+
+def test_dataloader_loaders():
+    train, test = fashion_mnist_loaders(25, subset=100, kind="dataloader")
+    assert isinstance(train, DataLoader) and isinstance(test, DataLoader)
+    assert len(train.dataset) == 100 and len(test.dataset) == 10000
+    xb, _ = next(iter(train))
+    assert xb.shape == (25, 1, 28, 28) and xb.device.type == "cpu"
+
+
+def test_unknown_loader_kind():
+    with pytest.raises(ValueError, match="kind"):
+        fashion_mnist_loaders(32, kind="numpy")

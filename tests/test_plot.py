@@ -1,0 +1,313 @@
+"""dlbook.plot：中文字体不缺字、show() 在三种环境下的行为、常用的图。"""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import matplotlib
+import numpy as np
+import pytest
+import torch
+from matplotlib import font_manager
+
+from dlbook import plot
+from dlbook.plot import plot_history, show, show_images, show_matrix
+from dlbook.train import History
+
+plt = plot.plt
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def _render(fig) -> list[str]:
+    """画一遍并存成 PNG，返回期间出现的所有警告。"""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig.canvas.draw()
+        fig.savefig(io.BytesIO(), format="png")
+    return [str(w.message) for w in caught]
+
+
+def _chinese_figure():
+    fig, ax = plt.subplots()
+    ax.plot([-3, -1, 0, 2], [-2.5, 1, -0.5, 3], label="训练损失")
+    ax.set_title("卷积神经网络：损失曲线")
+    ax.set_xlabel("轮次")
+    ax.set_ylabel("损失（对数）")
+    ax.set_xticks([-3, 0, 2], ["负三", "零", "二"])
+    ax.legend()
+    fig.suptitle("图 1：汉字、负号 −1 与 English")
+    return fig
+
+
+# ---------------------------------------------------------------------------
+# 字体
+# ---------------------------------------------------------------------------
+
+
+def test_cjk_font_is_configured_with_dejavu_fallback():
+    assert plot.CJK_FONT is not None
+    families = matplotlib.rcParams["font.sans-serif"]
+    assert families[:2] == [plot.CJK_FONT, "DejaVu Sans"]
+    assert matplotlib.rcParams["font.family"] == ["sans-serif"]
+    properties = font_manager.FontProperties(family=["sans-serif"])
+    path = font_manager.findfont(properties, fallback_to_default=False)
+    assert any(key in path for key in ("CJK", "Han", "YaHei", "PingFang", "WenQuanYi")), path
+
+
+def test_chinese_text_and_minus_signs_render_without_warnings():
+    fig = _chinese_figure()
+    labels = [t.get_text() for t in fig.axes[0].get_yticklabels()]
+    assert any("\N{MINUS SIGN}" in label for label in labels)  # 刻度里确实有 Unicode 负号
+    messages = _render(fig)
+    assert not any("Glyph" in m or "missing from font" in m for m in messages)
+    assert messages == []
+
+
+def test_without_cjk_font_glyphs_would_be_missing():
+    # 反证：只用 DejaVu Sans 时同一张图会报缺字，说明上面的检查确实能失败。
+    with matplotlib.rc_context({"font.sans-serif": ["DejaVu Sans"]}):
+        messages = _render(_chinese_figure())
+    assert any("missing from font" in m for m in messages)
+
+
+def test_warning_when_no_cjk_font(monkeypatch):
+    monkeypatch.setattr(plot, "_find_cjk_font", lambda: None)
+    before = list(matplotlib.rcParams["font.sans-serif"])
+    with pytest.warns(UserWarning, match="fonts-noto-cjk") as record:
+        assert plot._configure_fonts() is None
+    assert matplotlib.get_cachedir() in str(record[0].message)
+    assert matplotlib.rcParams["font.sans-serif"] == before
+
+
+def test_pick_cjk_font_preference():
+    assert (
+        plot._pick_cjk_font({"WenQuanYi Zen Hei", "Noto Sans CJK SC", "DejaVu Sans"})
+        == "Noto Sans CJK SC"
+    )
+    assert plot._pick_cjk_font({"Noto Sans CJK JP", "DejaVu Sans"}) == "Noto Sans CJK JP"
+    assert plot._pick_cjk_font({"Noto Sans Mono CJK SC", "DejaVu Sans"}) is None
+    assert plot._pick_cjk_font({"DejaVu Sans"}) is None
+
+
+def test_font_installed_after_matplotlib_cache_is_registered(monkeypatch):
+    debian = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc"
+    if not Path(debian).is_file():
+        pytest.skip("需要 Debian 软件包 fonts-noto-cjk")
+    manager = font_manager.fontManager
+    monkeypatch.setattr(manager, "ttflist", [f for f in manager.ttflist if "CJK" not in f.name])
+    monkeypatch.setattr(plot, "_CJK_FILES", ("/nonexistent/font.ttc", debian))
+    assert plot._find_cjk_font() is not None
+
+
+# ---------------------------------------------------------------------------
+# 后端
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("platform", "env", "chosen", "kernel", "expected"),
+    [
+        ("linux", {}, False, False, True),
+        ("linux", {"DISPLAY": ":0"}, False, False, False),
+        ("linux", {"WAYLAND_DISPLAY": "wayland-0"}, False, False, False),
+        ("linux", {}, True, False, False),
+        ("linux", {}, False, True, False),
+        ("darwin", {}, False, False, False),
+        ("win32", {}, False, False, False),
+    ],
+)
+def test_should_use_agg(monkeypatch, platform, env, chosen, kernel, expected):
+    for var in ("DISPLAY", "WAYLAND_DISPLAY"):
+        monkeypatch.delenv(var, raising=False)
+    for var, value in env.items():
+        monkeypatch.setenv(var, value)
+    monkeypatch.setattr(sys, "platform", platform)
+    monkeypatch.setattr(plot, "_user_chose_backend", lambda: chosen)
+    monkeypatch.setattr(plot, "in_jupyter_kernel", lambda: kernel)
+    assert plot._should_use_agg() is expected
+
+
+def test_mplbackend_counts_as_users_choice(monkeypatch):
+    monkeypatch.setenv("MPLBACKEND", "pdf")
+    assert plot._user_chose_backend()
+
+
+def test_headless_import_selects_agg_quietly():
+    env = {
+        k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")
+    }
+    code = "import dlbook.plot, matplotlib; print(matplotlib.get_backend().lower())"
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", code],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert result.stdout.strip() == "agg"
+    assert result.stderr == ""
+
+
+# ---------------------------------------------------------------------------
+# show()
+# ---------------------------------------------------------------------------
+
+
+def test_show_headless_saves_png(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path))
+    monkeypatch.setattr(sys, "argv", ["gallery/cnn/plot_lenet.py"])
+    fig = _chinese_figure()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        first = show(fig)
+        second = show(_chinese_figure())
+    assert [str(w.message) for w in caught] == []
+    assert first.parent == second.parent == tmp_path
+    stem, number = first.stem.rsplit("-", 1)
+    assert stem == "plot_lenet" and first.suffix == ".png"
+    assert second.name == f"plot_lenet-{int(number) + 1}.png"
+    assert first.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
+    assert not plt.fignum_exists(fig.number)  # 存完就关掉
+    assert str(first) in capsys.readouterr().out
+
+
+def test_show_uses_current_figure_and_default_directory(tmp_path, monkeypatch):
+    monkeypatch.delenv(plot.FIGURES_ENV, raising=False)
+    monkeypatch.chdir(tmp_path)
+    plt.plot([1, 2, 3])
+    path = show(name="曲线")
+    assert path == Path("figures") / "曲线.png"
+    assert (tmp_path / "figures" / "曲线.png").is_file()
+    assert plt.get_fignums() == []
+
+
+def test_show_name_with_suffix(tmp_path, monkeypatch):
+    monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path / "sub"))
+    path = show(_chinese_figure(), name="kernel.svg")
+    assert path == tmp_path / "sub" / "kernel.svg"
+    assert b"<svg" in path.read_bytes()
+
+
+def test_show_rejects_directories_in_name(tmp_path, monkeypatch):
+    monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path))
+    with pytest.raises(ValueError, match="DLBOOK_FIGURES"):
+        show(_chinese_figure(), name="../escape.png")
+
+
+def test_show_in_jupyter_kernel_displays_and_closes(tmp_path, monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(plot, "in_jupyter_kernel", lambda: True)
+    monkeypatch.setattr(IPython.display, "display", shown.append)
+    monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path))
+    fig = _chinese_figure()
+    assert show(fig) is None
+    assert shown == [fig] and not plt.fignum_exists(fig.number)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_show_with_gui_backend_calls_plt_show(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(matplotlib, "get_backend", lambda: "TkAgg")
+    monkeypatch.setattr(plt, "show", lambda: calls.append("show"))
+    monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path))
+    assert show(_chinese_figure()) is None
+    assert calls == ["show"] and list(tmp_path.iterdir()) == []
+
+
+# ---------------------------------------------------------------------------
+# 常用的图
+# ---------------------------------------------------------------------------
+
+
+def _history(with_test: bool = True) -> History:
+    return History(
+        epoch=[1, 2, 3], train_loss=[1.2, 0.7, 0.5], train_acc=[0.55, 0.75, 0.8],
+        test_acc=[0.5, 0.7, 0.78] if with_test else [],
+        examples_per_sec=[1e4] * 3, seconds=[1.0] * 3,
+    )  # fmt: skip
+
+
+def test_plot_history():
+    fig = plot_history(_history(), title="LeNet 在 Fashion-MNIST 上")
+    loss_ax, acc_ax = fig.axes
+    assert [line.get_label() for line in loss_ax.lines] == ["训练损失"]
+    assert [line.get_label() for line in acc_ax.lines] == ["训练准确率", "测试准确率"]
+    assert list(acc_ax.lines[1].get_ydata()) == [0.5, 0.7, 0.78]
+    assert loss_ax.get_xlabel() == acc_ax.get_xlabel() == "轮次"
+    assert fig.get_suptitle() == "LeNet 在 Fashion-MNIST 上"
+    assert _render(fig) == []
+    ticks = loss_ax.get_xticks()
+    assert np.allclose(ticks, np.round(ticks))  # 轮次只有整数刻度
+
+
+def test_plot_history_without_test_accuracy():
+    fig = plot_history(_history(with_test=False))
+    assert [line.get_label() for line in fig.axes[1].lines] == ["训练准确率"]
+
+
+def test_plot_history_empty():
+    with pytest.raises(ValueError, match="空"):
+        plot_history(History())
+
+
+def test_show_images_grid_titles_and_size():
+    images = torch.rand(5, 1, 28, 28)
+    fig = show_images(images, nrows=2, ncols=3, titles=["T恤", "裤子", "套衫"], scale=2.0)
+    assert tuple(fig.get_size_inches()) == (6.0, 4.0)
+    assert [len(ax.images) for ax in fig.axes] == [1, 1, 1, 1, 1, 0]
+    assert [ax.get_title() for ax in fig.axes] == ["T恤", "裤子", "套衫", "", "", ""]
+    np.testing.assert_allclose(fig.axes[0].images[0].get_array(), images[0, 0].numpy())
+    assert not fig.axes[0].axison
+    assert _render(fig) == []
+
+
+def test_show_images_layouts():
+    rgb = show_images(torch.rand(2, 3, 8, 8), nrows=1, ncols=2)
+    assert rgb.axes[0].images[0].get_array().shape == (8, 8, 3)
+    listed = show_images([np.zeros((5, 6)), np.ones((5, 6, 3))], nrows=1, ncols=2)
+    assert [ax.images[0].get_array().shape for ax in listed.axes] == [(5, 6), (5, 6, 3)]
+    truncated = show_images(torch.rand(10, 4, 4), nrows=1, ncols=3)
+    assert sum(len(ax.images) for ax in truncated.axes) == 3
+
+
+def test_show_images_bad_shape():
+    with pytest.raises(ValueError, match="形状"):
+        show_images([np.zeros((2, 3, 4, 5))], nrows=1, ncols=1)
+
+
+def test_show_matrix_annotations():
+    fig = show_matrix(torch.tensor([[0, 1, 2], [-3, 4, 5]]), title="特征图")
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.texts] == ["0", "1", "2", "-3", "4", "5"]
+    colors = {t.get_text(): t.get_color() for t in ax.texts}
+    assert colors["-3"] == "white" and colors["5"] == "black"  # 深色格子用白字
+    assert ax.get_title() == "特征图"
+    assert len(fig.axes) == 2  # 热力图 + 颜色条
+    assert _render(fig) == []
+
+
+def test_show_matrix_floats_and_squeezing():
+    fig = show_matrix(np.array([[[[0.25, -0.5], [-0.0, 1.125]]]]))
+    assert [t.get_text() for t in fig.axes[0].texts] == ["0.25", "-0.50", "0.00", "1.12"]
+
+
+def test_show_matrix_without_annotations():
+    assert len(show_matrix(torch.eye(3), annotate=False).axes[0].texts) == 0
+    assert len(show_matrix(torch.rand(28, 28)).axes[0].texts) == 0  # 太大就不标
+
+
+def test_show_matrix_bad_shape():
+    with pytest.raises(ValueError, match="二维"):
+        show_matrix(torch.zeros(2, 3, 3))

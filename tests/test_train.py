@@ -1,0 +1,327 @@
+"""dlbook.train：训练循环、评估、History 与初始化。"""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+import types
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+from dlbook import train
+from dlbook.data import TensorLoader, fashion_mnist_loaders
+from dlbook.train import History, accuracy, evaluate_accuracy, fit, init_xavier
+
+
+def _blobs(n: int = 400, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """四个分得很开的高斯团，线性可分。"""
+    g = torch.Generator().manual_seed(seed)
+    centers = torch.tensor([[4.0, 4.0], [-4.0, 4.0], [-4.0, -4.0], [4.0, -4.0]])
+    y = torch.randint(0, 4, (n,), generator=g)
+    return centers[y] + torch.randn(n, 2, generator=g), y
+
+
+def _sgd(model: nn.Module, lr: float = 0.1) -> torch.optim.Optimizer:
+    return torch.optim.SGD(model.parameters(), lr=lr)
+
+
+class Recorder(nn.Module):
+    """记录每次前向时的模式：训练/评估、是否记录梯度。"""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.linear = nn.Linear(2, 4)
+        self.calls: list[tuple[bool, bool]] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls.append((self.training, torch.is_grad_enabled()))
+        return self.linear(x)
+
+
+# ---------------------------------------------------------------------------
+# fit
+# ---------------------------------------------------------------------------
+
+
+def test_fit_learns_separable_data():
+    torch.manual_seed(0)
+    X, y = _blobs()
+    X_test, y_test = _blobs(200, seed=1)
+    model = nn.Linear(2, 4)
+    history = fit(
+        model,
+        TensorLoader(X, y, batch_size=32, shuffle=True),
+        TensorLoader(X_test, y_test, batch_size=64),
+        epochs=5,
+        optimizer=_sgd(model),
+    )
+    assert history.epoch == [1, 2, 3, 4, 5]
+    for name in ("train_loss", "train_acc", "test_acc", "examples_per_sec", "seconds"):
+        values = getattr(history, name)
+        assert len(values) == 5 and all(isinstance(v, float) for v in values), name
+    assert history.train_loss[-1] < history.train_loss[0] / 2
+    assert history.test_acc[-1] > 0.95 and history.train_acc[-1] > 0.95
+    assert all(v > 0 for v in history.examples_per_sec + history.seconds)
+    assert history.device == "cpu"
+
+
+def test_fit_with_dataloader():
+    torch.manual_seed(0)
+    X, y = _blobs()
+    loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True)
+    model = nn.Linear(2, 4)
+    history = fit(model, loader, loader, epochs=3, optimizer=_sgd(model))
+    assert len(history.epoch) == len(history.test_acc) == 3
+    assert history.test_acc[-1] > 0.95
+
+
+@pytest.mark.parametrize("kind", ["tensor", "dataloader"])
+def test_fit_on_fashion_mnist_loaders(kind):
+    torch.manual_seed(0)
+    train_data, test_data = fashion_mnist_loaders(64, subset=1280, test_subset=320, kind=kind)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(784, 10))
+    history = fit(model, train_data, test_data, epochs=2, optimizer=_sgd(model))
+    assert len(history.train_loss) == len(history.test_acc) == 2
+    assert history.train_loss[1] < history.train_loss[0]
+    assert history.test_acc[-1] > 0.5  # 10 类，随机猜只有 0.1
+
+
+def test_train_metrics_are_exact_per_example_averages():
+    # lr=0：模型不变，所以一轮的平均损失与准确率可以直接算出来；批量大小不整除样本数。
+    X, y = _blobs(50)
+    model = nn.Linear(2, 4)
+    with torch.no_grad():
+        expected_loss = F.cross_entropy(model(X), y).item()
+        expected_acc = (model(X).argmax(1) == y).float().mean().item()
+    for loss_fn in (nn.CrossEntropyLoss(), nn.CrossEntropyLoss(reduction="sum")):
+        history = fit(
+            model, TensorLoader(X, y, batch_size=7), None, epochs=1, optimizer=_sgd(model, lr=0.0),
+            loss_fn=loss_fn,
+        )  # fmt: skip
+        assert history.train_loss[0] == pytest.approx(expected_loss, rel=1e-5)
+        assert history.train_acc[0] == pytest.approx(expected_acc)
+
+
+def test_on_epoch_end_sees_the_growing_history():
+    X, y = _blobs(64)
+    model = nn.Linear(2, 4)
+    seen: list[tuple[int, int]] = []
+    history = fit(
+        model, [(X, y)], [(X, y)], epochs=3, optimizer=_sgd(model),
+        on_epoch_end=lambda h: seen.append((h.epoch[-1], len(h.test_acc))),
+    )  # fmt: skip
+    assert seen == [(1, 1), (2, 2), (3, 3)]
+    assert isinstance(history, History)
+
+
+def test_fit_switches_modes_and_restores_them():
+    X, y = _blobs(32)
+    model = Recorder().eval()
+    fit(model, [(X, y)], [(X, y)], epochs=2, optimizer=_sgd(model))
+    # 每轮：一次训练前向（训练模式、有梯度），一次评估前向（评估模式、无梯度）。
+    assert model.calls == [(True, True), (False, False)] * 2
+    assert not model.training  # 恢复进入 fit 之前的模式
+
+
+def test_fit_without_test_data():
+    X, y = _blobs(32)
+    model = nn.Linear(2, 4)
+    history = fit(model, [(X, y)], None, epochs=2, optimizer=_sgd(model))
+    assert history.test_acc == [] and len(history.train_acc) == 2
+    assert "测试准确率" not in history.summary() and "test_acc" not in history.last()
+
+
+def test_fit_moves_the_model_to_device():
+    X, y = _blobs(32)
+    model = nn.Linear(2, 4)
+    history = fit(model, [(X, y)], [(X, y)], epochs=1, optimizer=_sgd(model), device="cpu")
+    assert history.device == "cpu"
+
+
+def test_fit_zero_epochs():
+    model = nn.Linear(2, 4)
+    history = fit(model, [], None, epochs=0, optimizer=_sgd(model))
+    assert history.epoch == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"epochs": -1}, "epochs"),
+        ({"epochs": 1, "train_data": []}, "训练数据是空的"),
+        ({"epochs": 1, "loss_fn": nn.CrossEntropyLoss(reduction="none")}, "标量"),
+    ],
+)
+def test_fit_rejects_bad_input(kwargs, message):
+    X, y = _blobs(16)
+    model = nn.Linear(2, 4)
+    kwargs.setdefault("train_data", [(X, y)])
+    with pytest.raises(ValueError, match=message):
+        fit(model, test_data=None, optimizer=_sgd(model), **kwargs)
+
+
+SYNC_METHODS = ("item", "tolist", "numpy", "__bool__", "__float__", "__int__", "__index__")
+
+
+def _count_host_reads(monkeypatch, n_batches: int) -> int:
+    count = 0
+    for name in SYNC_METHODS:
+        original = getattr(torch.Tensor, name)
+
+        def wrapper(self, *args, _original=original, **kwargs):
+            nonlocal count
+            count += 1
+            return _original(self, *args, **kwargs)
+
+        monkeypatch.setattr(torch.Tensor, name, wrapper)
+    X, y = _blobs(8 * n_batches)
+    model = nn.Linear(2, 4)
+    fit(
+        model, TensorLoader(X, y, batch_size=8, shuffle=True), None, epochs=1, optimizer=_sgd(model)
+    )
+    monkeypatch.undo()
+    return count
+
+
+def test_no_host_reads_per_batch(monkeypatch):
+    # 把张量读回主机（.item() 等）在 GPU 上会让它停下来等：次数不能随批量数增长。
+    few, many = _count_host_reads(monkeypatch, 2), _count_host_reads(monkeypatch, 20)
+    assert few == many and few >= 1
+
+
+# ---------------------------------------------------------------------------
+# 进度条
+# ---------------------------------------------------------------------------
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def _fit_quietly(progress):
+    X, y = _blobs(32)
+    model = nn.Linear(2, 4)
+    fit(model, [(X, y)], [(X, y)], epochs=2, optimizer=_sgd(model), progress=progress)
+
+
+@pytest.mark.parametrize(
+    ("progress", "terminal", "kernel", "shown"),
+    [
+        (True, False, False, True),
+        (False, True, False, False),
+        (None, False, False, False),
+        (None, True, False, True),
+        (None, True, True, False),
+    ],
+)
+def test_progress_bar(monkeypatch, progress, terminal, kernel, shown):
+    stderr = FakeTerminal() if terminal else io.StringIO()
+    monkeypatch.setattr(sys, "stderr", stderr)
+    monkeypatch.setattr(train, "in_jupyter_kernel", lambda: kernel)
+    _fit_quietly(progress)
+    output = stderr.getvalue()
+    assert ("第 2 轮" in output) == shown
+    assert ("测试准确率" in output) == shown
+
+
+def test_jupyter_kernel_detection(monkeypatch):
+    from dlbook._env import in_jupyter_kernel
+
+    shell = types.SimpleNamespace()
+    fake_ipython = types.SimpleNamespace(get_ipython=lambda: shell)
+    monkeypatch.setitem(sys.modules, "IPython", fake_ipython)
+    assert not in_jupyter_kernel()  # 终端里的 IPython
+    shell.kernel = object()
+    assert in_jupyter_kernel()
+    monkeypatch.setattr(fake_ipython, "get_ipython", lambda: None)
+    assert not in_jupyter_kernel()
+    monkeypatch.delitem(sys.modules, "IPython")
+    assert not in_jupyter_kernel()
+
+
+# ---------------------------------------------------------------------------
+# accuracy / evaluate_accuracy
+# ---------------------------------------------------------------------------
+
+
+def test_accuracy_counts_on_device():
+    logits = torch.tensor([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.2, 0.3, 0.5]])
+    result = accuracy(logits, torch.tensor([1, 2, 2]))
+    assert isinstance(result, torch.Tensor) and result.dtype == torch.int64
+    assert result.item() == 2
+    assert accuracy(torch.tensor([1, 0, 3]), torch.tensor([1, 1, 3])).item() == 2
+
+
+def test_evaluate_accuracy_uses_eval_mode_and_restores_it():
+    X, y = _blobs(40)
+    model = Recorder().train()
+    acc = evaluate_accuracy(model, TensorLoader(X, y, batch_size=16))
+    with torch.no_grad():
+        expected = (model.linear(X).argmax(1) == y).float().mean().item()
+    assert acc == pytest.approx(expected)
+    assert model.calls == [(False, False)] * 3 and model.training
+
+
+def test_evaluate_accuracy_handles_dropout():
+    X, y = _blobs(40)
+    model = nn.Sequential(nn.Dropout(p=0.9), nn.Linear(2, 4))
+    a, b = evaluate_accuracy(model, [(X, y)]), evaluate_accuracy(model, [(X, y)])
+    assert a == b  # 评估模式下 dropout 不起作用，结果确定
+
+
+def test_evaluate_accuracy_empty():
+    with pytest.raises(ValueError, match="空"):
+        evaluate_accuracy(nn.Linear(2, 4), [])
+
+
+# ---------------------------------------------------------------------------
+# History / init_xavier
+# ---------------------------------------------------------------------------
+
+
+def test_history_summary_and_last():
+    h = History(
+        epoch=[1, 2], train_loss=[0.9, 0.47], train_acc=[0.6, 0.823], test_acc=[0.5, 0.811],
+        examples_per_sec=[1000.0, 12345.4], seconds=[1.0, 2.0], device="cuda:0",
+    )  # fmt: skip
+    assert h.summary() == "loss 0.470, 训练准确率 0.823, 测试准确率 0.811, 12345 样本/秒 (cuda:0)"
+    assert h.last() == {
+        "epoch": 2, "train_loss": 0.47, "train_acc": 0.823, "test_acc": 0.811,
+        "examples_per_sec": 12345.4, "seconds": 2.0, "device": "cuda:0",
+    }  # fmt: skip
+
+
+def test_empty_history():
+    with pytest.raises(ValueError, match="空"):
+        History().last()
+    with pytest.raises(ValueError, match="空"):
+        History().summary()
+
+
+def test_history_lists_are_not_shared():
+    a, b = History(), History()
+    a.epoch.append(1)
+    assert b.epoch == []
+
+
+def test_init_xavier():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(3, 8, 5), nn.BatchNorm2d(8), nn.Flatten(), nn.Linear(50, 20))
+    nn.init.constant_(model[1].weight, 0.5)
+    model.apply(init_xavier)
+    conv, bn, linear = model[0], model[1], model[3]
+    conv_bound = math.sqrt(6 / (3 * 25 + 8 * 25))
+    linear_bound = math.sqrt(6 / (50 + 20))
+    assert conv.weight.abs().max() <= conv_bound and conv.weight.abs().max() > 0.8 * conv_bound
+    assert (
+        linear.weight.abs().max() <= linear_bound and linear.weight.abs().max() > 0.8 * linear_bound
+    )
+    assert conv.bias.abs().sum() == 0 and linear.bias.abs().sum() == 0
+    assert torch.all(bn.weight == 0.5)  # 其他层不动
+    nn.Linear(2, 2, bias=False).apply(init_xavier)  # 没有偏置也行
