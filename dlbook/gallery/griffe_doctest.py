@@ -1,4 +1,4 @@
-"""griffe 扩展：把文档字符串里裸露的 doctest 块包进 ```pycon 代码块。
+"""griffe 扩展：把文档字符串里裸露的 doctest 块包进 ```pycon 代码块，并把 reST 角色变成代码。
 
 dlbook 的文档字符串直接写 ``>>>`` 例子（pytest 把它们当 doctest 运行）。不处理的话，
 API 参考页里 ``>>>`` 会被 Markdown 当成三层引用。在 ``mkdocs.yml`` 里::
@@ -12,11 +12,23 @@ API 参考页里 ``>>>`` 会被 Markdown 当成三层引用。在 ``mkdocs.yml``
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import griffe
 
-__all__ = ["DoctestFences", "fence_doctests"]
+__all__ = ["DoctestFences", "fence_doctests", "strip_roles"]
+
+_ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|exc|obj):`~?([^`]+)`")
+
+
+def strip_roles(text: str) -> str:
+    """``:func:`~dlbook.data.load``` 这类 reST 角色在 Markdown 里没有意义，换成行内代码。
+
+    >>> strip_roles("见 :func:`~dlbook.conv.corr2d` 与 :class:`TensorLoader`。")
+    '见 `dlbook.conv.corr2d` 与 `TensorLoader`。'
+    """
+    return _ROLE.sub(lambda m: f"`{m[1]}`", text)
 
 
 def fence_doctests(text: str) -> str:
@@ -50,5 +62,5 @@ class DoctestFences(griffe.Extension):
     """在 griffe 载入每个对象时处理它的文档字符串。"""
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
-        if obj.docstring is not None and ">>>" in obj.docstring.value:
-            obj.docstring.value = fence_doctests(obj.docstring.value)
+        if obj.docstring is not None:
+            obj.docstring.value = fence_doctests(strip_roles(obj.docstring.value))
