@@ -96,6 +96,7 @@ def test_chapter_page(page, server):
         page.wait_for_function("(img) => img.complete", arg=figures.nth(i).element_handle())
         assert figures.nth(i).evaluate("img => img.naturalWidth") > 0
     assert _wait_for_math(page) > 0, "公式应当被 MathJax 渲染"
+    assert "\\(" not in page.locator("article").inner_text(), "有没渲染的公式"
     assert page.locator("mjx-merror").count() == 0, "公式里有 TeX 错误"
     assert page.errors == [], page.errors
     assert page.outside == [], page.outside
@@ -124,7 +125,10 @@ def test_example_page_downloads_and_anchors(page, server):
     for i in range(anchors.count()):
         target = anchors.nth(i).get_attribute("href")[1:]
         assert target and page.locator(f'[id="{target}"]').count() == 1, target
-    _wait_for_math(page)
+    # 笔记本 Markdown 单元格里的 $...$ 也要渲染，不能原样留在页面上
+    assert _wait_for_math(page) > 0
+    prose = page.locator(".jp-RenderedMarkdown").all_inner_texts()
+    assert not [t for t in prose if "$" in t], "有没渲染的公式"
     assert page.errors == [] and page.outside == []
 
 

@@ -1,6 +1,8 @@
 // MathJax 3 由本站自己提供（assets/mathjax/），不走 CDN。
-// 处理两类页面：Markdown 页面里 arithmatex 输出的 \( \) / \[ \]，
+// 只排版两类元素：Markdown 页面里 arithmatex 输出的 \( \) / \[ \]，
 // 以及示例页面（mkdocs-jupyter 渲染的笔记本）Markdown 单元格里原样保留的 $ / $$。
+// 用 startup.elements 限定范围，而不是 ignoreHtmlClass: ".*|"：后者会跳过
+// 笔记本单元格里没有 class 的 <p>，公式就原样留在页面上。
 window.MathJax = {
   tex: {
     inlineMath: [["\\(", "\\)"], ["$", "$"]],
@@ -8,8 +10,7 @@ window.MathJax = {
     processEscapes: true,
     processEnvironments: true,
   },
-  options: {
-    ignoreHtmlClass: ".*|",
-    processHtmlClass: "arithmatex|jp-RenderedMarkdown",
+  startup: {
+    elements: [".arithmatex", ".jp-RenderedMarkdown"],
   },
 };
