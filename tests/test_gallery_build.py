@@ -277,3 +277,17 @@ def test_doctest_fences_for_api_pages():
         "说明。\n\n```pycon\n>>> 1 + 1\n2\n```\n\n```python\n>>> 不动\n```\n"
         "    ```pycon\n    >>> x\n    1\n    ```"
     )
+
+
+def test_cell_timeout_is_reported(tmp_path):
+    from dlbook.gallery.execute import execute_notebook
+
+    gallery = _gallery(
+        tmp_path, ch__plot_slow='"""\n太慢\n====\n\n睡太久。\n"""\n\n# %%\nimport time\n\n# %%\ntime.sleep(60)\n'
+    )
+    script = gallery / "ch" / "plot_slow.py"
+    with pytest.raises(ExampleError) as info:
+        execute_notebook(script_to_notebook(script), script=script, timeout=3)
+    message = str(info.value)
+    assert "plot_slow.py" in message and "第 2 个代码单元格" in message
+    assert "time.sleep(60)" in message and "Timeout" in message

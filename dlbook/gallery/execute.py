@@ -78,16 +78,13 @@ def execute_notebook(
     start = time.perf_counter()
     try:
         client.execute(env=kernel_env)
-    except CellExecutionError as exc:
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         index = current["cell"]
         source = nb.cells[index].source if index is not None else ""
         number = _code_cell_index(nb, index) if index is not None else None
-        raise ExampleError(script, number, source, str(exc)) from None
-    except (CellTimeoutError, DeadKernelError) as exc:
-        index = current["cell"]
-        source = nb.cells[index].source if index is not None else ""
-        number = _code_cell_index(nb, index) if index is not None else None
-        raise ExampleError(script, number, source, f"{type(exc).__name__}: {exc}") from None
+        # CellExecutionError 的消息里已经有回溯；超时和内核崩溃只有一句话，补上类型名
+        detail = str(exc) if isinstance(exc, CellExecutionError) else f"{type(exc).__name__}: {exc}"
+        raise ExampleError(script, number, source, detail) from None
     wall = time.perf_counter() - start
     seconds = _cells_seconds(nb)
     if seconds is None:
