@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
@@ -61,8 +63,24 @@ def execute_notebook(
     kernel_env = {**os.environ, **(env or {})}
     # 图在内核里由 matplotlib-inline 捕获；不要继承终端里可能设置的后端。
     kernel_env.pop("MPLBACKEND", None)
+    with tempfile.TemporaryDirectory(prefix="dlbook-kernel-") as sockets:
+        return _execute(nb, script=script, env=kernel_env, timeout=timeout, sockets=sockets)
+
+
+def _kernel_manager(sockets: str) -> AsyncKernelManager:
+    """本机内核：POSIX 上走 IPC（套接字文件放在 ``sockets`` 临时目录里），其余平台走本机 TCP。
+
+    ipykernel 7 对没有加密的 TCP 连接会打印一条警告；IPC 既不经过网络，也没有这条噪声。
+    """
+    if os.name == "posix":
+        return AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
+    return AsyncKernelManager(kernel_name="python3")
+
+
+def _execute(nb: NotebookNode, *, script: Path, env: dict[str, str], timeout: int, sockets: str) -> Execution:
     client = NotebookClient(
         nb,
+        km=_kernel_manager(sockets),
         timeout=timeout,
         kernel_name="python3",
         allow_errors=False,
@@ -77,7 +95,7 @@ def execute_notebook(
     client.on_cell_start = _on_cell_start
     start = time.perf_counter()
     try:
-        client.execute(env=kernel_env)
+        client.execute(env=env)
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         index = current["cell"]
         source = nb.cells[index].source if index is not None else ""
