@@ -8,10 +8,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 from nbformat import NotebookNode
+from traitlets.config import Config
 
 __all__ = ["ExampleError", "Execution", "execute_notebook"]
 
@@ -67,20 +67,23 @@ def execute_notebook(
         return _execute(nb, script=script, env=kernel_env, timeout=timeout, sockets=sockets)
 
 
-def _kernel_manager(sockets: str) -> AsyncKernelManager:
+def _kernel_config(sockets: str) -> Config:
     """本机内核：POSIX 上走 IPC（套接字文件放在 ``sockets`` 临时目录里），其余平台走本机 TCP。
 
     ipykernel 7 对没有加密的 TCP 连接会打印一条警告；IPC 既不经过网络，也没有这条噪声。
+    内核管理器仍由 nbclient 创建（它才会在结束时关掉内核），这里只通过配置改它的传输方式。
     """
+    config = Config()
     if os.name == "posix":
-        return AsyncKernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
-    return AsyncKernelManager(kernel_name="python3")
+        config.KernelManager.transport = "ipc"
+        config.KernelManager.ip = os.path.join(sockets, "kernel")
+    return config
 
 
 def _execute(nb: NotebookNode, *, script: Path, env: dict[str, str], timeout: int, sockets: str) -> Execution:
     client = NotebookClient(
         nb,
-        km=_kernel_manager(sockets),
+        config=_kernel_config(sockets),
         timeout=timeout,
         kernel_name="python3",
         allow_errors=False,
