@@ -42,6 +42,7 @@ class History:
     test_acc: list[float] = field(default_factory=list)  # 没有测试数据时为空
     examples_per_sec: list[float] = field(default_factory=list)
     seconds: list[float] = field(default_factory=list)  # 每轮用时（训练 + 评估）
+    step_loss: list[float] = field(default_factory=list)  # 每一步小批量的平均损失，各轮首尾相接
     device: str = "cpu"
 
     def last(self) -> dict:
@@ -51,7 +52,7 @@ class History:
         row = {
             key: value[-1]
             for key, value in asdict(self).items()
-            if isinstance(value, list) and value
+            if isinstance(value, list) and value and key != "step_loss"
         }
         row["device"] = self.device
         return row
@@ -156,8 +157,8 @@ def fit(
     >>> model = nn.Linear(2, 2)
     >>> history = fit(model, [(X, y)], [(X, y)], epochs=20,
     ...               optimizer=torch.optim.SGD(model.parameters(), lr=1.0))
-    >>> len(history.epoch), history.test_acc[-1] > 0.95
-    (20, True)
+    >>> len(history.epoch), len(history.step_loss), history.test_acc[-1] > 0.95
+    (20, 20, True)
     """
     if epochs < 0:
         raise ValueError(f"epochs 不能为负数：{epochs}")
@@ -178,6 +179,7 @@ def fit(
             model.train()
             loss_sum = torch.zeros((), device=device)
             correct = torch.zeros((), dtype=torch.int64, device=device)
+            step_losses: list[Tensor] = []  # 留在设备上，本轮结束时一次读回
             seen = 0
             batches = tqdm(
                 train_data,
@@ -198,6 +200,7 @@ def fit(
                 optimizer.step()
                 with torch.no_grad():
                     loss_sum += loss.detach() if summed else loss.detach() * y.shape[0]
+                    step_losses.append(loss.detach() / y.shape[0] if summed else loss.detach())
                     correct += accuracy(logits.detach(), y)
                 seen += y.shape[0]
             batches.close()
@@ -205,6 +208,7 @@ def fit(
                 raise ValueError("训练数据是空的：没有任何批量")
             # 每轮只在这里与设备同步一次。
             train_loss, train_correct = torch.stack([loss_sum, correct.to(loss_sum.dtype)]).tolist()
+            history.step_loss.extend(torch.stack(step_losses).float().tolist())
             train_seconds = time.perf_counter() - start
 
             history.epoch.append(epoch)

@@ -107,6 +107,21 @@ def test_train_metrics_are_exact_per_example_averages():
         assert history.train_acc[0] == pytest.approx(expected_acc)
 
 
+def test_step_loss_is_each_batch_mean_across_epochs():
+    # lr=0：每一步的损失就是该批量上的平均交叉熵；最后一个批量不满，reduction="sum" 也按样本平均。
+    X, y = _blobs(50)
+    model = nn.Linear(2, 4)
+    with torch.no_grad():
+        expected = [F.cross_entropy(model(X[i : i + 7]), y[i : i + 7]).item() for i in range(0, 50, 7)]
+    for loss_fn in (nn.CrossEntropyLoss(), nn.CrossEntropyLoss(reduction="sum")):
+        history = fit(
+            model, TensorLoader(X, y, batch_size=7), None, epochs=2, optimizer=_sgd(model, lr=0.0),
+            loss_fn=loss_fn,
+        )  # fmt: skip
+        assert history.step_loss == pytest.approx(expected * 2, rel=1e-5)
+        assert "step_loss" not in history.last()
+
+
 def test_on_epoch_end_sees_the_growing_history():
     X, y = _blobs(64)
     model = nn.Linear(2, 4)
