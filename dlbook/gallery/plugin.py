@@ -10,7 +10,8 @@
           execute: false
 
 章节页面里单独一行 ``{{ example("cnn_basics/plot_lenet.py") }}`` 会被换成执行过的示例：
-Markdown 正文、高亮的代码、文本输出和图片文件。
+Markdown 正文、高亮的代码、文本输出和图片文件。单独一行 ``{{ results_table("modern_cnn") }}``
+会被换成该章各示例用 :func:`dlbook.results.report` 报告的训练结果汇成的表格。
 
 环境变量：``DLBOOK_MODE``（quick/full）、``DLBOOK_DEVICE``、``DLBOOK_GALLERY_PATTERN``
 （只执行匹配的脚本）、``DLBOOK_CACHE_DIR``（执行缓存的位置）。
@@ -34,12 +35,14 @@ from dlbook.gallery.execute import ExampleError
 from dlbook.gallery.notebook import ScriptError
 from dlbook.gallery.render import notebook_to_markdown
 from dlbook.gallery.slugs import fix_notebook_headings, strip_remote_scripts
+from dlbook.results import results_in, results_table
 
 __all__ = ["GalleryPlugin"]
 
 log = logging.getLogger("mkdocs.plugins.dlbook")
 
 _EXAMPLE = re.compile(r'^[ \t]*\{\{\s*example\(\s*"(?P<name>[^"]+)"\s*\)\s*\}\}[ \t]*$', re.MULTILINE)
+_RESULTS = re.compile(r'^[ \t]*\{\{\s*results_table\(\s*"(?P<chapter>[^"]+)"\s*\)\s*\}\}[ \t]*$', re.MULTILINE)
 
 
 class _Config(base.Config):
@@ -103,9 +106,29 @@ class GalleryPlugin(BasePlugin[_Config]):
         return files
 
     def on_page_markdown(self, markdown: str, *, page, config, files) -> str:
-        if self.build is None or not _EXAMPLE.search(markdown):
+        if self.build is None or not (_EXAMPLE.search(markdown) or _RESULTS.search(markdown)):
             return markdown
         page_dir = str(Path(page.file.src_uri).parent)
+        build = self.build
+
+        def table(match: re.Match[str]) -> str:
+            chapter = match["chapter"]
+            if not (self._gallery / chapter).is_dir():
+                raise PluginError(f"{page.file.src_uri}: results_table 找不到图库章节 gallery/{chapter}/")
+            examples = [ex for ex in build.examples.values() if ex.chapter == chapter]
+            try:
+                rows = [(r, _rel(ex.page_uri, page_dir)) for ex in examples for r in results_in(ex.notebook)]
+            except ValueError as exc:
+                raise PluginError(f"{page.file.src_uri}: gallery/{chapter}/ 里有损坏的结果记录：{exc}") from exc
+            skipped = [p for p in build.skipped if p.parent.name == chapter]
+            note = (
+                f'\n\n!!! note "本次构建跳过了该章的 {len(skipped)} 个示例（{PATTERN_ENV}），表格不完整"\n'
+                if skipped
+                else ""
+            )
+            if not rows:
+                return f'!!! note "gallery/{chapter}/ 的示例还没有报告任何训练结果"\n' + note
+            return results_table(rows) + note
 
         def embed(match: re.Match[str]) -> str:
             name = match["name"]
@@ -117,7 +140,7 @@ class GalleryPlugin(BasePlugin[_Config]):
                 raise PluginError(f"{page.file.src_uri}: 找不到示例 {name!r}；已有的示例：{known}")
             return _embed(example, page_dir)
 
-        return _EXAMPLE.sub(embed, markdown)
+        return _RESULTS.sub(table, _EXAMPLE.sub(embed, markdown))
 
     @event_priority(-50)
     def on_page_content(self, html: str, *, page, config, files) -> str:
@@ -127,9 +150,13 @@ class GalleryPlugin(BasePlugin[_Config]):
         return html
 
 
+def _rel(uri: str, page_dir: str) -> str:
+    return Path(os.path.relpath(uri, page_dir or ".")).as_posix()
+
+
 def _embed(example: Example, page_dir: str) -> str:
     def rel(uri: str) -> str:
-        return Path(os.path.relpath(uri, page_dir or ".")).as_posix()
+        return _rel(uri, page_dir)
 
     header = (
         f'<p class="dlbook-run-info" markdown="span">{example.run_info()} · '

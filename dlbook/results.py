@@ -1,0 +1,158 @@
+"""训练结果的记录：示例脚本报告一行结果，网站构建把它们汇成表格。
+
+示例脚本训练完一个模型后调用 :func:`report`。单独运行时它只打印一行小结；在 Jupyter 内核里
+（网站构建执行示例时）它输出一条带有 :data:`RESULT_MIME` 数据的显示结果，页面上看到的仍是那一行文字，
+而构建从执行过的笔记本里读出结构化的记录，章节页面写 ``{{ results_table("modern_cnn") }}``
+就得到该章所有结果的表格。表格里的数字因此总是来自真实的执行（或其缓存），而不是手写的。
+
+>>> r = Result(name="LeNet", params=61706, test_acc=0.8123, train_acc=0.83, train_loss=0.47,
+...            examples_per_sec=45210.0, epochs=10, seconds=14.2, device="cpu", mode="full")
+>>> r.line()
+'结果：LeNet · 参数 61.7 千 · 测试准确率 0.812 · 45210 样本/秒 · 10 轮 14.2 秒 · cpu · full 模式'
+>>> Result.from_dict(r.to_dict()) == r
+True
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from torch import nn
+
+from dlbook._env import in_jupyter_kernel
+from dlbook.mode import current_mode
+from dlbook.train import History
+
+__all__ = ["RESULT_MIME", "Result", "format_count", "report", "results_in", "results_table"]
+
+RESULT_MIME = "application/vnd.dlbook.result+json"
+"""示例输出里携带结构化结果的 MIME 类型。"""
+
+
+def format_count(n: int) -> str:
+    """把参数量写成中文习惯的“千 / 百万 / 十亿”。
+
+    >>> format_count(61706), format_count(11_175_370), format_count(512)
+    ('61.7 千', '11.2 百万', '512')
+    """
+    if n >= 1_000_000_000:
+        return f"{n / 1e9:.1f} 十亿"
+    if n >= 1_000_000:
+        return f"{n / 1e6:.1f} 百万"
+    if n >= 1_000:
+        return f"{n / 1e3:.1f} 千"
+    return str(n)
+
+
+@dataclass(frozen=True)
+class Result:
+    """一次训练的结果：模型、参数量、准确率、吞吐量与运行环境。"""
+
+    name: str
+    params: int
+    test_acc: float
+    train_acc: float
+    train_loss: float
+    examples_per_sec: float
+    epochs: int
+    seconds: float
+    device: str
+    mode: str
+    note: str = ""
+
+    def line(self) -> str:
+        """一行中文小结。"""
+        text = (
+            f"结果：{self.name} · 参数 {format_count(self.params)} · 测试准确率 {self.test_acc:.3f} · "
+            f"{self.examples_per_sec:.0f} 样本/秒 · {self.epochs} 轮 {self.seconds:.1f} 秒 · "
+            f"{self.device} · {self.mode} 模式"
+        )
+        return text + (f" · {self.note}" if self.note else "")
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Result:
+        """从 :meth:`to_dict` 的输出重建；缺字段或多出字段都报错，免得表格悄悄缺数。"""
+        names = {f.name for f in fields(cls)}
+        required = {f.name for f in fields(cls) if f.name != "note"}
+        missing, unknown = required - set(data), set(data) - names
+        if missing or unknown:
+            raise ValueError(f"结果记录的字段不对：缺少 {sorted(missing)}，多出 {sorted(unknown)}")
+        return cls(**data)
+
+
+def report(name: str, *, model: nn.Module, history: History, note: str = "") -> Result:
+    """报告一次训练的结果：打印（或在内核里显示）一行小结，并返回 :class:`Result`。
+
+    吞吐量取除第一轮以外各轮的中位数（第一轮含预热、编译等一次性开销）；只训练了一轮时就用第一轮。
+
+    Args:
+        name: 表格里显示的模型名，例如 ``"ResNet-18"``。
+        model: 训练好的模型，用来数参数（共享的参数只算一次）。
+        history: :func:`dlbook.train.fit` 返回的记录，必须有测试准确率。
+        note: 附注，例如配方的要点。
+    """
+    if not history.epoch or not history.test_acc:
+        raise ValueError("history 里没有测试准确率：fit 时要传入 test_data，并且至少训练一轮")
+    speeds = history.examples_per_sec[1:] or history.examples_per_sec
+    speeds = [s for s in speeds if math.isfinite(s)] or [math.inf]
+    result = Result(
+        name=name,
+        params=sum(p.numel() for p in model.parameters()),  # parameters() 已经去掉了重复的共享参数
+        test_acc=history.test_acc[-1],
+        train_acc=history.train_acc[-1],
+        train_loss=history.train_loss[-1],
+        examples_per_sec=statistics.median(speeds),
+        epochs=len(history.epoch),
+        seconds=sum(history.seconds),
+        device=history.device,
+        mode=current_mode(),
+        note=note,
+    )
+    if in_jupyter_kernel():
+        from IPython.display import display
+
+        display({"text/plain": result.line(), RESULT_MIME: result.to_dict()}, raw=True)
+    else:
+        print(result.line())
+    return result
+
+
+def results_in(notebook: Any) -> list[Result]:
+    """执行过的笔记本里所有由 :func:`report` 输出的结果，按出现顺序。"""
+    found = []
+    for cell in notebook.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data", {})
+            if RESULT_MIME in data:
+                found.append(Result.from_dict(dict(data[RESULT_MIME])))
+    return found
+
+
+def results_table(rows: list[tuple[Result, str]]) -> str:
+    """Markdown 表格；``rows`` 是（结果，示例页面的链接）。
+
+    >>> r = Result("LeNet", 61706, 0.8123, 0.83, 0.47, 45210.0, 10, 14.2, "cpu", "full")
+    >>> print(results_table([(r, "plot_lenet.ipynb")]))
+    | 模型 | 参数量 | 测试准确率 | 训练准确率 | 样本/秒 | 轮数 | 用时 | 设备 | 模式 | 示例 |
+    | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |
+    | LeNet | 61.7 千 | 0.812 | 0.830 | 45210 | 10 | 14.2 秒 | cpu | full | [plot_lenet](plot_lenet.ipynb) |
+    """
+    lines = [
+        "| 模型 | 参数量 | 测试准确率 | 训练准确率 | 样本/秒 | 轮数 | 用时 | 设备 | 模式 | 示例 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    for r, link in rows:
+        stem = link.rsplit("/", 1)[-1].removesuffix(".ipynb")
+        name = r.name + (f"（{r.note}）" if r.note else "")
+        lines.append(
+            f"| {name} | {format_count(r.params)} | {r.test_acc:.3f} | {r.train_acc:.3f} | "
+            f"{r.examples_per_sec:.0f} | {r.epochs} | {r.seconds:.1f} 秒 | {r.device} | {r.mode} | "
+            f"[{stem}]({link}) |"
+        )
+    return "\n".join(lines)
