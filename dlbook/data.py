@@ -26,7 +26,7 @@ import os
 import shutil
 import tempfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -355,6 +355,7 @@ class TensorLoader:
 
     数据全在 GPU 上时，每个批量只是一次索引，没有逐样本的 Python 开销。
     ``shuffle=True`` 时每轮（每次迭代）在数据所在设备上重新打乱，顺序由 ``seed`` 固定。
+    ``transform`` 作用在整个批量的 ``X`` 上（例如 :func:`dlbook.augment.random_crop_flip` 做数据增强）。
 
     >>> X, y = torch.arange(10).reshape(5, 2), torch.arange(5)
     >>> loader = TensorLoader(X, y, batch_size=2)
@@ -364,6 +365,8 @@ class TensorLoader:
     [[0, 1], [2, 3], [4]]
     >>> len(TensorLoader(X, y, batch_size=2, drop_last=True))
     2
+    >>> [xb.tolist() for xb, _ in TensorLoader(X, y, batch_size=3, transform=lambda xb: -xb)][1]
+    [[-6, -7], [-8, -9]]
     >>> shuffled = TensorLoader(X, y, batch_size=5, shuffle=True)
     >>> sorted(next(iter(shuffled))[1].tolist())
     [0, 1, 2, 3, 4]
@@ -378,6 +381,7 @@ class TensorLoader:
         shuffle: bool = False,
         seed: int = 0,
         drop_last: bool = False,
+        transform: Callable[[Tensor], Tensor] | None = None,
     ) -> None:
         if X.shape[0] != y.shape[0]:
             raise ValueError(f"X 有 {X.shape[0]} 个样本而 y 有 {y.shape[0]} 个，数量必须相同")
@@ -389,6 +393,7 @@ class TensorLoader:
         self.batch_size = batch_size
         self.shuffle = shuffle
         self.drop_last = drop_last
+        self.transform = transform
         self._generator = _generator_on(X.device, seed)
 
     def __len__(self) -> int:
@@ -400,13 +405,16 @@ class TensorLoader:
         stop = len(self) * b
         if not self.shuffle:
             for i in range(0, min(stop, n), b):
-                yield self.X[i : i + b], self.y[i : i + b]
+                yield self._batch(self.X[i : i + b]), self.y[i : i + b]
             return
         perm = torch.randperm(n, generator=self._generator, device=self._generator.device)
         perm = perm.to(self.X.device)
         for i in range(0, min(stop, n), b):
             index = perm[i : i + b]
-            yield self.X[index], self.y[index]
+            yield self._batch(self.X[index]), self.y[index]
+
+    def _batch(self, X: Tensor) -> Tensor:
+        return X if self.transform is None else self.transform(X)
 
 
 def _generator_on(device: torch.device, seed: int) -> torch.Generator:

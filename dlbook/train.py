@@ -134,6 +134,7 @@ def fit(
     device: torch.device | str | None = None,
     progress: bool | None = None,
     on_epoch_end: Callable[[History], None] | None = None,
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> History:
     """训练 ``epochs`` 轮，每轮结束后在 ``test_data`` 上评估，返回 :class:`History`。
 
@@ -149,6 +150,9 @@ def fit(
         device: 在哪个设备上训练；给出时先把模型搬过去，``None`` 时用模型参数所在的设备。
         progress: 是否显示 tqdm 进度条；``None`` 时只在终端里显示（Jupyter 内核里不显示）。
         on_epoch_end: 每轮结束时以当前 ``History`` 调用，例如用来打印或画图。
+        scheduler: 学习率调度器，**每一步**（每个批量的 ``optimizer.step()`` 之后）调用一次
+            ``scheduler.step()``；所以 ``OneCycleLR`` 的 ``total_steps``、``CosineAnnealingLR`` 的
+            ``T_max`` 都按步数（``epochs * len(train_data)``）给出。
 
     训练结束后模型恢复进入 :func:`fit` 之前的训练/评估模式。
 
@@ -198,6 +202,8 @@ def fit(
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 optimizer.step()
+                if scheduler is not None:
+                    scheduler.step()
                 with torch.no_grad():
                     loss_sum += loss.detach() if summed else loss.detach() * y.shape[0]
                     step_losses.append(loss.detach() / y.shape[0] if summed else loss.detach())

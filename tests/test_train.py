@@ -122,6 +122,16 @@ def test_step_loss_is_each_batch_mean_across_epochs():
         assert "step_loss" not in history.last()
 
 
+def test_scheduler_steps_once_per_batch():
+    X, y = _blobs(50)
+    model = nn.Linear(2, 4)
+    opt = _sgd(model, lr=1.0)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 0.5**step)
+    fit(model, TensorLoader(X, y, batch_size=10), None, epochs=2, optimizer=opt, scheduler=sched)
+    assert sched.last_epoch == 2 * 5  # 每轮 5 个批量
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.5**10)
+
+
 def test_on_epoch_end_sees_the_growing_history():
     X, y = _blobs(64)
     model = nn.Linear(2, 4)
