@@ -7,6 +7,7 @@ import http.server
 import os
 import shutil
 import threading
+from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
@@ -107,6 +108,31 @@ def test_math_on_formula_page(page, server):
     assert _wait_for_math(page) > 0
     assert page.locator("mjx-merror").count() == 0
     assert page.errors == [] and page.outside == []
+
+
+def _page_url(md: Path, docs: Path) -> str:
+    rel = md.relative_to(docs).with_suffix("").as_posix()
+    if rel == "index":
+        return ""
+    return (rel[: -len("index")] if rel.endswith("/index") else rel + "/")
+
+
+_DOCS = Path(__file__).parents[1] / "docs"
+CHAPTER_PAGES = sorted(_page_url(md, _DOCS) for md in _DOCS.rglob("*.md") if "assets" not in md.parts)
+
+
+@pytest.mark.parametrize("path", CHAPTER_PAGES)
+def test_every_chapter_page_renders(page, server, path):
+    """每个章节页面：公式全部排版（包括 \\boldsymbol 这类要按需加载扩展的宏），没有 TeX 错误、
+    控制台错误和站外请求。"""
+    page.goto(f"{server}/{path}")
+    assert page.locator("h1").count() >= 1
+    _wait_for_math(page)
+    text = page.locator("article").inner_text()
+    assert "\\(" not in text and "\\[" not in text, "有没渲染的公式"
+    assert page.locator("mjx-merror").count() == 0, "公式里有 TeX 错误"
+    assert page.errors == [], page.errors
+    assert page.outside == [], page.outside
 
 
 def test_example_page_downloads_and_anchors(page, server):
