@@ -1,0 +1,244 @@
+"""DCGAN 的逐层形状、GAN 训练循环的记录，以及模式崩溃的补救确实让生成器覆盖更多模式。"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from dlbook.data import TensorLoader
+from dlbook.gan import (
+    GANHistory,
+    MinibatchStdDev,
+    MLPDiscriminator,
+    MLPGenerator,
+    gaussian_mixture,
+    generate,
+    modes_covered,
+    ring_centers,
+    train_gan,
+)
+from dlbook.models.dcgan import Discriminator, Generator
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """这里的网络都很小：单线程更快，与其他进程共用 CPU 时也不会被线程同步拖慢。"""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+# 文档字符串（和 forward 的形状注释）里写的各层输出形状，w 是 width。
+G_SHAPES = {
+    32: {"conv1": (4, 4, 4), "conv2": (2, 8, 8), "conv3": (1, 16, 16), "conv4": (None, 32, 32)},
+    28: {"conv1": (4, 3, 3), "conv2": (2, 7, 7), "conv3": (1, 14, 14), "conv4": (None, 28, 28)},
+}
+D_SHAPES = {
+    32: {"conv1": (1, 16, 16), "conv2": (2, 8, 8), "conv3": (4, 4, 4), "conv4": (None, 1, 1)},
+    28: {"conv1": (1, 14, 14), "conv2": (2, 7, 7), "conv3": (4, 3, 3), "conv4": (None, 1, 1)},
+}
+
+
+def _record_shapes(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, tuple[int, ...]], torch.Tensor]:
+    """在每个子模块上挂前向钩子，记下它的输出形状（共用的激活函数会被调用多次，只留最后一次）。"""
+    shapes: dict[str, tuple[int, ...]] = {}
+    hooks = [
+        module.register_forward_hook(lambda m, args, out, name=name: shapes.__setitem__(name, tuple(out.shape)))
+        for name, module in model.named_children()
+    ]
+    try:
+        with torch.no_grad():
+            out = model(x)
+    finally:
+        for h in hooks:
+            h.remove()
+    return shapes, out
+
+
+def _expected(table: dict, width: int, channels: int, batch: int) -> dict[str, tuple[int, ...]]:
+    return {
+        name: (batch, channels if mult is None else mult * width, h, w)
+        for name, (mult, h, w) in table.items()
+    }
+
+
+@pytest.mark.parametrize("image_size", [28, 32])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_generator_layer_shapes(image_size: int, channels: int) -> None:
+    torch.manual_seed(0)
+    width, latent, batch = 8, 16, 3
+    G = Generator(latent, image_size=image_size, channels=channels, width=width)
+    shapes, out = _record_shapes(G, torch.randn(batch, latent))
+    expected = _expected(G_SHAPES[image_size], width, channels, batch)
+    for name, shape in expected.items():
+        assert shapes[name] == shape, name
+        bn = name.replace("conv", "bn")
+        if bn in shapes:  # 批量规范化不改变形状
+            assert shapes[bn] == shape, bn
+    assert out.shape == (batch, channels, image_size, image_size)
+    assert out.abs().max() <= 1  # tanh 输出
+
+
+@pytest.mark.parametrize("image_size", [28, 32])
+@pytest.mark.parametrize("channels", [1, 3])
+def test_discriminator_layer_shapes(image_size: int, channels: int) -> None:
+    torch.manual_seed(0)
+    width, batch = 8, 3
+    D = Discriminator(image_size=image_size, channels=channels, width=width)
+    shapes, out = _record_shapes(D, torch.randn(batch, channels, image_size, image_size))
+    for name, shape in _expected(D_SHAPES[image_size], width, 1, batch).items():
+        assert shapes[name] == shape, name
+    assert "bn1" not in dict(D.named_children())  # 第一层之后不加批量规范化
+    assert out.shape == (batch,)
+
+
+def test_generator_accepts_4d_noise_and_default_width() -> None:
+    G = Generator()
+    assert G.latent_dim == 100 and G.image_size == 32
+    assert G(torch.randn(2, 100, 1, 1)).shape == (2, 1, 32, 32)
+    # 与 DCGAN 的 PyTorch 教程同量级：约 100 万个参数
+    assert 0.5e6 < sum(p.numel() for p in G.parameters()) < 2e6
+
+
+def test_dcgan_rejects_other_sizes() -> None:
+    with pytest.raises(ValueError, match="28 或 32"):
+        Generator(image_size=64)
+    with pytest.raises(ValueError, match="28 或 32"):
+        Discriminator(image_size=30)
+
+
+def test_dcgan_init_follows_the_paper() -> None:
+    torch.manual_seed(0)
+    G = Generator(width=32)
+    assert abs(G.conv2.weight.std().item() - 0.02) < 0.002
+    assert abs(G.bn2.weight.mean().item() - 1) < 0.01
+
+
+def _tiny_image_run(**options) -> tuple[GANHistory, nn.Module, nn.Module]:
+    torch.manual_seed(0)
+    G, D = Generator(8, image_size=28, width=4), Discriminator(image_size=28, width=4)
+    X = torch.rand(24, 1, 28, 28) * 2 - 1
+    loader = TensorLoader(X, torch.zeros(24), batch_size=8)
+    history = train_gan(
+        G, D, loader, epochs=2,
+        g_optimizer=torch.optim.Adam(G.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+        d_optimizer=torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+        **options,
+    )  # fmt: skip
+    return history, G, D
+
+
+def test_train_gan_history_is_sane() -> None:
+    seen = []
+    history, G, D = _tiny_image_run(on_epoch_end=lambda h: seen.append(len(h.epoch)), progress=False)
+    assert history.epoch == [1, 2] and seen == [1, 2]
+    assert len(history.step_d_loss) == len(history.step_g_loss) == 6  # 3 个批量 × 2 轮
+    assert len(history.step_d_real) == len(history.step_d_fake) == 6
+    for key in ("d_loss", "g_loss", "d_real", "d_fake", "seconds"):
+        values = getattr(history, key)
+        assert len(values) == 2 and all(math.isfinite(v) for v in values), key
+    assert all(0 < v < 1 for v in history.d_real + history.d_fake)  # 概率
+    assert all(v > 0 for v in history.d_loss + history.g_loss)  # 非饱和损失是正的
+    assert history.seconds[0] > 0 and history.device == "cpu"
+    assert history.last()["epoch"] == 2
+    assert "D(G(z))" in history.summary()
+    assert G.training and D.training
+
+
+def test_train_gan_restores_modes_and_takes_latent_dim() -> None:
+    torch.manual_seed(0)
+    G, D = nn.Linear(3, 2), MLPDiscriminator(hidden=8)
+    G.eval()
+    history = train_gan(
+        G, D, [torch.randn(16, 2)] * 4, epochs=1, latent_dim=3,
+        g_optimizer=torch.optim.SGD(G.parameters(), lr=0.01),
+        d_optimizer=torch.optim.SGD(D.parameters(), lr=0.01),
+    )  # fmt: skip
+    assert not G.training and D.training
+    assert len(history.step_d_loss) == 4
+
+
+def test_minimax_loss_is_negative_and_wgan_uses_d_steps() -> None:
+    history, _, _ = _tiny_image_run(loss="minimax")
+    assert all(v < 0 for v in history.step_g_loss)  # log(1 - D(G(z))) < 0
+    history, _, _ = _tiny_image_run(loss="wgan-gp", d_steps=3)
+    assert len(history.step_d_loss) == 6 and len(history.step_g_loss) == 2
+
+
+def test_train_gan_rejects_bad_arguments() -> None:
+    G, D = MLPGenerator(), MLPDiscriminator()
+    opts = dict(
+        g_optimizer=torch.optim.SGD(G.parameters(), lr=0.1),
+        d_optimizer=torch.optim.SGD(D.parameters(), lr=0.1),
+    )
+    with pytest.raises(ValueError, match="loss"):
+        train_gan(G, D, [torch.zeros(4, 2)], epochs=1, loss="hinge", **opts)
+    with pytest.raises(ValueError, match="d_steps"):
+        train_gan(G, D, [torch.zeros(4, 2)], epochs=1, d_steps=0, **opts)
+    with pytest.raises(ValueError, match="latent_dim"):
+        train_gan(nn.Linear(2, 2), D, [torch.zeros(4, 2)], epochs=1, **opts)
+    with pytest.raises(ValueError, match="空"):
+        train_gan(G, D, [], epochs=1, **opts)
+
+
+def test_minibatch_stddev_matches_formula() -> None:
+    x = torch.randn(10, 5)
+    out = MinibatchStdDev()(x)
+    assert out.shape == (10, 6)
+    torch.testing.assert_close(out[:, :5], x)
+    torch.testing.assert_close(out[:, 5], x.std(dim=0).mean().expand(10))
+    # 所有样本都一样时特征为 0：判别器由此认出“没有多样性”
+    assert MinibatchStdDev()(torch.ones(4, 3))[:, 3].abs().max() == 0
+    assert MinibatchStdDev()(torch.ones(1, 3)).shape == (1, 4)  # 单个样本也不出 NaN 警告
+
+
+def test_gaussian_mixture_and_coverage() -> None:
+    centers = ring_centers(8, radius=2.0)
+    assert torch.allclose(centers.norm(dim=1), torch.full((8,), 2.0))
+    X = gaussian_mixture(4000, centers, std=0.05, seed=0)
+    assert torch.equal(X, gaussian_mixture(4000, centers, std=0.05, seed=0))
+    full = modes_covered(X, centers, std=0.05)
+    assert full.modes == 8 and full.total == 8 and full.high_quality > 0.97
+    assert sum(full.counts) == round(full.high_quality * 4000)
+    # 只从前 3 个模式采样：覆盖 3 个
+    three = gaussian_mixture(2500, centers, std=0.05, weights=torch.tensor([1.0] * 3 + [0.0] * 5), seed=1)
+    assert modes_covered(three, centers, std=0.05).modes == 3
+    # 全落在圆心：一个高质量样本都没有
+    center = modes_covered(torch.zeros(100, 2), centers, std=0.05)
+    assert center.modes == 0 and center.high_quality == 0
+    with pytest.raises(ValueError, match="centers"):
+        modes_covered(torch.zeros(5, 3), centers, std=0.05)
+
+
+def test_generate_is_gradient_free() -> None:
+    G = MLPGenerator(4)
+    out = generate(G, torch.randn(6, 4))
+    assert out.shape == (6, 2) and not out.requires_grad
+
+
+def _ring_gan_coverage(*, minibatch_std: bool, seed: int = 0) -> int:
+    """生成器的学习率是判别器的 10 倍（诱发模式崩溃），训练 1200 步后覆盖的模式数。"""
+    torch.manual_seed(seed)
+    centers, std = ring_centers(8, radius=2.0), 0.05
+    X = gaussian_mixture(200 * 128, centers, std=std, seed=seed)
+    loader = TensorLoader(X, torch.zeros(len(X)), batch_size=128, shuffle=True, seed=seed)
+    G, D = MLPGenerator(8), MLPDiscriminator(minibatch_std=minibatch_std)
+    train_gan(
+        G, D, loader, epochs=6,
+        g_optimizer=torch.optim.Adam(G.parameters(), lr=2e-3, betas=(0.5, 0.999)),
+        d_optimizer=torch.optim.Adam(D.parameters(), lr=2e-4, betas=(0.5, 0.999)),
+    )  # fmt: skip
+    samples = generate(G, torch.randn(2500, 8, generator=torch.Generator().manual_seed(seed)))
+    return modes_covered(samples, centers, std=std).modes
+
+
+@pytest.mark.slow
+def test_minibatch_stddev_covers_more_modes() -> None:
+    """关键的一条：同样的种子、同样的学习率失衡，加了小批量标准差特征的判别器让生成器覆盖更多模式。"""
+    plain = _ring_gan_coverage(minibatch_std=False)
+    remedy = _ring_gan_coverage(minibatch_std=True)
+    assert plain <= 2, plain
+    assert remedy >= plain + 4, (plain, remedy)
