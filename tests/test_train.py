@@ -350,3 +350,122 @@ def test_init_xavier():
     assert conv.bias.abs().sum() == 0 and linear.bias.abs().sum() == 0
     assert torch.all(bn.weight == 0.5)  # 其他层不动
     nn.Linear(2, 2, bias=False).apply(init_xavier)  # 没有偏置也行
+
+
+# ---------------------------------------------------------------------------
+# 快速训练路径（fast=）
+# ---------------------------------------------------------------------------
+
+
+def _lenet_history(fast, *, subset: int = 1024) -> tuple[History, nn.Module]:
+    """同一个配方、同一个种子：ReLU 版 LeNet 在 Fashion-MNIST 的一个子集上训练两轮。"""
+    from dlbook.models import LeNet
+
+    torch.manual_seed(0)
+    train_data, test_data = fashion_mnist_loaders(64, subset=subset, test_subset=512)
+    model = LeNet(activation=nn.ReLU, pool="max")
+    model.apply(init_xavier)
+    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
+    history = fit(model, train_data, test_data, epochs=2, optimizer=optimizer, fast=fast)
+    return history, model
+
+
+def test_fast_on_cpu_is_the_plain_path_exactly():
+    # CPU 上 bfloat16 与 channels_last 都不打开：计算完全相同，结果逐位一致。
+    plain, _ = _lenet_history(False)
+    fast, _ = _lenet_history(True)
+    assert fast.step_loss == plain.step_loss
+    assert fast.test_acc == plain.test_acc
+    assert plain.test_acc[-1] > 0.4  # 确实学到了东西（随机猜是 0.1）
+
+
+def test_fast_cuda_only_parts_run_on_cpu_too(monkeypatch):
+    # 把只在 CUDA 上打开的两项（bfloat16 autocast、channels_last）强行在 CPU 上打开，
+    # 检查这条代码路径本身：能训练，准确率与默认路径相差不大，模型的卷积权重变成了 NHWC。
+    monkeypatch.setattr(
+        train, "_plan", lambda fast, device: train._FastPlan("cpu", amp=True, channels_last=True)
+    )
+    fast, model = _lenet_history(True, subset=512)
+    monkeypatch.undo()
+    plain, _ = _lenet_history(False, subset=512)
+    assert all(math.isfinite(v) for v in fast.step_loss)
+    assert abs(fast.test_acc[-1] - plain.test_acc[-1]) < 0.1
+    assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last)
+    assert model.conv1.weight.dtype == torch.float32  # autocast 不改参数的类型
+
+
+def test_fast_plan_per_device(monkeypatch):
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    assert train._plan(False, cpu) == train._FastPlan("cpu")
+    assert train._plan(True, cpu) == train._FastPlan("cpu")  # CPU 上什么也不做
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert train._plan(True, cuda) == train._FastPlan("cuda", amp=True, channels_last=True)
+    everything = train.FastConfig(compile=True, cuda_graphs=True)
+    assert train._plan(everything, cuda) == train._FastPlan(
+        "cuda", amp=True, channels_last=True, compile=True, cuda_graphs=True
+    )
+    cpu_plan = train._plan(everything, cpu)
+    assert cpu_plan.compile and not cpu_plan.cuda_graphs  # CUDA 图在 CPU 上不起作用
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    assert not train._plan(True, cuda).amp  # 不支持 bfloat16 的老 GPU 上不开混合精度
+
+
+def test_fast_plan_autocast_uses_bfloat16():
+    plan = train._FastPlan("cpu", amp=True)
+    with plan.autocast():
+        out = nn.Linear(4, 4)(torch.ones(2, 4))
+    assert out.dtype == torch.bfloat16
+    with train._FastPlan("cpu").autocast():
+        assert nn.Linear(4, 4)(torch.ones(2, 4)).dtype == torch.float32
+
+
+def test_fast_config_rejects_bad_values():
+    with pytest.raises(ValueError, match="compile=True"):
+        train.FastConfig(cuda_graphs=True)
+    X, y = _blobs(16)
+    model = nn.Linear(2, 4)
+    with pytest.raises(TypeError, match="FastConfig"):
+        fit(model, [(X, y)], None, epochs=1, optimizer=_sgd(model), fast="yes")
+
+
+def test_compile_without_a_cpp_compiler_explains(monkeypatch):
+    monkeypatch.setenv("CXX", "/nonexistent/g++")
+    X, y = _blobs(16)
+    model = nn.Linear(2, 4)
+    with pytest.raises(RuntimeError, match="C\\+\\+ 编译器.*compile=False"):
+        fit(model, [(X, y)], None, epochs=1, optimizer=_sgd(model), fast=train.FastConfig(compile=True))
+
+
+def test_compile_where_dynamo_is_unsupported_explains(monkeypatch):
+    from torch._dynamo import eval_frame
+
+    def unsupported():
+        raise RuntimeError("Python 3.99+ is not supported")
+
+    monkeypatch.setattr(eval_frame, "check_if_dynamo_supported", unsupported)
+    X, y = _blobs(16)
+    model = nn.Linear(2, 4)
+    with pytest.raises(RuntimeError, match="不支持 torch.compile.*Python 3.99"):
+        fit(model, [(X, y)], None, epochs=1, optimizer=_sgd(model), fast=train.FastConfig(compile=True))
+
+
+@pytest.mark.slow
+def test_compile_on_cpu_trains_like_the_plain_path():
+    # torch.compile 在 CPU 上生成并编译 C++ 代码（第一次要十几秒）：用一个很小的多层感知机。
+    def run(fast):
+        torch.manual_seed(0)
+        X, y = _blobs(512)
+        X_test, y_test = _blobs(256, seed=1)
+        model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 4))
+        history = fit(
+            model, TensorLoader(X, y, batch_size=64, shuffle=True), TensorLoader(X_test, y_test, batch_size=128),
+            epochs=3, optimizer=_sgd(model), fast=fast,
+        )  # fmt: skip
+        return history, model
+
+    plain, _ = run(False)
+    compiled, model = run(train.FastConfig(compile=True))
+    assert type(model) is nn.Sequential  # fit 训练的是原模型（编译后的模块与它共享参数）
+    assert compiled.step_loss == pytest.approx(plain.step_loss, rel=1e-3, abs=1e-5)
+    assert abs(compiled.test_acc[-1] - plain.test_acc[-1]) <= 0.02
+    assert compiled.test_acc[-1] > 0.95

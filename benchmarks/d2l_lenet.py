@@ -1,0 +1,225 @@
+"""d2l 1.0.3 自己的 ``train_ch6`` 与 ``python -m dlbook.bench`` 并排训练 LeNet，打印两边的数字和比值。
+
+配方两边相同：sigmoid + 平均汇聚的 LeNet，Xavier 初始化，SGD，学习率 0.9，批量 256，默认 10 轮，
+完整的 Fashion-MNIST。d2l 用它自己的一切：``load_data_fashion_mnist``（torchvision 数据集 +
+``ToTensor`` + 4 个 ``DataLoader`` 工作进程）、``train_ch6``（每个批量都把损失和正确数读回主机）、
+``Animator`` 画图（这里用 Agg 后端，不显示）。dlbook 用 ``fit``：数据整块放在设备上，指标留在设备上。
+
+用法（仓库根目录）::
+
+    pip install --no-deps d2l==1.0.3     # 只为这个比较安装，不是 dlbook 的依赖
+    python benchmarks/d2l_lenet.py --epochs 10 --threads 1 --modes plain compile
+
+两边在各自的子进程里依次运行，使用同样的线程数和设备（有 GPU 时都用 ``cuda:0``，即 d2l 的 ``try_gpu()``）。
+比较两种速度：
+
+- **样本/秒**：d2l 打印的 “examples/sec” 只计每个批量的计算（不含取数据、评估和画图），
+  dlbook 一边取同一定义的 ``examples_per_sec_overall``（含第一轮的编译与预热，不含评估）；
+- **墙钟时间**：整个训练调用从开始到结束（两边都含每轮的评估；d2l 还含取数据和画图）。
+
+d2l 的 ``load_data_fashion_mnist`` 会从网上下载数据；这里先把 Fashion-MNIST 的四个 IDX 文件解压到
+临时目录的 ``data/FashionMNIST/raw/`` 下（torchvision 的 ``_check_exists`` 只检查这四个解压后的文件在不在），
+再让 d2l 在它旁边的 ``work/`` 里运行（它用的路径是 ``../data``），所以不会联网。
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gzip
+import importlib.machinery
+import io
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import types
+from pathlib import Path
+
+_RAW_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+_SOURCES = (os.environ.get("DLBOOK_DATA"), "/usr/share/datasets/fashion-mnist")
+
+
+# ---------------------------------------------------------------------------
+# d2l 一边（在子进程里运行）
+# ---------------------------------------------------------------------------
+
+
+def _import_d2l():
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        # d2l.torch 在模块顶部 import pandas，但 train_ch6 及它用到的函数都不用它：给一个空模块即可。
+        stub = types.ModuleType("pandas")
+        stub.__spec__ = importlib.machinery.ModuleSpec("pandas", loader=None)  # torch._dynamo 会查它
+        sys.modules["pandas"] = stub
+    from d2l import torch as d2l
+
+    return d2l
+
+
+def run_d2l(epochs: int, threads: int | None) -> dict:
+    """按《动手学深度学习》6.6 节原样训练 LeNet，返回 d2l 打印的数字和墙钟时间。"""
+    import torch
+    from torch import nn
+
+    if threads is not None:
+        torch.set_num_threads(threads)
+    d2l = _import_d2l()
+    net = nn.Sequential(  # 6.6 节的 LeNet
+        nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Conv2d(6, 16, kernel_size=5), nn.Sigmoid(),
+        nn.AvgPool2d(kernel_size=2, stride=2),
+        nn.Flatten(),
+        nn.Linear(16 * 5 * 5, 120), nn.Sigmoid(),
+        nn.Linear(120, 84), nn.Sigmoid(),
+        nn.Linear(84, 10),
+    )  # fmt: skip
+    torch.manual_seed(0)
+    batch_size, lr = 256, 0.9
+    train_iter, test_iter = d2l.load_data_fashion_mnist(batch_size=batch_size)
+    printed = io.StringIO()
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(printed):  # Animator 在终端里会反复打印 <Figure ...>
+        d2l.train_ch6(net, train_iter, test_iter, epochs, lr, d2l.try_gpu())
+    wall = time.perf_counter() - start
+    text = printed.getvalue()
+    speed = re.search(r"([\d.]+) examples/sec on (\S+)", text)
+    acc = re.search(r"loss ([\d.]+), train acc ([\d.]+), test acc ([\d.]+)", text)
+    if speed is None or acc is None:
+        raise RuntimeError(f"没能从 d2l 的输出里读出结果：\n{text[-2000:]}")
+    return {
+        "side": "d2l",
+        "d2l_version": _d2l_version(),
+        "device": speed.group(2),
+        "epochs": epochs,
+        "batch_size": batch_size,
+        "lr": lr,
+        "examples_per_sec": float(speed.group(1)),
+        "wall_seconds": round(wall, 2),
+        "test_acc": float(acc.group(3)),
+        "train_acc": float(acc.group(2)),
+        "train_loss": float(acc.group(1)),
+        "cpu_threads": torch.get_num_threads(),
+        "torch": torch.__version__,
+    }
+
+
+def _d2l_version() -> str:
+    from importlib.metadata import version
+
+    return version("d2l")
+
+
+# ---------------------------------------------------------------------------
+# 组织两边
+# ---------------------------------------------------------------------------
+
+
+def _prepare_data(root: Path) -> None:
+    """把四个 IDX 文件（解压后）放进 ``root/FashionMNIST/raw/``。"""
+    raw = root / "FashionMNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in _RAW_FILES:
+        for source in filter(None, _SOURCES):
+            plain, packed = Path(source) / name, Path(source) / f"{name}.gz"
+            if plain.is_file():
+                shutil.copyfile(plain, raw / name)
+                break
+            if packed.is_file():
+                with gzip.open(packed, "rb") as src, open(raw / name, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+                break
+        else:
+            sys.exit(
+                f"找不到 Fashion-MNIST 文件 {name}(.gz)：请安装 Debian 包 dataset-fashion-mnist，"
+                "或设置环境变量 DLBOOK_DATA 指向放着这四个 IDX 文件的目录。"
+            )
+
+
+def _last_json(stdout: str) -> dict:
+    lines = [line for line in stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"子进程没有打印 JSON：\n{stdout[-2000:]}")
+    return json.loads(lines[-1])
+
+
+def _run(cmd: list[str], *, cwd: Path, env: dict[str, str]) -> str:
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} 失败（退出码 {proc.returncode}）：\n{proc.stderr[-4000:]}")
+    return proc.stdout
+
+
+def _load_average() -> str:
+    try:
+        return " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "未知"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--threads", type=int, default=None, help="两边都用这么多个 CPU 线程")
+    parser.add_argument(
+        "--modes", nargs="+", default=["plain"], help="dlbook 一边的 --mode（plain、fast、compile…）"
+    )
+    parser.add_argument("--run-d2l", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.run_d2l:  # 子进程：只跑 d2l 一边
+        print(json.dumps(run_d2l(args.epochs, args.threads)))
+        return 0
+
+    try:
+        _d2l_version()
+    except Exception:
+        sys.exit("没有安装 d2l：pip install --no-deps d2l==1.0.3（只为这个比较；pandas 不必安装）")
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    env = {**os.environ, "MPLBACKEND": "Agg"}
+    threads = [] if args.threads is None else ["--threads", str(args.threads)]
+    print(f"负载（1/5/15 分钟平均）：{_load_average()}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="d2l-bench-") as tmp:
+        data = Path(tmp) / "data"
+        _prepare_data(data)
+        work = Path(tmp) / "work"  # d2l 读 ../data，即上面的 data/
+        work.mkdir()
+        d2l_cmd = [sys.executable, str(Path(__file__).resolve()), "--run-d2l", "--epochs", str(args.epochs)]
+        d2l = _last_json(_run(d2l_cmd + threads, cwd=work, env=env))
+        print("d2l   ", json.dumps(d2l, ensure_ascii=False), flush=True)
+        ours = []
+        for mode in args.modes:
+            cmd = [sys.executable, "-m", "dlbook.bench", "--model", "lenet", "--epochs", str(args.epochs),
+                   "--device", device, "--mode", mode, *threads]  # fmt: skip
+            ours.append(_last_json(_run(cmd, cwd=Path(tmp), env=env)))
+            print("dlbook", json.dumps(ours[-1], ensure_ascii=False), flush=True)
+    print(f"负载（1/5/15 分钟平均）：{_load_average()}")
+    print()
+    print(f"LeNet，{args.epochs} 轮，批量 256，学习率 0.9；{ours[0]['hardware']}；PyTorch {torch.__version__}；"
+          f"{ours[0]['date'][:10]}")  # fmt: skip
+    print(f"{'':<16}{'样本/秒':>10}{'墙钟秒':>10}{'测试准确率':>10}{'样本/秒之比':>12}{'墙钟之比':>10}")
+    print(f"{'d2l train_ch6':<16}{d2l['examples_per_sec']:>10.0f}{d2l['wall_seconds']:>10.1f}"
+          f"{d2l['test_acc']:>10.3f}{1:>12.2f}{1:>10.2f}")  # fmt: skip
+    for r in ours:
+        ratio = r["examples_per_sec_overall"] / d2l["examples_per_sec"]
+        wall_ratio = d2l["wall_seconds"] / r["wall_seconds"]
+        print(f"{'dlbook ' + r['mode']:<16}{r['examples_per_sec_overall']:>10.0f}{r['wall_seconds']:>10.1f}"
+              f"{r['test_acc']:>10.3f}{ratio:>12.2f}{wall_ratio:>10.2f}")  # fmt: skip
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""dlbook.bench：``python -m dlbook.bench`` 的输出格式、参数检查与计时工具。不检查任何速度数字。"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from dlbook import bench
+from dlbook.bench import BenchConfig, run
+from dlbook.train import History
+from tests.conftest import ROOT
+
+KEYS = {
+    "model", "device", "mode", "epochs", "batch_size", "lr", "resize", "train_examples",
+    "examples_per_sec", "examples_per_sec_overall", "wall_seconds", "compile_seconds",
+    "test_acc", "train_acc", "train_loss", "torch", "python", "hardware", "cpu_threads", "date",
+}  # fmt: skip
+TINY = ["--epochs", "2", "--device", "cpu", "--subset", "512", "--test-subset", "256"]
+
+
+def test_cli_prints_one_json_line_per_run():
+    proc = subprocess.run(
+        [sys.executable, "-m", "dlbook.bench", *TINY, "--mode", "plain", "fast", "--threads", "1"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    assert not proc.stderr.strip(), proc.stderr
+    lines = proc.stdout.strip().splitlines()
+    assert len(lines) == 2
+    plain, fast = (json.loads(line) for line in lines)
+    assert set(plain) == KEYS
+    assert (plain["mode"], fast["mode"]) == ("plain", "fast")
+    # d2l 的 LeNet 配方
+    assert (plain["model"], plain["batch_size"], plain["lr"], plain["resize"]) == ("lenet", 256, 0.9, 28)
+    assert plain["epochs"] == 2 and plain["train_examples"] == 512 and plain["device"] == "cpu"
+    assert plain["examples_per_sec"] > 0 and plain["wall_seconds"] > 0
+    assert plain["compile_seconds"] == 0.0 and plain["cpu_threads"] == 1
+    assert plain["torch"] == torch.__version__ and plain["hardware"] and plain["date"][:2] == "20"
+    # CPU 上 fast 与 plain 做的计算相同
+    assert fast["test_acc"] == plain["test_acc"] and fast["train_loss"] == plain["train_loss"]
+
+
+def test_run_other_models_with_their_recipe():
+    record = run(
+        BenchConfig(model="resnet18", epochs=1, device="cpu", resize=16, batch_size=32, subset=64, test_subset=32)
+    )
+    assert (record["model"], record["lr"], record["resize"], record["batch_size"]) == ("resnet18", 0.05, 16, 32)
+    assert record["compile_seconds"] == 0.0 and 0 <= record["test_acc"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--model", "transformer"], "invalid choice: 'transformer'"),
+        (["--mode", "turbo"], "invalid choice: 'turbo'"),
+        (["--device", "tpu"], "未知的设备 'tpu'"),
+        (["--epochs", "0"], "应为正整数"),
+    ],
+)
+def test_cli_rejects_bad_arguments(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="这台机器有 CUDA")
+def test_cli_rejects_missing_cuda(capsys):
+    with pytest.raises(SystemExit) as exc:
+        bench.main(["--device", "cuda"])
+    assert exc.value.code == 2
+    assert "没有可用的 CUDA" in capsys.readouterr().err
+
+
+def test_cli_reports_a_failed_run(monkeypatch, capsys):
+    def broken(config):
+        raise RuntimeError("找不到 C++ 编译器")
+
+    monkeypatch.setattr(bench, "run", broken)
+    assert bench.main(["--device", "cpu", "--mode", "compile"]) == 1
+    assert "模式 compile 失败：找不到 C++ 编译器" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"model": "gpt"}, "未知的模型"), ({"mode": "turbo"}, "未知的模式"), ({"epochs": 0}, "epochs")],
+)
+def test_bench_config_checks_its_fields(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        BenchConfig(**kwargs)
+
+
+def test_every_model_has_a_recipe():
+    from dlbook.models import MODELS
+
+    assert set(bench.RECIPES) == set(MODELS)
+
+
+def test_compile_seconds_is_the_first_epoch_overhead():
+    history = History(seconds=[9.0, 2.0, 3.0, 2.5])
+    assert bench._compile_seconds(history, compiled=True) == pytest.approx(6.5)
+    assert bench._compile_seconds(history, compiled=False) == 0.0
+    assert bench._compile_seconds(History(seconds=[9.0]), compiled=True) is None
+    assert bench._compile_seconds(History(seconds=[1.0, 2.0]), compiled=True) == 0.0  # 不为负
+
+
+def test_time_per_step_counts_only_timed_steps():
+    calls = []
+    seconds = bench.time_per_step(lambda: calls.append(1), steps=3, warmup=2)
+    assert len(calls) == 5 and seconds >= 0
+    with pytest.raises(ValueError, match="steps"):
+        bench.time_per_step(lambda: None, steps=0)
+
+
+def test_environment_line_names_hardware_version_and_date():
+    line = bench.environment("cpu")
+    assert bench.hardware_name("cpu") in line and torch.__version__ in line
+    assert bench._now()[:10] in line
