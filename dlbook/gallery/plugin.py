@@ -14,7 +14,7 @@ Markdown 正文、高亮的代码、文本输出和图片文件。单独一行 `
 会被换成该章各示例用 :func:`dlbook.results.report` 报告的训练结果汇成的表格。
 
 环境变量：``DLBOOK_MODE``（quick/full）、``DLBOOK_DEVICE``、``DLBOOK_GALLERY_PATTERN``
-（只执行匹配的脚本）、``DLBOOK_CACHE_DIR``（执行缓存的位置）。
+（只执行匹配的脚本）、``DLBOOK_CACHE_DIR``（执行缓存的位置；生成的图库文件放在它旁边的 ``<缓存目录>-site``）。
 """
 
 from __future__ import annotations
@@ -65,7 +65,11 @@ class GalleryPlugin(BasePlugin[_Config]):
         self._root = root
         self._gallery = root / self.config.gallery_dir
         self._out = root / self.config.out_dir
-        self._cache = Path(os.environ.get("DLBOOK_CACHE_DIR") or root / self.config.cache_dir)
+        self._cache = root / self.config.cache_dir
+        if os.environ.get("DLBOOK_CACHE_DIR"):
+            # 另指缓存时，生成的页面也放到它旁边：两次并行的构建互不删除对方的文件
+            self._cache = Path(os.environ["DLBOOK_CACHE_DIR"]).resolve()
+            self._out = self._cache.with_name(self._cache.name + "-site")
         try:
             self._mode = current_mode()
             self._device = str(get_device())
