@@ -23,6 +23,7 @@ from typing import Any
 from torch import nn
 
 from dlbook._env import in_jupyter_kernel
+from dlbook.counting import num_params
 from dlbook.mode import current_mode
 from dlbook.train import History
 
@@ -103,7 +104,7 @@ def report(name: str, *, model: nn.Module, history: History, note: str = "") -> 
     speeds = [s for s in speeds if math.isfinite(s)] or [math.inf]
     result = Result(
         name=name,
-        params=sum(p.numel() for p in model.parameters()),  # parameters() 已经去掉了重复的共享参数
+        params=num_params(model, trainable_only=False),  # 共享参数只算一次，冻结的也算
         test_acc=history.test_acc[-1],
         train_acc=history.train_acc[-1],
         train_loss=history.train_loss[-1],
