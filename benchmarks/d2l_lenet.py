@@ -33,6 +33,7 @@ import json
 import os
 import re
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -67,14 +68,18 @@ def _import_d2l():
     return d2l
 
 
-def run_d2l(epochs: int, threads: int | None) -> dict:
-    """按《动手学深度学习》6.6 节原样训练 LeNet，返回 d2l 打印的数字和墙钟时间。"""
+def run_d2l(epochs: int, threads: int | None, seed: int = 0) -> dict:
+    """按《动手学深度学习》6.6 节原样训练 LeNet，返回 d2l 打印的数字和墙钟时间。
+
+    ``seed`` 固定全局随机数：``train_ch6`` 里的 Xavier 初始化和 ``DataLoader`` 的打乱顺序都取自它。
+    """
     import torch
     from torch import nn
 
     if threads is not None:
         torch.set_num_threads(threads)
     d2l = _import_d2l()
+    torch.manual_seed(seed)
     net = nn.Sequential(  # 6.6 节的 LeNet
         nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.Sigmoid(),
         nn.AvgPool2d(kernel_size=2, stride=2),
@@ -85,7 +90,6 @@ def run_d2l(epochs: int, threads: int | None) -> dict:
         nn.Linear(120, 84), nn.Sigmoid(),
         nn.Linear(84, 10),
     )  # fmt: skip
-    torch.manual_seed(0)
     batch_size, lr = 256, 0.9
     train_iter, test_iter = d2l.load_data_fashion_mnist(batch_size=batch_size)
     printed = io.StringIO()
@@ -101,6 +105,7 @@ def run_d2l(epochs: int, threads: int | None) -> dict:
     return {
         "side": "d2l",
         "d2l_version": _d2l_version(),
+        "seed": seed,
         "device": speed.group(2),
         "epochs": epochs,
         "batch_size": batch_size,
@@ -168,6 +173,41 @@ def _load_average() -> str:
         return "未知"
 
 
+def _table(title: str, d2l: dict, ours: list[dict]) -> None:
+    print(title)
+    print(f"{'':<16}{'样本/秒':>10}{'墙钟秒':>10}{'测试准确率':>10}{'样本/秒之比':>12}{'墙钟之比':>10}")
+    print(f"{'d2l train_ch6':<16}{d2l['examples_per_sec']:>10.0f}{d2l['wall_seconds']:>10.1f}"
+          f"{d2l['test_acc']:>10.3f}{1:>12.2f}{1:>10.2f}")  # fmt: skip
+    for r in ours:
+        ratio = r["examples_per_sec_overall"] / d2l["examples_per_sec"]
+        wall_ratio = d2l["wall_seconds"] / r["wall_seconds"]
+        print(f"{'dlbook ' + r['mode']:<16}{r['examples_per_sec_overall']:>10.0f}{r['wall_seconds']:>10.1f}"
+              f"{r['test_acc']:>10.3f}{ratio:>12.2f}{wall_ratio:>10.2f}")  # fmt: skip
+
+
+def _spread(values: list[float]) -> str:
+    """平均值 ± 样本标准差（只有一个值时只写平均值）。"""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return f"{mean:.4f}"
+    return f"{mean:.4f} ± {statistics.stdev(values):.4f}"
+
+
+def _summary(runs: list[tuple[dict, list[dict]]], modes: list[str]) -> None:
+    """多个种子时：每一边测试准确率的平均值与标准差，以及样本/秒之比的范围。"""
+    print(f"{len(runs)} 个种子（{', '.join(str(d['seed']) for d, _ in runs)}）的汇总：")
+    print(f"  d2l train_ch6    测试准确率 {_spread([d['test_acc'] for d, _ in runs])}")
+    for i, mode in enumerate(modes):
+        accs = [ours[i]["test_acc"] for _, ours in runs]
+        ratios = [ours[i]["examples_per_sec_overall"] / d["examples_per_sec"] for d, ours in runs]
+        walls = [d["wall_seconds"] / ours[i]["wall_seconds"] for d, ours in runs]
+        print(f"  dlbook {mode:<9} 测试准确率 {_spread(accs)}；样本/秒之比 {min(ratios):.2f}～{max(ratios):.2f}"
+              f"（中位数 {statistics.median(ratios):.2f}），墙钟之比 {min(walls):.2f}～{max(walls):.2f}")  # fmt: skip
+    diffs = [ours[0]["test_acc"] - d["test_acc"] for d, ours in runs]
+    print(f"  同一种子上 dlbook {modes[0]} − d2l 的测试准确率之差：{', '.join(f'{x:+.4f}' for x in diffs)}"
+          f"；平均 {statistics.fmean(diffs):+.4f}")  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=10)
@@ -175,11 +215,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--modes", nargs="+", default=["plain"], help="dlbook 一边的 --mode（plain、fast、compile…）"
     )
+    parser.add_argument(
+        "--seeds", nargs="+", type=int, default=[0], help="随机种子；每个种子两边各训练一次（默认 0）"
+    )
+    parser.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)  # 子进程用
     parser.add_argument("--run-d2l", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     if args.run_d2l:  # 子进程：只跑 d2l 一边
-        print(json.dumps(run_d2l(args.epochs, args.threads)))
+        print(json.dumps(run_d2l(args.epochs, args.threads, args.seed)))
         return 0
 
     try:
@@ -191,33 +235,37 @@ def main(argv: list[str] | None = None) -> int:
     device = "cuda" if torch.cuda.is_available() else "cpu"
     env = {**os.environ, "MPLBACKEND": "Agg"}
     threads = [] if args.threads is None else ["--threads", str(args.threads)]
+    runs: list[tuple[dict, list[dict]]] = []
     print(f"负载（1/5/15 分钟平均）：{_load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="d2l-bench-") as tmp:
         data = Path(tmp) / "data"
         _prepare_data(data)
         work = Path(tmp) / "work"  # d2l 读 ../data，即上面的 data/
         work.mkdir()
-        d2l_cmd = [sys.executable, str(Path(__file__).resolve()), "--run-d2l", "--epochs", str(args.epochs)]
-        d2l = _last_json(_run(d2l_cmd + threads, cwd=work, env=env))
-        print("d2l   ", json.dumps(d2l, ensure_ascii=False), flush=True)
-        ours = []
-        for mode in args.modes:
-            cmd = [sys.executable, "-m", "dlbook.bench", "--model", "lenet", "--epochs", str(args.epochs),
-                   "--device", device, "--mode", mode, *threads]  # fmt: skip
-            ours.append(_last_json(_run(cmd, cwd=Path(tmp), env=env)))
-            print("dlbook", json.dumps(ours[-1], ensure_ascii=False), flush=True)
+        for seed in args.seeds:
+            d2l_cmd = [sys.executable, str(Path(__file__).resolve()), "--run-d2l", "--epochs", str(args.epochs),
+                       "--seed", str(seed)]  # fmt: skip
+            d2l = _last_json(_run(d2l_cmd + threads, cwd=work, env=env))
+            print("d2l   ", json.dumps(d2l, ensure_ascii=False), flush=True)
+            ours = []
+            for mode in args.modes:
+                cmd = [sys.executable, "-m", "dlbook.bench", "--model", "lenet", "--epochs", str(args.epochs),
+                       "--device", device, "--mode", mode, "--seed", str(seed), *threads]  # fmt: skip
+                ours.append(_last_json(_run(cmd, cwd=Path(tmp), env=env)))
+                print("dlbook", json.dumps(ours[-1], ensure_ascii=False), flush=True)
+            runs.append((d2l, ours))
     print(f"负载（1/5/15 分钟平均）：{_load_average()}")
-    print()
-    print(f"LeNet，{args.epochs} 轮，批量 256，学习率 0.9；{ours[0]['hardware']}；PyTorch {torch.__version__}；"
-          f"{ours[0]['date'][:10]}")  # fmt: skip
-    print(f"{'':<16}{'样本/秒':>10}{'墙钟秒':>10}{'测试准确率':>10}{'样本/秒之比':>12}{'墙钟之比':>10}")
-    print(f"{'d2l train_ch6':<16}{d2l['examples_per_sec']:>10.0f}{d2l['wall_seconds']:>10.1f}"
-          f"{d2l['test_acc']:>10.3f}{1:>12.2f}{1:>10.2f}")  # fmt: skip
-    for r in ours:
-        ratio = r["examples_per_sec_overall"] / d2l["examples_per_sec"]
-        wall_ratio = d2l["wall_seconds"] / r["wall_seconds"]
-        print(f"{'dlbook ' + r['mode']:<16}{r['examples_per_sec_overall']:>10.0f}{r['wall_seconds']:>10.1f}"
-              f"{r['test_acc']:>10.3f}{ratio:>12.2f}{wall_ratio:>10.2f}")  # fmt: skip
+    for d2l, ours in runs:
+        print()
+        _table(
+            f"LeNet，{args.epochs} 轮，批量 256，学习率 0.9，种子 {d2l['seed']}；{ours[0]['hardware']}；"
+            f"PyTorch {torch.__version__}；{ours[0]['date'][:10]}",
+            d2l,
+            ours,
+        )
+    if len(runs) > 1:
+        print()
+        _summary(runs, args.modes)
     return 0
 
 

@@ -33,7 +33,8 @@ from typing import Any
 import torch
 
 from dlbook.device import get_device, seed_everything
-from dlbook.train import FastConfig, History
+from dlbook.fast import FastConfig
+from dlbook.train import History
 
 __all__ = [
     "MODES",
@@ -288,6 +289,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
         "batch_size": batch_size,
         "lr": lr,
         "resize": resize or 28,
+        "seed": config.seed,
         "train_examples": n_train,
         "examples_per_sec": round(statistics.median(steady), 1),
         "examples_per_sec_overall": round(n_train * config.epochs / train_seconds, 1),

@@ -23,10 +23,12 @@ torch.Size([2500, 2])
 
 from __future__ import annotations
 
+import contextlib
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -35,7 +37,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from dlbook import fast as _fast
 from dlbook._env import in_jupyter_kernel
+from dlbook.fast import FastConfig
 
 __all__ = [
     "Coverage",
@@ -116,7 +120,7 @@ def _gradient_penalty(discriminator: nn.Module, real: Tensor, fake: Tensor) -> T
     shape = (real.shape[0],) + (1,) * (real.ndim - 1)
     alpha = torch.rand(shape, device=real.device, dtype=real.dtype)
     mixed = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
-    (grad,) = torch.autograd.grad(discriminator(mixed).sum(), mixed, create_graph=True)
+    (grad,) = torch.autograd.grad(discriminator(mixed).float().sum(), mixed, create_graph=True)
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
@@ -128,8 +132,9 @@ def _d_loss(
     gp_weight: float,
 ) -> tuple[Tensor, Tensor, Tensor]:
     """判别器的损失，以及（不带梯度的）平均 D(x)、D(G(z))。"""
-    real_out = discriminator(real).reshape(-1)  # (B,)
-    fake_out = discriminator(fake).reshape(-1)  # (B,)
+    # 混合精度时判别器输出 bfloat16 的 logits：损失一律在 float32 里算
+    real_out = discriminator(real).reshape(-1).float()  # (B,)
+    fake_out = discriminator(fake).reshape(-1).float()  # (B,)
     if loss == "wgan-gp":
         value = fake_out.mean() - real_out.mean()
         value = value + gp_weight * _gradient_penalty(discriminator, real, fake)
@@ -164,6 +169,20 @@ def _model_device(model: nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
+@contextlib.contextmanager
+def _quiet_nonleaf_grad_warning(compiled: bool) -> Iterator[None]:
+    """编译后的判别器收到生成器的输出（不是叶子张量）时，Dynamo 追踪它会读一次 ``.grad``，PyTorch 随之发出
+    “非叶子张量的 .grad 不会被填充”的 UserWarning。训练并没有读这个属性，警告与用户的代码无关，只在这里关掉它。"""
+    if not compiled:
+        yield
+        return
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="The .grad attribute of a Tensor that is not a leaf", category=UserWarning
+        )
+        yield
+
+
 def _real_batch(batch: Tensor | tuple | list) -> Tensor:
     """批量可以是张量，也可以是 ``(X, y)``：标签用不到，丢掉。"""
     return batch[0] if isinstance(batch, tuple | list) else batch
@@ -184,6 +203,7 @@ def train_gan(
     device: torch.device | str | None = None,
     progress: bool | None = None,
     on_epoch_end: Callable[[GANHistory], None] | None = None,
+    fast: bool | FastConfig = False,
 ) -> GANHistory:
     """交替训练判别器和生成器 ``epochs`` 轮，返回 :class:`GANHistory`。
 
@@ -206,6 +226,10 @@ def train_gan(
         device: 在哪个设备上训练；给出时先把两个模型搬过去，``None`` 时用生成器参数所在的设备。
         progress: 是否显示 tqdm 进度条；``None`` 时只在终端里显示。
         on_epoch_end: 每轮结束时以当前记录调用，例如用固定的噪声画出这一轮的样本。
+        fast: 快速训练路径，规则与 :func:`dlbook.train.fit` 相同（见 :mod:`dlbook.fast`）：``True`` 时在 CUDA 上
+            用 bfloat16 自动混合精度和 channels_last，CPU 上什么也不做；``FastConfig(compile=True)`` 把生成器和
+            判别器各自编译。不支持 CUDA 图（一步里判别器要调用三次，前一次的输出还要用）；
+            ``"wgan-gp"`` 不能编译（梯度惩罚要二阶导数，编译后的图不支持）。
 
     训练结束后两个模型恢复进入函数之前的训练/评估模式。
 
@@ -226,6 +250,16 @@ def train_gan(
         raise ValueError(f"epochs 不能为负数：{epochs}")
     if d_steps < 1:
         raise ValueError(f"d_steps 应为正整数，而不是 {d_steps}")
+    if isinstance(fast, FastConfig) and fast.cuda_graphs:
+        raise ValueError(
+            "train_gan 不支持 cuda_graphs=True：一步里判别器要对真样本、假样本各调用一次，"
+            "生成器更新时再调用一次，CUDA 图会覆盖前一次调用还要用的输出。请用 FastConfig(compile=True)。"
+        )
+    if isinstance(fast, FastConfig) and fast.compile and loss == "wgan-gp":
+        raise ValueError(
+            'loss="wgan-gp" 不能与 compile=True 一起用：梯度惩罚要对判别器求二阶导数，'
+            "torch.compile 编译出的图不支持二阶导数。请用 FastConfig(compile=False)。"
+        )
     if latent_dim is None:
         latent_dim = getattr(generator, "latent_dim", None)
         if latent_dim is None:
@@ -237,6 +271,9 @@ def train_gan(
     else:
         device = _model_device(generator)
     show = _show_progress(progress)
+    plan = _fast.plan(fast, device)
+    g_model = _fast.prepare(generator, plan)  # 编译时是编译后的模块，与原模型共享参数
+    d_model = _fast.prepare(discriminator, plan)
     history = GANHistory(device=str(device))
     modes = (generator.training, discriminator.training)
     step = 0
@@ -252,22 +289,24 @@ def train_gan(
                 data, desc=f"第 {epoch} 轮", unit="批", leave=False, file=sys.stderr, disable=not show
             )
             for batch in batches:
-                real = _real_batch(batch).to(device, non_blocking=True)
+                real = plan.batch(_real_batch(batch).to(device, non_blocking=True))
                 step += 1
                 g_turn = step % d_steps == 0
                 z = torch.randn(real.shape[0], latent_dim, device=device)
-                with torch.set_grad_enabled(g_turn):  # 只有生成器要更新时才需要它的计算图
-                    fake = generator(z)
+                with torch.set_grad_enabled(g_turn), plan.autocast():  # 只有生成器要更新时才需要它的计算图
+                    fake = g_model(z)
 
                 d_optimizer.zero_grad(set_to_none=True)
-                d_loss, d_real, d_fake = _d_loss(loss, discriminator, real, fake.detach(), gp_weight)
+                with plan.autocast():
+                    d_loss, d_real, d_fake = _d_loss(loss, d_model, real, fake.detach(), gp_weight)
                 d_loss.backward()
                 d_optimizer.step()
                 d_rows.append(torch.stack([d_loss.detach(), d_real, d_fake]))
 
                 if g_turn:
                     g_optimizer.zero_grad(set_to_none=True)
-                    g_loss = _g_loss(loss, discriminator(fake).reshape(-1))
+                    with plan.autocast(), _quiet_nonleaf_grad_warning(plan.compile):
+                        g_loss = _g_loss(loss, d_model(fake).reshape(-1).float())
                     g_loss.backward()  # 梯度也流进了判别器的参数，下一步判别器更新前会清零
                     g_optimizer.step()
                     g_rows.append(g_loss.detach())

@@ -4,16 +4,13 @@
 损失和正确数在设备上累加，每轮只读一次，这样 GPU 不必停下来等 CPU。
 
 ``fit(..., fast=True)``（或 ``fast=FastConfig(...)``）打开快速训练路径：CUDA 上用 bfloat16 自动混合精度
-和 channels_last 内存格式，可选 ``torch.compile`` 与 CUDA 图，见 :class:`FastConfig`。默认不打开，
+和 channels_last 内存格式，可选 ``torch.compile`` 与 CUDA 图，见 :mod:`dlbook.fast`。默认不打开，
 全书其余部分都不依赖 ``torch.compile``。
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -23,9 +20,11 @@ import torch
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from dlbook import fast as _fast
 from dlbook._env import in_jupyter_kernel
+from dlbook.fast import FastConfig  # noqa: F401  （旧的导入位置，仍然可用）
 
-__all__ = ["FastConfig", "History", "accuracy", "evaluate_accuracy", "fit", "init_xavier"]
+__all__ = ["History", "accuracy", "evaluate_accuracy", "fit", "init_xavier"]
 
 Batches = Iterable[tuple[Tensor, Tensor]]
 
@@ -130,134 +129,6 @@ def _show_progress(progress: bool | None) -> bool:
     return sys.stderr.isatty() and not in_jupyter_kernel()
 
 
-# ---------------------------------------------------------------------------
-# 快速训练路径
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FastConfig:
-    """:func:`fit` 的快速训练路径有哪些开关；``fit(..., fast=True)`` 就是 ``fast=FastConfig()``。
-
-    前两项只在 CUDA 上起作用，在 CPU 和 MPS 上什么也不做（不报错），所以同一段代码在哪台机器上都能跑：
-
-    - CPU 上的 bfloat16 只在有 AVX-512 BF16 或 AMX 指令的处理器上快，多数 CPU 反而更慢；
-    - channels_last 是为 GPU 上的卷积内核（Tensor Core 要求 NHWC）准备的，CPU 上收益不定。
-
-    Attributes:
-        amp: 前向和损失在 ``torch.autocast(dtype=torch.bfloat16)`` 里计算：矩阵乘法和卷积用 bfloat16，
-            参数、梯度和优化器状态仍是 float32。bfloat16 的指数位与 float32 一样多，不会上溢，
-            所以不需要 ``GradScaler``。只在 CUDA 上、且 GPU 支持 bfloat16（Ampere 及以后）时打开。
-        channels_last: 把模型（就地）和四维输入换成 channels_last（NHWC）内存格式。只在 CUDA 上。
-        compile: 用 ``torch.compile`` 编译模型再训练（任何设备；CPU 上要有 C++ 编译器，例如 g++）。
-            第一步要等编译，之后每一步都更快或一样快；小模型、小批量、CPU 上可能更慢。
-        cuda_graphs: 在 CUDA 上以 ``mode="reduce-overhead"`` 编译，用 CUDA 图把一整步的几百次内核启动
-            变成一次。要求 ``compile=True``；其他设备上什么也不做。
-
-    >>> FastConfig()
-    FastConfig(amp=True, channels_last=True, compile=False, cuda_graphs=False)
-    >>> FastConfig(cuda_graphs=True)
-    Traceback (most recent call last):
-    ...
-    ValueError: cuda_graphs=True 要求 compile=True：CUDA 图由 torch.compile(mode="reduce-overhead") 录制
-    """
-
-    amp: bool = True
-    channels_last: bool = True
-    compile: bool = False
-    cuda_graphs: bool = False
-
-    def __post_init__(self) -> None:
-        if self.cuda_graphs and not self.compile:
-            raise ValueError(
-                'cuda_graphs=True 要求 compile=True：CUDA 图由 torch.compile(mode="reduce-overhead") 录制'
-            )
-
-
-@dataclass(frozen=True)
-class _FastPlan:
-    """:class:`FastConfig` 落到某个设备上之后真正生效的部分。"""
-
-    device_type: str = "cpu"
-    amp: bool = False
-    channels_last: bool = False
-    compile: bool = False
-    cuda_graphs: bool = False
-
-    def autocast(self) -> contextlib.AbstractContextManager:
-        if not self.amp:
-            return contextlib.nullcontext()
-        return torch.autocast(device_type=self.device_type, dtype=torch.bfloat16)
-
-
-def _plan(fast: bool | FastConfig, device: torch.device) -> _FastPlan:
-    if isinstance(fast, bool):
-        if not fast:
-            return _FastPlan(device.type)
-        fast = FastConfig()
-    if not isinstance(fast, FastConfig):
-        raise TypeError(f"fast 应为 True、False 或 FastConfig，而不是 {fast!r}")
-    cuda = device.type == "cuda"
-    if fast.compile:
-        _check_compile_supported(device)
-    return _FastPlan(
-        device_type=device.type,
-        amp=fast.amp and cuda and torch.cuda.is_bf16_supported(),
-        channels_last=fast.channels_last and cuda,
-        compile=fast.compile,
-        cuda_graphs=fast.cuda_graphs and cuda,
-    )
-
-
-def _check_compile_supported(device: torch.device) -> None:
-    """在第一步之前就说清楚 ``torch.compile`` 为什么不能用，而不是在编译到一半时抛出难懂的错误。"""
-    from torch._dynamo import eval_frame
-
-    try:
-        eval_frame.check_if_dynamo_supported()
-    except RuntimeError as exc:
-        raise RuntimeError(
-            f"这个环境不支持 torch.compile（{exc}）。请用 fast=FastConfig(compile=False)，"
-            "或换一个 PyTorch 支持的 Python 版本。"
-        ) from exc
-    if device.type == "cpu":
-        default = "clang++" if sys.platform == "darwin" else "g++"
-        compiler = os.environ.get("CXX") or default
-        if shutil.which(compiler) is None:
-            raise RuntimeError(
-                f"torch.compile 在 CPU 上要把生成的 C++ 代码编译成机器码，但找不到 C++ 编译器 {compiler!r}。"
-                "请安装一个（Debian/Ubuntu：sudo apt install g++），或用环境变量 CXX 指定它的路径；"
-                "也可以用 fast=FastConfig(compile=False) 不编译。"
-            )
-
-
-def _prepare_model(model: nn.Module, plan: _FastPlan) -> nn.Module:
-    """按计划改造模型，返回训练时调用的模块（编译时是包着 ``model`` 的 ``OptimizedModule``）。"""
-    if plan.channels_last:
-        model.to(memory_format=torch.channels_last)  # 就地：四维的权重换成 NHWC，其余参数不变
-    if not plan.compile:
-        return model
-    if plan.device_type == "cpu":
-        _quiet_cuda_home_warning()
-    mode = "reduce-overhead" if plan.cuda_graphs else None
-    return torch.compile(model, mode=mode)  # 与 model 共享参数；第一次调用时才真正编译
-
-
-def _quiet_cuda_home_warning() -> None:
-    """Inductor 在 CPU 上导入 ``torch.utils.cpp_extension`` 时，若机器装了 CUDA 工具包（nvcc）却没有 GPU，
-    会往 stderr 写一行 “No CUDA runtime is found”。它与 CPU 上的编译无关，这里只关掉这一个日志器的警告。"""
-    import logging
-
-    logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
-
-
-def _mark_cuda_graph_step() -> None:
-    # 告诉 CUDA 图：新的一步开始了，上一步输出所占的静态缓冲区可以重用。
-    mark = getattr(getattr(torch, "compiler", None), "cudagraph_mark_step_begin", None)
-    if mark is not None:
-        mark()
-
-
 def fit(
     model: nn.Module,
     train_data: Batches,
@@ -323,8 +194,8 @@ def fit(
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     summed = getattr(loss_fn, "reduction", "mean") == "sum"
     show = _show_progress(progress)
-    plan = _plan(fast, device)
-    train_model = _prepare_model(model, plan)
+    plan = _fast.plan(fast, device)
+    train_model = _fast.prepare(model, plan)
     history = History(device=str(device))
     was_training = model.training
 
@@ -346,10 +217,8 @@ def fit(
             )
             for X, y in batches:
                 X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
-                if plan.channels_last and X.ndim == 4:
-                    X = X.contiguous(memory_format=torch.channels_last)  # (B, C, H, W)，按 NHWC 存放
-                if plan.cuda_graphs:
-                    _mark_cuda_graph_step()
+                X = plan.batch(X)  # channels_last 时四维批量按 NHWC 存放
+                _fast.mark_cuda_graph_step(plan)
                 with plan.autocast():
                     logits = train_model(X)
                     loss = loss_fn(logits, y)

@@ -15,7 +15,7 @@ from dlbook.train import History
 from tests.conftest import ROOT
 
 KEYS = {
-    "model", "device", "mode", "epochs", "batch_size", "lr", "resize", "train_examples",
+    "model", "device", "mode", "epochs", "batch_size", "lr", "resize", "seed", "train_examples",
     "examples_per_sec", "examples_per_sec_overall", "wall_seconds", "compile_seconds",
     "test_acc", "train_acc", "train_loss", "torch", "python", "hardware", "cpu_threads", "date",
 }  # fmt: skip
@@ -37,6 +37,7 @@ def test_cli_prints_one_json_line_per_run():
     # d2l 的 LeNet 配方
     assert (plain["model"], plain["batch_size"], plain["lr"], plain["resize"]) == ("lenet", 256, 0.9, 28)
     assert plain["epochs"] == 2 and plain["train_examples"] == 512 and plain["device"] == "cpu"
+    assert plain["seed"] == 0
     assert plain["examples_per_sec"] > 0 and plain["wall_seconds"] > 0
     assert plain["compile_seconds"] == 0.0 and plain["cpu_threads"] == 1
     assert plain["torch"] == torch.__version__ and plain["hardware"] and plain["date"][:2] == "20"

@@ -8,7 +8,9 @@ import pytest
 import torch
 from torch import nn
 
+from dlbook import fast as fast_path
 from dlbook.data import TensorLoader
+from dlbook.fast import FastConfig
 from dlbook.gan import (
     GANHistory,
     MinibatchStdDev,
@@ -182,6 +184,72 @@ def test_train_gan_rejects_bad_arguments() -> None:
         train_gan(nn.Linear(2, 2), D, [torch.zeros(4, 2)], epochs=1, **opts)
     with pytest.raises(ValueError, match="空"):
         train_gan(G, D, [], epochs=1, **opts)
+
+
+def test_fast_on_cpu_is_the_plain_path_exactly() -> None:
+    # CPU 上 fast=True 不打开混合精度和 channels_last：每一步的损失逐位相同。
+    plain, _, _ = _tiny_image_run()
+    fast, _, _ = _tiny_image_run(fast=True)
+    assert fast.step_d_loss == plain.step_d_loss
+    assert fast.step_g_loss == plain.step_g_loss
+
+
+def test_fast_cuda_only_parts_run_on_cpu_too(monkeypatch) -> None:
+    # 把只在 CUDA 上打开的 bfloat16 autocast 与 channels_last 强行在 CPU 上打开，检查 GAN 循环的这条路径：
+    # 判别器真的在 bfloat16 里算、损失仍是 float32 且有限、两个模型的卷积权重变成 NHWC、参数仍是 float32。
+    monkeypatch.setattr(
+        fast_path, "plan", lambda fast, device: fast_path.FastPlan("cpu", amp=True, channels_last=True)
+    )
+    dtypes = []
+    original = Discriminator.forward
+
+    def recording_forward(self, x):
+        out = original(self, x)
+        dtypes.append(out.dtype)
+        return out
+
+    monkeypatch.setattr(Discriminator, "forward", recording_forward)
+    history, G, D = _tiny_image_run(fast=True)
+    assert dtypes and all(dtype == torch.bfloat16 for dtype in dtypes)
+    assert all(math.isfinite(v) for v in history.step_d_loss + history.step_g_loss)
+    assert all(0 < v < 1 for v in history.d_real + history.d_fake)
+    for model in (G, D):
+        assert model.conv2.weight.is_contiguous(memory_format=torch.channels_last)
+        assert all(p.dtype == torch.float32 for p in model.parameters())
+    monkeypatch.undo()
+    plain, _, _ = _tiny_image_run()
+    # bfloat16 只有 8 位有效数字：第一步的判别器损失与 float32 相差在 1% 以内
+    assert history.step_d_loss[0] == pytest.approx(plain.step_d_loss[0], rel=0.01)
+
+
+def test_train_gan_fast_rejects_what_it_cannot_do() -> None:
+    with pytest.raises(ValueError, match="cuda_graphs"):
+        _tiny_image_run(fast=FastConfig(compile=True, cuda_graphs=True))
+    with pytest.raises(ValueError, match="wgan-gp.*二阶导数"):
+        _tiny_image_run(loss="wgan-gp", fast=FastConfig(compile=True))
+    with pytest.raises(TypeError, match="FastConfig"):
+        _tiny_image_run(fast="yes")
+
+
+@pytest.mark.slow
+def test_train_gan_compiled_on_cpu_matches_the_plain_path() -> None:
+    # 生成器和判别器各自编译（CPU 上生成 C++ 代码，第一次要十几秒）：损失与未编译时只差浮点舍入。
+    def run(fast):
+        torch.manual_seed(0)
+        G, D = MLPGenerator(4, hidden=16), MLPDiscriminator(hidden=16)
+        data = [gaussian_mixture(64, ring_centers(4), std=0.05, seed=i) for i in range(8)]
+        return train_gan(
+            G, D, data, epochs=2,
+            g_optimizer=torch.optim.Adam(G.parameters(), lr=1e-3),
+            d_optimizer=torch.optim.Adam(D.parameters(), lr=1e-3),
+            fast=fast,
+        ), G  # fmt: skip
+
+    plain, _ = run(False)
+    compiled, G = run(FastConfig(compile=True))
+    assert type(G) is MLPGenerator  # 训练的是原模型，编译后的模块与它共享参数
+    assert compiled.step_d_loss == pytest.approx(plain.step_d_loss, rel=1e-3, abs=1e-5)
+    assert compiled.step_g_loss == pytest.approx(plain.step_g_loss, rel=1e-3, abs=1e-5)
 
 
 def test_minibatch_stddev_matches_formula() -> None:

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+from dlbook import fast as fast_path
 from dlbook import train
 from dlbook.data import TensorLoader, fashion_mnist_loaders
 from dlbook.train import History, accuracy, evaluate_accuracy, fit, init_xavier
@@ -383,7 +384,7 @@ def test_fast_cuda_only_parts_run_on_cpu_too(monkeypatch):
     # 把只在 CUDA 上打开的两项（bfloat16 autocast、channels_last）强行在 CPU 上打开，
     # 检查这条代码路径本身：能训练，准确率与默认路径相差不大，模型的卷积权重变成了 NHWC。
     monkeypatch.setattr(
-        train, "_plan", lambda fast, device: train._FastPlan("cpu", amp=True, channels_last=True)
+        fast_path, "plan", lambda fast, device: fast_path.FastPlan("cpu", amp=True, channels_last=True)
     )
     fast, model = _lenet_history(True, subset=512)
     monkeypatch.undo()
@@ -396,26 +397,26 @@ def test_fast_cuda_only_parts_run_on_cpu_too(monkeypatch):
 
 def test_fast_plan_per_device(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
-    assert train._plan(False, cpu) == train._FastPlan("cpu")
-    assert train._plan(True, cpu) == train._FastPlan("cpu")  # CPU 上什么也不做
+    assert fast_path.plan(False, cpu) == fast_path.FastPlan("cpu")
+    assert fast_path.plan(True, cpu) == fast_path.FastPlan("cpu")  # CPU 上什么也不做
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
-    assert train._plan(True, cuda) == train._FastPlan("cuda", amp=True, channels_last=True)
+    assert fast_path.plan(True, cuda) == fast_path.FastPlan("cuda", amp=True, channels_last=True)
     everything = train.FastConfig(compile=True, cuda_graphs=True)
-    assert train._plan(everything, cuda) == train._FastPlan(
+    assert fast_path.plan(everything, cuda) == fast_path.FastPlan(
         "cuda", amp=True, channels_last=True, compile=True, cuda_graphs=True
     )
-    cpu_plan = train._plan(everything, cpu)
+    cpu_plan = fast_path.plan(everything, cpu)
     assert cpu_plan.compile and not cpu_plan.cuda_graphs  # CUDA 图在 CPU 上不起作用
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
-    assert not train._plan(True, cuda).amp  # 不支持 bfloat16 的老 GPU 上不开混合精度
+    assert not fast_path.plan(True, cuda).amp  # 不支持 bfloat16 的老 GPU 上不开混合精度
 
 
 def test_fast_plan_autocast_uses_bfloat16():
-    plan = train._FastPlan("cpu", amp=True)
+    plan = fast_path.FastPlan("cpu", amp=True)
     with plan.autocast():
         out = nn.Linear(4, 4)(torch.ones(2, 4))
     assert out.dtype == torch.bfloat16
-    with train._FastPlan("cpu").autocast():
+    with fast_path.FastPlan("cpu").autocast():
         assert nn.Linear(4, 4)(torch.ones(2, 4)).dtype == torch.float32
 
 

@@ -66,6 +66,11 @@ for name, (module, shape) in parts.items():
 # $224\times 224$，批量 128，学习率 0.01，训练 10 轮。quick 模式要在两核 CPU 上很快跑完：
 # 图像只放大到 $68\times 68$（AlexNet 能处理的最小边长是 65），只用 256 张训练图像、256 张测试图像，
 # 训练 2 轮。
+#
+# `fit(..., fast=True)` 打开 dlbook 的快速训练路径（本章其余模型也都这样训练）：在 CUDA 上，
+# 前向和损失用 bfloat16 自动混合精度计算（参数、梯度和优化器状态仍是 float32），
+# 图像和卷积权重按 channels_last（NHWC）存放，好让 GPU 用上 Tensor Core；在 CPU 上它什么也不做，
+# 结果与不加这个参数时逐位相同。详见“PyTorch 2 与 torch.compile”一章的“快速训练路径”。
 
 # %%
 resize = dlbook.pick(quick=68, full=224)  # 图像边长（像素）
@@ -81,7 +86,7 @@ train_iter, test_iter = fashion_mnist_loaders(
 net = AlexNet()
 net.apply(init_xavier)
 optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device)
+history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device, fast=True)
 print(f"输入 {resize}×{resize}，批量 {batch_size}，训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
 print(history.summary())
 result = report("AlexNet", model=net, history=history, note=f"{resize}×{resize}")

@@ -134,7 +134,7 @@ for name, net in nets.items():
     )
     net.apply(init_xavier)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-    histories[name] = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device)
+    histories[name] = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device, fast=True)
     print(f"{name}：{histories[name].summary()}")
     report(name, model=net, history=histories[name], note=f"学习率 {lr}")
 

@@ -93,7 +93,7 @@ train_iter, test_iter = fashion_mnist_loaders(
 net = ResNet()
 net.apply(init_xavier)
 optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device)
+history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device, fast=True)
 print(f"输入 {resize}×{resize}，批量 {batch_size}，训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
 print(history.summary())
 result = report("ResNet-18", model=net, history=history, note=f"{resize}×{resize}")

@@ -93,7 +93,7 @@ scheduler = torch.optim.lr_scheduler.OneCycleLR(  # 只调学习率，动量保�
 )
 loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
 history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, loss_fn=loss_fn,
-              scheduler=scheduler, device=device)
+              scheduler=scheduler, device=device, fast=True)
 print(f"训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
 print(history.summary())
 result = report("ResNet-18", model=net, history=history, note=f"现代配方，{image_size}×{image_size}")

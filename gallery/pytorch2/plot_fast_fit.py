@@ -17,9 +17,10 @@ from torch import nn
 import dlbook
 from dlbook.bench import environment
 from dlbook.data import fashion_mnist_loaders
+from dlbook.fast import FastConfig
 from dlbook.models import LeNet
 from dlbook.results import report
-from dlbook.train import FastConfig, fit, init_xavier
+from dlbook.train import fit, init_xavier
 
 device = dlbook.get_device()
 print(environment(device))
