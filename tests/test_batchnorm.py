@@ -7,7 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from dlbook.batchnorm import BatchNorm, LeNetBN, batch_norm
+from dlbook.batchnorm import BatchNorm, batch_norm
+from dlbook.models import LeNetBN
 
 # (我们的层, PyTorch 的层, 输入形状)
 CASES = [

@@ -152,7 +152,6 @@ class GalleryBuild:
         return list(self.examples.values())
 
     def _example(self, script: Path, env: dict[str, str]) -> Example | None:
-        chapter, stem = script.parent.name, script.stem
         key = cache_key(script, mode=self.mode, device=self.device, env=env)
         hit = self.cache.get(key)
         if hit is not None:

@@ -18,11 +18,10 @@ from collections.abc import Callable
 
 from torch import nn
 
-from dlbook.batchnorm import LeNetBN
 from dlbook.models.alexnet import AlexNet
 from dlbook.models.densenet import DenseBlock, DenseNet
 from dlbook.models.googlenet import GoogLeNet, Inception
-from dlbook.models.lenet import LeNet
+from dlbook.models.lenet import LeNet, LeNetBN
 from dlbook.models.nin import NiN
 from dlbook.models.resnet import ResNet, Residual
 from dlbook.models.vgg import VGG, SmallVGG11, vgg11
