@@ -470,3 +470,20 @@ def test_compile_on_cpu_trains_like_the_plain_path():
     assert compiled.step_loss == pytest.approx(plain.step_loss, rel=1e-3, abs=1e-5)
     assert abs(compiled.test_acc[-1] - plain.test_acc[-1]) <= 0.02
     assert compiled.test_acc[-1] > 0.95
+
+
+def test_modern_cnn_and_dcgan_examples_train_on_the_fast_path():
+    # 议题要求：现代卷积神经网络一章和 DCGAN 在 full 模式（GPU）上用快速路径训练。CPU 上 fast=True 什么也不做。
+    import ast
+    from pathlib import Path
+
+    gallery = Path(__file__).resolve().parents[1] / "gallery"
+    scripts = sorted((gallery / "modern_cnn").glob("plot_*.py")) + [gallery / "gan" / "plot_dcgan.py"]
+    calls = 0
+    for script in scripts:
+        for node in ast.walk(ast.parse(script.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("fit", "train_gan"):
+                fast = {kw.arg: kw.value for kw in node.keywords}.get("fast")
+                assert isinstance(fast, ast.Constant) and fast.value is True, f"{script.name} 第 {node.lineno} 行"
+                calls += 1
+    assert calls >= 9  # AlexNet、VGG、NiN、GoogLeNet、BN、ResNet、ResNet 93%、DenseNet、DCGAN
