@@ -41,7 +41,8 @@ class FastConfig:
     Attributes:
         amp: 前向和损失在 ``torch.autocast(dtype=torch.bfloat16)`` 里计算：矩阵乘法和卷积用 bfloat16，
             参数、梯度和优化器状态仍是 float32。bfloat16 的指数位与 float32 一样多，不会上溢，
-            所以不需要 ``GradScaler``。只在 CUDA 上、且 GPU 支持 bfloat16（Ampere 及以后）时打开。
+            所以不需要 ``GradScaler``。只在 CUDA 上、且 GPU 原生支持 bfloat16（Ampere 及以后）时打开；
+            V100、T4 这类只能模拟 bfloat16 的 GPU 上不打开。
         channels_last: 把模型（就地）和四维输入换成 channels_last（NHWC）内存格式。只在 CUDA 上。
         compile: 用 ``torch.compile`` 编译模型再训练（任何设备；CPU 上要有 C++ 编译器，例如 g++）。
             第一步要等编译，之后每一步都更快或一样快；小模型、小批量、CPU 上可能更慢。
@@ -124,11 +125,23 @@ def plan(fast: bool | FastConfig, device: torch.device) -> FastPlan:
         check_compile_supported(device)
     return FastPlan(
         device_type=device.type,
-        amp=fast.amp and cuda and torch.cuda.is_bf16_supported(),
+        amp=fast.amp and cuda and _native_bf16(),
         channels_last=fast.channels_last and cuda,
         compile=fast.compile,
         cuda_graphs=fast.cuda_graphs and cuda,
     )
+
+
+def _native_bf16() -> bool:
+    """当前 GPU 是否原生支持 bfloat16（Ampere 及以后）。
+
+    ``torch.cuda.is_bf16_supported()`` 默认把“能模拟 bfloat16”的老 GPU（V100、T4）也算进去，
+    在那里打开混合精度只会更慢；``including_emulation=False`` 只认原生支持。PyTorch 2.4 之前没有这个参数。
+    """
+    try:
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    except TypeError:
+        return torch.cuda.is_bf16_supported()
 
 
 def check_compile_supported(device: torch.device) -> None:

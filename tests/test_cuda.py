@@ -44,7 +44,7 @@ def _lenet_run(fast, *, epochs: int = 2) -> tuple[object, nn.Module, list[torch.
 def test_plan_on_cuda_turns_on_amp_and_channels_last():
     plan = fast_path.plan(True, CUDA)
     assert plan.channels_last
-    assert plan.amp == torch.cuda.is_bf16_supported()
+    assert plan.amp == fast_path._native_bf16()
     assert fast_path.plan(FastConfig(compile=True, cuda_graphs=True), CUDA).cuda_graphs
 
 
@@ -52,7 +52,7 @@ def test_fast_path_uses_bfloat16_and_nhwc_and_learns_as_well():
     plain, _, plain_dtypes = _lenet_run(False)
     fast, model, dtypes = _lenet_run(True)
     assert set(plain_dtypes) == {torch.float32}
-    if torch.cuda.is_bf16_supported():
+    if fast_path._native_bf16():
         assert torch.bfloat16 in dtypes  # 训练时的前向在 autocast 里
     assert model.conv1.weight.is_contiguous(memory_format=torch.channels_last)
     assert all(p.dtype == torch.float32 for p in model.parameters())

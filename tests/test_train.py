@@ -411,6 +411,22 @@ def test_fast_plan_per_device(monkeypatch):
     assert not fast_path.plan(True, cuda).amp  # 不支持 bfloat16 的老 GPU 上不开混合精度
 
 
+def test_amp_needs_native_bfloat16(monkeypatch):
+    cuda = torch.device("cuda")
+
+    def emulated_only(including_emulation=True):  # 例如 V100：能模拟 bfloat16，但没有原生支持
+        return including_emulation
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", emulated_only)
+    assert not fast_path.plan(True, cuda).amp
+
+    def old_torch():  # PyTorch 2.4 之前：没有 including_emulation 参数
+        return True
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", old_torch)
+    assert fast_path.plan(True, cuda).amp
+
+
 def test_fast_plan_autocast_uses_bfloat16():
     plan = fast_path.FastPlan("cpu", amp=True)
     with plan.autocast():

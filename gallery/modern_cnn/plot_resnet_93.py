@@ -99,7 +99,7 @@ print(history.summary())
 result = report("ResNet-18", model=net, history=history, note=f"现代配方，{image_size}×{image_size}")
 
 # %% [markdown]
-# 带标签平滑的交叉熵不会降到 0：即使完全预测正确，目标分布里也留着 10% 分给其他类别。
+# 带标签平滑的交叉熵不会降到 0：即使完全预测正确，目标分布里也留着 9%（$9\times 0.1/10$）分给其他类别。
 # 所以这里的训练损失比不用标签平滑时高，不能与其他示例的损失直接比较。
 
 # %%
