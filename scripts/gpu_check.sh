@@ -6,23 +6,26 @@
 #   bash scripts/gpu_check.sh tests                     # tests/test_cuda.py：快速路径的 CUDA 分支
 #   bash scripts/gpu_check.sh bench                     # d2l 与 dlbook 的 LeNet、ResNet-18 96×96 的样本/秒
 #   bash scripts/gpu_check.sh run gallery/modern_cnn/plot_alexnet.py ...   # full 模式运行这些示例
+#   bash scripts/gpu_check.sh site                      # full 模式构建整个网站（可分几次，缓存接着用）
 #
 # 机器上没有网络时，先把数据、中文字体和缺的轮子放进仓库里被忽略的 device-data/（见 README.md 的“在 GPU 上检查”）：
-#   device-data/fashion-mnist/*.gz   device-data/fonts/*.ttc   device-data/wheels/*.whl
+#   device-data/fashion-mnist/*.gz   device-data/fonts/*.ttc   device-data/wheels*/*.whl
 # 每个示例脚本的完整输出在 $OUT/logs.tgz（连同它保存的图），摘要打印在标准输出里。
 set -uo pipefail
 
 out=${OUT:-gpu-check-out}
 mkdir -p "$out"
 root=$(pwd)
-export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg
+export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg PIP_ROOT_USER_ACTION=ignore
 [ -d device-data/fashion-mnist ] && export DLBOOK_DATA="$root/device-data/fashion-mnist"
 
-if compgen -G "device-data/wheels/*.whl" >/dev/null; then
+# 轮子可以分几次带来（每次调用最多带 64 MiB）：装进 /tmp/dlbook-site，机器还开着时下一次调用接着用。
+for wheels in device-data/wheels*/; do
+    compgen -G "${wheels}*.whl" >/dev/null || continue
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/dlbook-site device-data/wheels/*.whl || exit 1
-    export PYTHONPATH="$PYTHONPATH:/tmp/dlbook-site"
-fi
+        --target /tmp/dlbook-site "${wheels}"*.whl || exit 1
+done
+[ -d /tmp/dlbook-site ] && export PYTHONPATH="$PYTHONPATH:/tmp/dlbook-site"
 if compgen -G "device-data/fonts/*.ttc" >/dev/null && ! fc-list 2>/dev/null | grep -q "CJK"; then
     # dlbook.plot 在 Debian 的字体目录里找 Noto Sans CJK
     mkdir -p /usr/share/fonts/opentype/noto 2>/dev/null &&
@@ -74,8 +77,48 @@ run)
     tar -czf "$out/logs.tgz" -C "$out/work" . && rm -rf "$out/work"
     exit $status
     ;;
+site)
+    # 构建网站要 mkdocs 插件 dlbook-gallery 的入口点：把 dlbook 本身也装进 /tmp/dlbook-site（导入的仍是仓库里的源码）。
+    python3 -c "import mkdocs, material, mkdocs_jupyter, mkdocstrings, jieba, nbclient, ipykernel, sphinx_gallery" ||
+        { echo "缺少构建网站用的包：把轮子放进 device-data/wheels*/（见 README）" >&2; exit 2; }
+    python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-compile --upgrade \
+        --target /tmp/dlbook-site . || exit 1
+    export DLBOOK_MODE=${DLBOOK_MODE:-full} NO_MKDOCS_2_WARNING=1
+    start=$(date +%s)
+    timeout "${SITE_SECONDS:-540}" python3 -m mkdocs build --strict -d /tmp/dlbook-html >"$out/site.log" 2>&1
+    rc=$?
+    echo "== mkdocs build：退出码 $rc，$(($(date +%s) - start)) 秒"
+    grep -E "ERROR|WARNING|Documentation built|Traceback" "$out/site.log" | tail -n 20
+    [ $rc -eq 124 ] && echo "（到了时限：已执行完的示例在缓存里，机器还开着时再运行一次会接着构建）"
+    python3 - "${DLBOOK_CACHE_DIR:-.cache/dlbook/executed}" "$out/site-results.json" <<'EOF'
+import json, sys
+from pathlib import Path
+
+import nbformat
+
+from dlbook.results import results_in
+
+newest = {}  # 缓存里可能还有旧版本脚本的结果：每个脚本只取最近执行的一次
+for entry in Path(sys.argv[1]).glob("*.json"):
+    meta = json.loads(entry.read_text(encoding="utf-8"))
+    if meta["script"] not in newest or meta["executed_at"] > newest[meta["script"]][0]["executed_at"]:
+        newest[meta["script"]] = (meta, entry.with_suffix(".ipynb"))
+rows = []
+for script in sorted(newest):
+    meta, notebook = newest[script]
+    results = [r.to_dict() for r in results_in(nbformat.read(notebook, as_version=4))]
+    rows.append({**meta, "results": results})
+for row in rows:
+    print(f"{row['script']:<46}{row['mode']:<6}{row['device']:<8}{row['seconds']:>8.1f} 秒")
+    for r in row["results"]:
+        print(f"    {r['name']}：测试准确率 {r['test_acc']:.4f}，训练准确率 {r['train_acc']:.4f}，"
+              f"{r['examples_per_sec']:.0f} 样本/秒，{r['epochs']} 轮 {r['seconds']:.1f} 秒，{r['note']}")
+Path(sys.argv[2]).write_text(json.dumps(rows, ensure_ascii=False, indent=1), encoding="utf-8")
+EOF
+    exit $rc
+    ;;
 *)
-    echo "未知的检查：$phase（可选 env、tests、bench、run）" >&2
+    echo "未知的检查：$phase（可选 env、tests、bench、run、site）" >&2
     exit 2
     ;;
 esac
