@@ -8,7 +8,8 @@
 #   bash scripts/gpu_check.sh run gallery/modern_cnn/plot_alexnet.py ...   # full 模式运行这些示例
 #   bash scripts/gpu_check.sh site                      # full 模式构建整个网站（可分几次，缓存接着用）
 #
-# 机器上没有网络时，先把数据、中文字体和缺的轮子放进仓库里被忽略的 device-data/（见 README.md 的“在 GPU 上检查”）：
+# 机器上没有网络时，先把数据、中文字体和缺的轮子放进仓库里被忽略的 device-data/（或环境变量 DLBOOK_DEVICE_DATA
+# 指定的目录；见 README.md 的“在 GPU 上检查”）：
 #   device-data/fashion-mnist/*.gz   device-data/fonts/*.ttc   device-data/wheels*/*.whl
 # 每个示例脚本的完整输出在 $OUT/logs.tgz（连同它保存的图），摘要打印在标准输出里。
 set -uo pipefail
@@ -16,20 +17,21 @@ set -uo pipefail
 out=${OUT:-gpu-check-out}
 mkdir -p "$out"
 root=$(pwd)
+kit=${DLBOOK_DEVICE_DATA:-device-data}  # 数据、字体与轮子所在的目录
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg PIP_ROOT_USER_ACTION=ignore
-[ -d device-data/fashion-mnist ] && export DLBOOK_DATA="$root/device-data/fashion-mnist"
+[ -d "$kit/fashion-mnist" ] && export DLBOOK_DATA="$(cd "$kit/fashion-mnist" && pwd)"
 
 # 轮子可以分几次带来（每次调用最多带 64 MiB）：装进 /tmp/dlbook-site，机器还开着时下一次调用接着用。
-for wheels in device-data/wheels*/; do
+for wheels in "$kit"/wheels*/; do
     compgen -G "${wheels}*.whl" >/dev/null || continue
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
         --target /tmp/dlbook-site "${wheels}"*.whl || exit 1
 done
 [ -d /tmp/dlbook-site ] && export PYTHONPATH="$PYTHONPATH:/tmp/dlbook-site"
-if compgen -G "device-data/fonts/*.ttc" >/dev/null && ! fc-list 2>/dev/null | grep -q "CJK"; then
+if compgen -G "$kit/fonts/*.ttc" >/dev/null && ! fc-list 2>/dev/null | grep -q "CJK"; then
     # dlbook.plot 在 Debian 的字体目录里找 Noto Sans CJK
     mkdir -p /usr/share/fonts/opentype/noto 2>/dev/null &&
-        cp -n device-data/fonts/*.ttc /usr/share/fonts/opentype/noto/ 2>/dev/null ||
+        cp -n "$kit"/fonts/*.ttc /usr/share/fonts/opentype/noto/ 2>/dev/null ||
         echo "（没能安装中文字体：图里的中文会缺字）"
 fi
 

@@ -17,7 +17,11 @@ SCRIPT = ROOT / "scripts" / "gpu_check.sh"
 
 
 def _run(tmp_path: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    env = quick_env(OUT=str(tmp_path / "out"), DLBOOK_FIGURES=str(tmp_path / "unused"))
+    env = quick_env(
+        OUT=str(tmp_path / "out"),
+        DLBOOK_FIGURES=str(tmp_path / "unused"),
+        DLBOOK_DEVICE_DATA=str(tmp_path / "no-kit"),  # 不用开发机上为 GPU 机器准备的轮子（可能是别的 Python 版本的）
+    )
     return subprocess.run(
         ["bash", str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
     )
@@ -49,3 +53,18 @@ def test_bad_arguments_exit_2(tmp_path, args):
     proc = _run(tmp_path, *args)
     assert proc.returncode == 2
     assert proc.stderr.strip()
+
+
+def test_run_uses_the_data_in_the_kit(tmp_path):
+    kit = tmp_path / "kit"
+    (kit / "fashion-mnist").mkdir(parents=True)
+    script = tmp_path / "plot_env.py"
+    script.write_text('"""\n环境\n====\n"""\n\n# %%\nimport os\n\nprint("数据目录", os.environ["DLBOOK_DATA"])\n')
+    env = quick_env(OUT=str(tmp_path / "out"), DLBOOK_DEVICE_DATA=str(kit))
+    proc = subprocess.run(
+        ["bash", str(SCRIPT), "run", str(script)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with tarfile.open(tmp_path / "out" / "logs.tgz") as archive:
+        log = archive.extractfile("./plot_env.log").read().decode()
+    assert f"数据目录 {kit / 'fashion-mnist'}" in log
