@@ -11,7 +11,7 @@ import re
 
 import torch
 
-__all__ = ["get_device", "seed_everything"]
+__all__ = ["get_device", "model_device", "seed_everything"]
 
 ENV_VAR = "DLBOOK_DEVICE"
 _VALID = re.compile(r"^(cpu|mps(:0)?|cuda(:\d+)?)$")
@@ -69,6 +69,18 @@ def get_device(name: str | None = None) -> torch.device:
     if key.startswith("mps") and not _mps_available():
         raise RuntimeError(f"{source}要求设备 'mps'，但这台机器上没有可用的 MPS")
     return torch.device(key)
+
+
+def model_device(model: torch.nn.Module) -> torch.device:
+    """模型参数所在的设备；没有参数的模型算作在 CPU 上。
+
+    >>> model_device(torch.nn.Linear(2, 2))
+    device(type='cpu')
+    >>> model_device(torch.nn.ReLU())
+    device(type='cpu')
+    """
+    param = next(model.parameters(), None)
+    return param.device if param is not None else torch.device("cpu")
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:

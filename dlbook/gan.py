@@ -38,7 +38,8 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from dlbook import fast as _fast
-from dlbook._env import in_jupyter_kernel
+from dlbook._env import show_progress
+from dlbook.device import model_device
 from dlbook.fast import FastConfig
 
 __all__ = [
@@ -157,18 +158,6 @@ def _g_loss(loss: GANLoss, fake_out: Tensor) -> Tensor:
 # ---------------------------------------------------------------------------
 
 
-def _show_progress(progress: bool | None) -> bool:
-    """与 :func:`dlbook.train.fit` 相同：默认只在终端里显示进度条。"""
-    if progress is not None:
-        return progress
-    return sys.stderr.isatty() and not in_jupyter_kernel()
-
-
-def _model_device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 @contextlib.contextmanager
 def _quiet_nonleaf_grad_warning(compiled: bool) -> Iterator[None]:
     """编译后的判别器收到生成器的输出（不是叶子张量）时，Dynamo 追踪它会读一次 ``.grad``，PyTorch 随之发出
@@ -269,8 +258,8 @@ def train_gan(
         generator.to(device)
         discriminator.to(device)
     else:
-        device = _model_device(generator)
-    show = _show_progress(progress)
+        device = model_device(generator)
+    show = show_progress(progress)
     plan = _fast.plan(fast, device)
     g_model = _fast.prepare(generator, plan)  # 编译时是编译后的模块，与原模型共享参数
     d_model = _fast.prepare(discriminator, plan)
@@ -348,7 +337,7 @@ def generate(generator: nn.Module, z: Tensor) -> Tensor:
     >>> generate(G, torch.zeros(5, 2)).shape
     torch.Size([5, 2])
     """
-    device = _model_device(generator)
+    device = model_device(generator)
     return generator(z.to(device)).cpu()
 
 

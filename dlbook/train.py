@@ -21,8 +21,9 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from dlbook import fast as _fast
-from dlbook._env import in_jupyter_kernel
-from dlbook.fast import FastConfig  # noqa: F401  （旧的导入位置，仍然可用）
+from dlbook._env import show_progress
+from dlbook.device import model_device
+from dlbook.fast import FastConfig
 
 __all__ = ["History", "accuracy", "evaluate_accuracy", "fit", "init_xavier"]
 
@@ -86,11 +87,6 @@ def accuracy(logits: Tensor, y: Tensor) -> Tensor:
     return (pred == y).sum()
 
 
-def _model_device(model: nn.Module) -> torch.device:
-    param = next(model.parameters(), None)
-    return param.device if param is not None else torch.device("cpu")
-
-
 def evaluate_accuracy(
     model: nn.Module, data: Batches, *, device: torch.device | str | None = None
 ) -> float:
@@ -105,7 +101,7 @@ def evaluate_accuracy(
     >>> evaluate_accuracy(model, [(X, torch.tensor([0, 1, 1, 0]))])
     0.75
     """
-    device = torch.device(device) if device is not None else _model_device(model)
+    device = torch.device(device) if device is not None else model_device(model)
     was_training = model.training
     model.eval()
     correct = torch.zeros((), dtype=torch.int64, device=device)
@@ -121,12 +117,6 @@ def evaluate_accuracy(
     if total == 0:
         raise ValueError("评估数据是空的：没有任何样本")
     return correct.item() / total
-
-
-def _show_progress(progress: bool | None) -> bool:
-    if progress is not None:
-        return progress
-    return sys.stderr.isatty() and not in_jupyter_kernel()
 
 
 def fit(
@@ -190,10 +180,10 @@ def fit(
         device = torch.device(device)
         model.to(device)
     else:
-        device = _model_device(model)
+        device = model_device(model)
     loss_fn = loss_fn if loss_fn is not None else nn.CrossEntropyLoss()
     summed = getattr(loss_fn, "reduction", "mean") == "sum"
-    show = _show_progress(progress)
+    show = show_progress(progress)
     plan = _fast.plan(fast, device)
     train_model = _fast.prepare(model, plan)
     history = History(device=str(device))

@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
+import dlbook._env
 from dlbook import fast as fast_path
 from dlbook import train
 from dlbook.data import TensorLoader, fashion_mnist_loaders
@@ -249,7 +250,7 @@ def _fit_quietly(progress):
 def test_progress_bar(monkeypatch, progress, terminal, kernel, shown):
     stderr = FakeTerminal() if terminal else io.StringIO()
     monkeypatch.setattr(sys, "stderr", stderr)
-    monkeypatch.setattr(train, "in_jupyter_kernel", lambda: kernel)
+    monkeypatch.setattr(dlbook._env, "in_jupyter_kernel", lambda: kernel)
     _fit_quietly(progress)
     output = stderr.getvalue()
     assert ("第 2 轮" in output) == shown
