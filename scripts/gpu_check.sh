@@ -15,7 +15,7 @@
 set -uo pipefail
 
 out=${OUT:-gpu-check-out}
-mkdir -p "$out"
+mkdir -p "$out" && out=$(cd "$out" && pwd)  # 绝对路径：示例脚本存图时用得上
 root=$(pwd)
 kit=${DLBOOK_DEVICE_DATA:-device-data}  # 数据、字体与轮子所在的目录
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKEND=Agg PIP_ROOT_USER_ACTION=ignore
@@ -64,8 +64,7 @@ bench)
 run)
     [ $# -gt 0 ] || { echo "run 后面要跟示例脚本的路径" >&2; exit 2; }
     mkdir -p "$out/work/figures"
-    export DLBOOK_MODE=${DLBOOK_MODE:-full} DLBOOK_FIGURES="$root/$out/work/figures"
-    case "$out" in /*) export DLBOOK_FIGURES="$out/work/figures" ;; esac
+    export DLBOOK_MODE=${DLBOOK_MODE:-full} DLBOOK_FIGURES="$out/work/figures"
     status=0
     for script in "$@"; do
         name=$(basename "$script" .py)
