@@ -5,6 +5,7 @@
 #   bash scripts/gpu_check.sh env                       # GPU、驱动、PyTorch 版本
 #   bash scripts/gpu_check.sh tests                     # tests/test_cuda.py：快速路径的 CUDA 分支
 #   bash scripts/gpu_check.sh bench                     # d2l 与 dlbook 的 LeNet、ResNet-18 96×96 的样本/秒
+#   bash scripts/gpu_check.sh speedrun                  # 速通：SpeedNet 5 个种子，编译与 CUDA 图两种路径
 #   bash scripts/gpu_check.sh run gallery/modern_cnn/plot_alexnet.py ...   # full 模式运行这些示例
 #   bash scripts/gpu_check.sh site                      # full 模式构建整个网站（可分几次，缓存接着用）
 #
@@ -60,6 +61,11 @@ bench)
             python3 -m dlbook.bench --device cuda --model resnet18 --epochs 3 --mode "$mode"
         done
     } 2>&1 | tee "$out/bench.log"
+    ;;
+speedrun)
+    for mode in compile cudagraphs; do
+        python3 -m dlbook.speedrun --device cuda --runs 5 --mode "$mode"
+    done 2>&1 | tee "$out/speedrun.log"
     ;;
 run)
     [ $# -gt 0 ] || { echo "run 后面要跟示例脚本的路径" >&2; exit 2; }
@@ -119,7 +125,7 @@ EOF
     exit $rc
     ;;
 *)
-    echo "未知的检查：$phase（可选 env、tests、bench、run、site）" >&2
+    echo "未知的检查：$phase（可选 env、tests、bench、speedrun、run、site）" >&2
     exit 2
     ;;
 esac

@@ -98,7 +98,8 @@ def test_bench_config_checks_its_fields(kwargs, message):
 def test_every_model_has_a_recipe():
     from dlbook.models import MODELS
 
-    assert set(bench.RECIPES) == set(MODELS)
+    # SpeedNet 是速通（dlbook.speedrun）用的网络，不在 d2l 里，没有 d2l 的配方
+    assert set(bench.RECIPES) == set(MODELS) - {"speednet"}
 
 
 def test_compile_seconds_is_the_first_epoch_overhead():

@@ -117,3 +117,15 @@ def test_bench_runs_every_mode_on_cuda():
         assert record["examples_per_sec"] > 0 and 0 <= record["test_acc"] <= 1
         if mode in ("compile", "cudagraphs"):
             assert record["compile_seconds"] is not None and record["compile_seconds"] >= 0
+
+
+@pytest.mark.parametrize("mode", ["compile", "cudagraphs"])
+def test_speedrun_compiles_before_the_clock_and_learns(mode):
+    from dlbook.speedrun import SpeedrunConfig, run
+
+    config = SpeedrunConfig(device="cuda", mode=mode, epochs=2, subset=8192, test_subset=2048)
+    records = run(config, runs=2)
+    assert records[0]["compile_seconds"] > 0 and records[1]["compile_seconds"] == 0
+    # 编译都在预热里：两次计时的训练里都不应再编译（否则 train_seconds 含编译时间）
+    assert [r["graphs_compiled_while_timed"] for r in records] == [0, 0]
+    assert all(r["test_acc_tta"] > 0.7 for r in records), records

@@ -23,6 +23,7 @@ from dlbook.models import (
     LeNet,
     ResNet,
     Residual,
+    SpeedNet,
     vgg11,
 )
 
@@ -72,6 +73,11 @@ def _dense_block_params(num_convs: int, c_in: int, growth: int) -> int:
 
 def _transition_params(c_in: int, c_out: int) -> int:
     return _bn_params(c_in) + _conv_params(c_in, c_out, 1, bias=False)
+
+
+def _conv_group_params(c_in: int, c_out: int) -> int:
+    # SpeedNet 的卷积组：两个不带偏置的 3×3 卷积各接 BN（汇聚与 GELU 没有参数）
+    return _conv_params(c_in, c_out, 3, bias=False) + _conv_params(c_out, c_out, 3, bias=False) + 2 * _bn_params(c_out)
 
 
 _RESNET18_STEM = _conv_params(1, 64, 7, bias=False) + _bn_params(64)
@@ -149,6 +155,13 @@ EXPECTED_NUM_PARAMS: dict[str, int] = {
     + _dense_block_params(4, 120, 32)
     + _bn_params(248)
     + _linear_params(248, 10),
+    # 通道数 16 → 32 → 64 → 128，全局最大汇聚后接不带偏置的全连接层
+    "speednet": _conv_params(1, 16, 3, bias=False)
+    + _bn_params(16)
+    + _conv_group_params(16, 32)
+    + _conv_group_params(32, 64)
+    + _conv_group_params(64, 128)
+    + _linear_params(128, 10, bias=False),
 }
 
 NAMES = sorted(MODELS)
@@ -264,7 +277,7 @@ def test_lenet_rejects_unknown_pool() -> None:
 
 
 def test_resizable_models() -> None:
-    assert RESIZABLE == ["alexnet", "densenet", "googlenet", "nin", "resnet18", "vgg11"]
+    assert RESIZABLE == ["alexnet", "densenet", "googlenet", "nin", "resnet18", "speednet", "vgg11"]
 
 
 @pytest.mark.parametrize("name", RESIZABLE)
@@ -329,6 +342,16 @@ DENSENET_BLOCK_SHAPES = [
     ("blocks.5", (120, 3, 3)),
     ("blocks.6", (248, 3, 3)),
 ]
+SPEEDNET_SHAPES = [
+    ("conv1", (16, 28, 28)),
+    ("bn1", (16, 28, 28)),
+    ("act", (16, 28, 28)),
+    ("group1", (32, 14, 14)),
+    ("group2", (64, 7, 7)),
+    ("group3", (128, 3, 3)),
+    ("pool", (128, 1, 1)),
+    ("fc", (10,)),
+]
 ALEXNET_FEATURE_SHAPES = [  # features 里每个卷积、汇聚层之后
     (96, 54, 54),
     (96, 26, 26),
@@ -343,7 +366,12 @@ ALEXNET_FEATURE_SHAPES = [  # features 里每个卷积、汇聚层之后
 
 @pytest.mark.parametrize(
     ("model_cls", "expected"),
-    [(ResNet, RESNET18_SHAPES), (GoogLeNet, GOOGLENET_SHAPES), (DenseNet, DENSENET_SHAPES)],
+    [
+        (ResNet, RESNET18_SHAPES),
+        (GoogLeNet, GOOGLENET_SHAPES),
+        (DenseNet, DENSENET_SHAPES),
+        (SpeedNet, SPEEDNET_SHAPES),
+    ],
 )
 def test_stage_shapes_at_input_shape(
     model_cls: type[nn.Module], expected: list[tuple[str, tuple[int, ...]]]

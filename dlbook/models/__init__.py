@@ -4,6 +4,7 @@
 每个类都有 ``input_shape``（《动手学深度学习》训练它时用的单张输入形状）；
 能处理其他尺寸的类还有 ``min_input_size``（能跑通的最小正方形边长）。
 ``"vgg11"`` 是通道数除以 4 的窄 VGG-11（:class:`SmallVGG11`），``"resnet18"`` 是 :class:`ResNet` 的默认设置。
+``"speednet"`` 不是 d2l 里的模型，是 :mod:`dlbook.speedrun` 速通用的小网络（:class:`SpeedNet`）。
 
 >>> model = MODELS["lenet"](num_classes=10)
 >>> type(model).__name__, type(model).input_shape
@@ -24,11 +25,13 @@ from dlbook.models.googlenet import GoogLeNet, Inception
 from dlbook.models.lenet import LeNet, LeNetBN
 from dlbook.models.nin import NiN
 from dlbook.models.resnet import ResNet, Residual
+from dlbook.models.speednet import ConvGroup, SpeedNet
 from dlbook.models.vgg import VGG, SmallVGG11, vgg11
 
 __all__ = [
     "MODELS",
     "AlexNet",
+    "ConvGroup",
     "DenseBlock",
     "DenseNet",
     "GoogLeNet",
@@ -39,6 +42,7 @@ __all__ = [
     "ResNet",
     "Residual",
     "SmallVGG11",
+    "SpeedNet",
     "VGG",
     "vgg11",
 ]
@@ -52,4 +56,5 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "googlenet": GoogLeNet,
     "resnet18": ResNet,
     "densenet": DenseNet,
+    "speednet": SpeedNet,
 }

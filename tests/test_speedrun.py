@@ -1,0 +1,138 @@
+"""dlbook.speedrun：配方的各个零件、小设置下在 CPU 上的完整运行、命令行。"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from dlbook import speedrun
+from dlbook.models import SpeedNet
+from dlbook.speedrun import SpeedrunConfig, summarize, tta_accuracy, warmup_linear_decay
+from dlbook.train import evaluate_accuracy
+
+TINY = dict(device="cpu", epochs=1, batch_size=32, subset=256, test_subset=200, widths=(4, 8, 8, 8))
+
+
+def test_schedule_matches_lambda_lr_and_ends_at_zero():
+    model = nn.Linear(2, 2)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.2)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_linear_decay(total_steps=10, warmup_steps=2))
+    lrs = []
+    for _ in range(10):
+        lrs.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert lrs[:3] == pytest.approx([0.1, 0.2, 0.2])  # 升温两步到峰值，之后开始下降
+    assert lrs[2:] == sorted(lrs[2:], reverse=True)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0)  # 最后一步之后为 0
+
+
+@pytest.mark.parametrize("warmup_steps", [0, 10, 11])
+def test_schedule_rejects_impossible_warmup(warmup_steps):
+    with pytest.raises(ValueError, match="升温步数"):
+        warmup_linear_decay(total_steps=10, warmup_steps=warmup_steps)
+
+
+def _net() -> nn.Module:
+    torch.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 3, 3), nn.Flatten(), nn.LazyLinear(4))
+
+
+def test_tta_without_flip_is_plain_accuracy():
+    model = _net()
+    X, y = torch.randn(50, 1, 6, 6), torch.randint(0, 4, (50,))
+    model(X[:1])  # 让 LazyLinear 确定形状
+    assert tta_accuracy(model, X, y, flip=False, batch_size=16) == evaluate_accuracy(model, [(X, y)])
+
+
+def test_tta_averages_the_probabilities_of_both_views():
+    model = _net()
+    X, y = torch.randn(50, 1, 6, 6), torch.randint(0, 4, (50,))
+    model.train()
+    with torch.no_grad():
+        probs = F.softmax(model(X), dim=-1) + F.softmax(model(X.flip(-1)), dim=-1)
+    expected = (probs.argmax(-1) == y).float().mean().item()
+    assert tta_accuracy(model, X, y, batch_size=7) == pytest.approx(expected)
+    assert model.training  # 恢复原来的模式
+
+
+def test_tta_rejects_mismatched_data():
+    with pytest.raises(ValueError, match="应相等且不为 0"):
+        tta_accuracy(_net(), torch.zeros(3, 1, 6, 6), torch.zeros(2, dtype=torch.long))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"mode": "turbo"}, "未知的模式"), ({"epochs": 0}, "epochs"), ({"warmup": 1.0}, "warmup"),
+     ({"batch_size": 0}, "batch_size")],
+)
+def test_config_checks_its_fields(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        SpeedrunConfig(**kwargs)
+
+
+def test_run_is_reproducible_and_learns():
+    config = SpeedrunConfig(mode="plain", **{**TINY, "epochs": 3, "subset": 512})
+    first = speedrun.run(config, runs=2)
+    again = speedrun.run(config, runs=1)
+    assert [r["seed"] for r in first] == [0, 1]
+    for key in ("train_acc", "test_acc", "test_acc_tta"):
+        assert first[0][key] == again[0][key]  # 同一个种子，逐位相同
+    assert first[0]["test_acc"] != first[1]["test_acc"]  # 换了种子，结果也变
+    assert first[0]["test_acc_tta"] > 0.4  # 十类的随机猜测是 0.1
+    record = first[0]
+    assert record["params"] == sum(p.numel() for p in SpeedNet(widths=(4, 8, 8, 8)).parameters())
+    assert record["train_examples"] == 512 and record["test_examples"] == 200
+    assert record["compile_seconds"] == 0.0 and record["graphs_compiled_while_timed"] == 0
+    json.dumps(record)  # 每条记录都能写成 JSON
+
+
+def test_compiled_run_compiles_before_the_clock_starts():
+    # CPU 上也能编译（要几十秒）：编译在预热里做完，计时的两次训练里不再编译任何图。
+    config = SpeedrunConfig(mode="compile", **TINY)
+    compiled = speedrun.run(config, runs=2)
+    plain = speedrun.run(SpeedrunConfig(mode="plain", **TINY), runs=1)
+    assert compiled[0]["compile_seconds"] > 0 and compiled[1]["compile_seconds"] == 0
+    assert [r["graphs_compiled_while_timed"] for r in compiled] == [0, 0]
+    assert abs(compiled[0]["train_acc"] - plain[0]["train_acc"]) <= 0.05
+
+
+def test_too_few_images_for_two_batches_is_explained():
+    with pytest.raises(ValueError, match="凑不出两个"):
+        speedrun.run(SpeedrunConfig(mode="plain", **{**TINY, "subset": 40}))
+
+
+def test_summarize():
+    records = [
+        {"test_acc": 0.90, "test_acc_tta": 0.925, "train_seconds": 3.0},
+        {"test_acc": 0.91, "test_acc_tta": 0.935, "train_seconds": 4.0},
+    ]
+    summary = summarize(records)
+    assert summary["acc_mean"] == pytest.approx(0.93) and summary["acc_min"] == 0.925
+    assert summary["runs_at_target"] == 1 and summary["train_seconds_max"] == 4.0
+    assert summarize(records[:1])["acc_sd"] == 0.0
+    with pytest.raises(ValueError):
+        summarize([])
+
+
+def test_command_line_prints_json_and_a_summary(capsys):
+    code = speedrun.main(
+        ["--device", "cpu", "--epochs", "1", "--subset", "512", "--test-subset", "100", "--runs", "2"]
+    )
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0 and len(lines) == 3
+    assert [line["seed"] for line in lines[:2]] == [0, 1]
+    assert lines[0]["mode"] == "plain"  # CPU 上默认不编译
+    assert lines[2]["summary"]["runs"] == 2
+
+
+def test_command_line_errors(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        speedrun.main(["--device", "tpu"])
+    assert exit_info.value.code == 2 and "未知的设备" in capsys.readouterr().err
+    assert speedrun.main(["--device", "cpu", "--subset", "100"]) == 1  # 100 张凑不出两个 256 的批量
+    assert "凑不出两个" in capsys.readouterr().err
