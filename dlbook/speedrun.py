@@ -78,6 +78,8 @@ class SpeedrunConfig:
             raise ValueError(f"epochs 至少为 1，而不是 {self.epochs}")
         if self.batch_size < 1:
             raise ValueError(f"batch_size 应为正整数，而不是 {self.batch_size}")
+        if not self.lr > 0:
+            raise ValueError(f"lr 应为正数，而不是 {self.lr}")
         if not 0 < self.warmup < 1:
             raise ValueError(f"warmup 应在 0 和 1 之间（升温所占的步数比例），而不是 {self.warmup}")
 
@@ -259,6 +261,7 @@ def run(
                 "mode": config.mode,
                 "epochs": config.epochs,
                 "batch_size": config.batch_size,
+                "lr": config.lr,
                 "seed": seed,
                 "params": sum(p.numel() for p in model.parameters()),
                 "train_examples": X_train.shape[0],
@@ -346,6 +349,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--runs", type=_positive, default=1, help="换几个种子各跑一次（默认 1）")
     parser.add_argument("--seed", type=int, default=defaults.seed, help="第一次运行的种子（默认 0）")
     parser.add_argument("--epochs", type=_positive, default=defaults.epochs, help=f"训练轮数（默认 {defaults.epochs}）")
+    parser.add_argument(
+        "--batch-size", type=_positive, default=defaults.batch_size, help=f"批量大小（默认 {defaults.batch_size}）"
+    )
+    parser.add_argument("--lr", type=float, default=defaults.lr, help=f"峰值学习率（默认 {defaults.lr}）")
     parser.add_argument("--subset", type=_positive, default=None, help="只用这么多张训练图像（试跑用）")
     parser.add_argument("--test-subset", type=_positive, default=None, help="只用这么多张测试图像（试跑用）")
     parser.add_argument(
@@ -370,6 +377,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         device=str(device),
         seed=args.seed,
         epochs=args.epochs,
+        batch_size=args.batch_size,
+        lr=args.lr,
         subset=args.subset,
         test_subset=args.test_subset,
     )

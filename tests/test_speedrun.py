@@ -68,7 +68,7 @@ def test_tta_rejects_mismatched_data():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"mode": "turbo"}, "未知的模式"), ({"epochs": 0}, "epochs"), ({"warmup": 1.0}, "warmup"),
-     ({"batch_size": 0}, "batch_size")],
+     ({"batch_size": 0}, "batch_size"), ({"lr": 0.0}, "lr")],
 )
 def test_config_checks_its_fields(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -121,12 +121,14 @@ def test_summarize():
 
 def test_command_line_prints_json_and_a_summary(capsys):
     code = speedrun.main(
-        ["--device", "cpu", "--epochs", "1", "--subset", "512", "--test-subset", "100", "--runs", "2"]
+        ["--device", "cpu", "--epochs", "1", "--subset", "512", "--test-subset", "100", "--runs", "2",
+         "--batch-size", "128", "--lr", "0.05"]
     )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 0 and len(lines) == 3
     assert [line["seed"] for line in lines[:2]] == [0, 1]
     assert lines[0]["mode"] == "plain"  # CPU 上默认不编译
+    assert (lines[0]["batch_size"], lines[0]["lr"]) == (128, 0.05)
     assert lines[2]["summary"]["runs"] == 2
 
 
