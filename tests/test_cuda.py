@@ -123,7 +123,9 @@ def test_bench_runs_every_mode_on_cuda():
 def test_speedrun_compiles_before_the_clock_and_learns(mode):
     from dlbook.speedrun import SpeedrunConfig, run
 
-    config = SpeedrunConfig(device="cuda", mode=mode, epochs=2, subset=8192, test_subset=2048)
+    config = SpeedrunConfig(
+        device="cuda", mode=mode, epochs=2, batch_size=256, lr=0.1, subset=8192, test_subset=2048
+    )
     records = run(config, runs=2)
     assert records[0]["compile_seconds"] > 0 and records[1]["compile_seconds"] == 0
     # 编译都在预热里：两次计时的训练里都不应再编译（否则 train_seconds 含编译时间）

@@ -136,5 +136,5 @@ def test_command_line_errors(capsys):
     with pytest.raises(SystemExit) as exit_info:
         speedrun.main(["--device", "tpu"])
     assert exit_info.value.code == 2 and "未知的设备" in capsys.readouterr().err
-    assert speedrun.main(["--device", "cpu", "--subset", "100"]) == 1  # 100 张凑不出两个 256 的批量
+    assert speedrun.main(["--device", "cpu", "--subset", "100"]) == 1  # 100 张凑不出两个 512 的批量
     assert "凑不出两个" in capsys.readouterr().err
