@@ -1,0 +1,58 @@
+r"""示例脚本的源码本身（不执行）：文档字符串里 TeX 命令的反斜杠要写两个，否则 Python 把它当成转义。
+
+文档字符串里写 ``$1\times 2$``（一个反斜杠）时，``\t`` 是制表符，页面上就成了 ``1    imes 2``；
+``\mathbf`` 里的 ``\m`` 是无效转义，Python 3.12 起每次运行都打印 ``SyntaxWarning``。
+两种错在 Python 3.11 上都不报错，所以在这里逐个检查。
+"""
+
+from __future__ import annotations
+
+import io
+import tokenize
+import warnings
+
+import pytest
+
+from dlbook.gallery.build import find_scripts
+from tests.conftest import GALLERY
+
+SCRIPTS = find_scripts(GALLERY)
+IDS = [p.relative_to(GALLERY).as_posix() for p in SCRIPTS]
+
+
+def single_escapes(literal: str) -> list[str]:
+    """字符串字面量（含引号与前缀）里没有写成两个反斜杠的转义，例如 ``\\t``；原始字符串（r 前缀）里没有转义。"""
+    prefix = literal[: len(literal) - len(literal.lstrip("rRbBuUfF"))]
+    if "r" in prefix.lower():
+        return []
+    found, i = [], 0
+    while i < len(literal):
+        if literal[i] == "\\":
+            if literal[i + 1 : i + 2] != "\\":
+                found.append(literal[i : i + 2])
+            i += 2
+        else:
+            i += 1
+    return found
+
+
+def test_single_escapes():
+    assert single_escapes('"""$1\\times 2$"""') == ["\\t"]
+    assert single_escapes('"""$1\\\\times 2$"""') == []
+    assert single_escapes('r"""$\\mathbf{x}$"""') == []
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=IDS)
+def test_docstring_backslashes_are_escaped(script):
+    source = script.read_text(encoding="utf-8")
+    first = next(t for t in tokenize.generate_tokens(io.StringIO(source).readline) if t.type == tokenize.STRING)
+    assert first.start[0] == 1, "示例应以标题文档字符串开头"
+    assert single_escapes(first.string) == [], "文档字符串里的 TeX 命令要写成 \\\\times、\\\\mathbf……"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=IDS)
+def test_compiles_without_warnings(script):
+    source = script.read_text(encoding="utf-8")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # 无效转义：3.12 起是 SyntaxWarning，之前是 DeprecationWarning
+        compile(source, str(script), "exec")
