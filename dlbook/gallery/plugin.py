@@ -34,7 +34,7 @@ from dlbook.gallery.build import PATTERN_ENV, Example, GalleryBuild
 from dlbook.gallery.execute import ExampleError
 from dlbook.gallery.notebook import ScriptError
 from dlbook.gallery.render import notebook_to_markdown
-from dlbook.gallery.slugs import fix_notebook_headings, strip_remote_scripts
+from dlbook.gallery.slugs import fix_notebook_headings, strip_mathjax_loader, strip_remote_scripts
 from dlbook.results import results_in, results_table
 
 __all__ = ["GalleryPlugin"]
@@ -152,6 +152,10 @@ class GalleryPlugin(BasePlugin[_Config]):
             html = strip_remote_scripts(html)
             html = fix_notebook_headings(html, page.toc)
         return html
+
+    @event_priority(-50)  # 在 mkdocs-jupyter 的 on_post_page（默认优先级 0）放进 MathJax 加载器之后
+    def on_post_page(self, output: str, *, page, config) -> str:
+        return strip_mathjax_loader(output)
 
 
 def _rel(uri: str, page_dir: str) -> str:

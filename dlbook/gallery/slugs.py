@@ -4,6 +4,8 @@
   这里用 Markdown 页面同样的 ``pymdownx.slugs.slugify(case="lower")`` 重新生成 id，并同步目录。
 - nbconvert 的模板会放进指向 CDN 的 MathJax 2 与 mermaid 脚本；本站自己提供 MathJax，
   这些脚本删掉，页面不向站外发任何请求。
+- mkdocs-jupyter 0.27 起在每一页末尾放一个 MathJax 加载器（默认从 CDN 取 MathJax 4），
+  与本站自己的 MathJax 重复排版：删掉（:func:`strip_mathjax_loader`）。
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import re
 
 from pymdownx.slugs import slugify
 
-__all__ = ["fix_notebook_headings", "slug", "strip_remote_scripts"]
+__all__ = ["fix_notebook_headings", "slug", "strip_mathjax_loader", "strip_remote_scripts"]
 
 _slugify = slugify(case="lower")
 _HEADING = re.compile(r"<h(?P<level>[1-6])(?P<attrs>[^>]*)>(?P<body>.*?)</h(?P=level)>", re.DOTALL)
@@ -25,6 +27,7 @@ _REMOTE_SCRIPTS = [
     re.compile(r'<script type="text/x-mathjax-config">.*?</script>', re.DOTALL),
     re.compile(r'<script type="module">(?:(?!</script>).)*?mermaid.*?</script>', re.DOTALL),
 ]
+_MATHJAX_LOADER = re.compile(r'<script data-mkdocs-jupyter-mathjax="[^"]*">.*?</script>\n?', re.DOTALL)
 
 
 def slug(text: str) -> str:
@@ -48,6 +51,20 @@ def strip_remote_scripts(html: str) -> str:
     for pattern in _REMOTE_SCRIPTS:
         html = pattern.sub("", html)
     return html
+
+
+def strip_mathjax_loader(html: str) -> str:
+    """删去 mkdocs-jupyter 的 MathJax 加载器。
+
+    本站每一页都已经加载并配置了自己的 MathJax 3（``docs/assets/javascripts/mathjax-config.js``），
+    它也排版笔记本 Markdown 单元格里的公式。加载器在此之外再排版一遍同样的节点，两者同时改写 DOM，
+    MathJax 就会报错、公式不显示；它在找不到 MathJax 时还会去 CDN 下载。没有加载器的页面原样返回。
+
+    >>> page = '<p>正文</p><script data-mkdocs-jupyter-mathjax="{&quot;version&quot;: 4}">\\n(() => {})();\\n</script></body>'
+    >>> strip_mathjax_loader(page)
+    '<p>正文</p></body>'
+    """
+    return _MATHJAX_LOADER.sub("", html)
 
 
 def fix_notebook_headings(html: str, toc) -> str:
