@@ -5,6 +5,10 @@
 而构建从执行过的笔记本里读出结构化的记录，章节页面写 ``{{ results_table("modern_cnn") }}``
 就得到该章所有结果的表格。表格里的数字因此总是来自真实的执行（或其缓存），而不是手写的。
 
+设置了环境变量 ``DLBOOK_RESULTS``（一个文件路径）时，:func:`report` 还把每条结果作为一行 JSON
+追加到那个文件里，好让单独运行的脚本（例如 ``scripts/gpu_check.sh`` 在 GPU 上以 full 模式运行的示例）
+留下机器可读的记录。
+
 >>> r = Result(name="LeNet", params=61706, test_acc=0.8123, train_acc=0.83, train_loss=0.47,
 ...            examples_per_sec=45210.0, epochs=10, seconds=14.2, device="cpu", mode="full")
 >>> r.line()
@@ -15,7 +19,9 @@ True
 
 from __future__ import annotations
 
+import json
 import math
+import os
 import statistics
 from dataclasses import asdict, dataclass, fields
 from typing import Any
@@ -27,10 +33,13 @@ from dlbook.counting import num_params
 from dlbook.mode import current_mode
 from dlbook.train import History
 
-__all__ = ["RESULT_MIME", "Result", "format_count", "report", "results_in", "results_table"]
+__all__ = ["RESULTS_ENV", "RESULT_MIME", "Result", "format_count", "report", "results_in", "results_table"]
 
 RESULT_MIME = "application/vnd.dlbook.result+json"
 """示例输出里携带结构化结果的 MIME 类型。"""
+
+RESULTS_ENV = "DLBOOK_RESULTS"
+"""环境变量：设置时 :func:`report` 把每条结果作为一行 JSON 追加到它指定的文件。"""
 
 
 def format_count(n: int) -> str:
@@ -97,6 +106,18 @@ def report(name: str, *, model: nn.Module, history: History, note: str = "") -> 
         model: 训练好的模型，用来数参数（共享的参数只算一次）。
         history: :func:`dlbook.train.fit` 返回的记录，必须有测试准确率。
         note: 附注，例如配方的要点。
+
+    >>> import tempfile, torch.nn as nn
+    >>> from pathlib import Path
+    >>> from unittest import mock
+    >>> h = History(epoch=[1], train_loss=[0.5], train_acc=[0.8], test_acc=[0.79],
+    ...             examples_per_sec=[1000.0], seconds=[2.0])
+    >>> path = tempfile.mkdtemp() + "/results.jsonl"
+    >>> with mock.patch.dict("os.environ", {"DLBOOK_RESULTS": path, "DLBOOK_MODE": "quick"}):
+    ...     _ = report("线性模型", model=nn.Linear(3, 2), history=h)
+    结果：线性模型 · 参数 8 · 测试准确率 0.790 · 1000 样本/秒 · 1 轮 2.0 秒 · cpu · quick 模式
+    >>> Result.from_dict(json.loads(Path(path).read_text(encoding="utf-8"))).params
+    8
     """
     if not history.epoch or not history.test_acc:
         raise ValueError("history 里没有测试准确率：fit 时要传入 test_data，并且至少训练一轮")
@@ -121,6 +142,10 @@ def report(name: str, *, model: nn.Module, history: History, note: str = "") -> 
         display({"text/plain": result.line(), RESULT_MIME: result.to_dict()}, raw=True)
     else:
         print(result.line())
+    path = os.environ.get(RESULTS_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:  # 每条一行：几次运行可以追加到同一个文件
+            f.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
     return result
 
 

@@ -2,6 +2,8 @@
 # 只能在 GPU 上做的检查：CUDA 测试、基准测试、full 模式的示例脚本。输出写进 $OUT（没有时写进 ./gpu-check-out）。
 #
 # 用法（仓库根目录，一台有 NVIDIA GPU 的机器上）：
+#   bash scripts/gpu_check.sh all [--only 步骤…]        # 下面这些检查的主要部分，一次调用按优先级做完，
+#                                                       # 总时长有上限（CHECK_SECONDS，默认 540），可接着做（见 scripts/gpu_all.py）
 #   bash scripts/gpu_check.sh env                       # GPU、驱动、PyTorch 版本
 #   bash scripts/gpu_check.sh tests                     # tests/test_cuda.py：快速路径的 CUDA 分支
 #   bash scripts/gpu_check.sh bench                     # d2l 与 dlbook 的 LeNet、ResNet-18 96×96 的样本/秒
@@ -39,6 +41,11 @@ fi
 phase=${1:-env}
 shift || true
 case "$phase" in
+all)
+    nvidia-smi -L 2>/dev/null || echo "（没有 nvidia-smi）"
+    python3 scripts/gpu_all.py --out "$out" --state "${CHECK_STATE:-/tmp/dlbook-check}" \
+        --seconds "${CHECK_SECONDS:-540}" --jobs "${CHECK_JOBS:-3}" "$@"
+    ;;
 env)
     nvidia-smi || true
     python3 - <<'EOF'
@@ -128,7 +135,7 @@ EOF
     exit $rc
     ;;
 *)
-    echo "未知的检查：$phase（可选 env、tests、bench、speedrun、run、site）" >&2
+    echo "未知的检查：$phase（可选 all、env、tests、bench、speedrun、run、site）" >&2
     exit 2
     ;;
 esac

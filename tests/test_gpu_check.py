@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import tarfile
 from pathlib import Path
@@ -21,6 +22,7 @@ def _run(tmp_path: Path, *args: str, cwd: Path = ROOT) -> subprocess.CompletedPr
         OUT=str(tmp_path / "out"),
         DLBOOK_FIGURES=str(tmp_path / "unused"),
         DLBOOK_DEVICE_DATA=str(tmp_path / "no-kit"),  # 不用开发机上为 GPU 机器准备的轮子（可能是别的 Python 版本的）
+        CHECK_STATE=str(tmp_path / "state"),  # all：每个测试自己的状态目录
     )
     return subprocess.run(
         ["bash", str(SCRIPT), *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300
@@ -68,3 +70,118 @@ def test_run_uses_the_data_in_the_kit(tmp_path):
     with tarfile.open(tmp_path / "out" / "logs.tgz") as archive:
         log = archive.extractfile("./plot_env.log").read().decode()
     assert f"数据目录 {kit / 'fashion-mnist'}" in log
+
+
+# ---------------------------------------------------------------------------
+# scripts/gpu_all.py：一次调用做完全部检查（gpu_check.sh all）
+# ---------------------------------------------------------------------------
+
+
+def _gpu_all():
+    """scripts/gpu_all.py 不在包里：按路径导入（dataclass 要求模块先登记在 sys.modules 里）。"""
+    import importlib.util
+    import sys
+
+    if "gpu_all" not in sys.modules:
+        spec = importlib.util.spec_from_file_location("gpu_all", ROOT / "scripts" / "gpu_all.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["gpu_all"] = module
+        spec.loader.exec_module(module)
+    return sys.modules["gpu_all"]
+
+
+def _py(code: str) -> tuple[str, ...]:
+    import sys
+
+    return (sys.executable, "-c", code)
+
+
+def test_plan_runs_what_fits_and_resumes_where_it_stopped(tmp_path):
+    gpu_all = _gpu_all()
+    Step = gpu_all.Step
+    state = tmp_path / "state"
+    steps = [
+        Step("good", _py("print('好')")),
+        Step("bad", _py("import sys; print('坏了'); sys.exit(3)")),
+        Step("slow", _py("import time; time.sleep(60)")),
+        Step("timed", _py("print('计时')"), timed=True),
+    ]
+    status = gpu_all.run_plan(steps, state=state, seconds=6, jobs=3, min_start=0.5)
+    assert {n: s["status"] for n, s in status.items()} == {
+        "good": "ok", "bad": "failed", "slow": "timeout", "timed": "not started",
+    }  # fmt: skip
+    assert status["bad"]["returncode"] == 3
+    assert sorted(gpu_all.load_done(state)) == ["bad", "good"]  # 超时的不算做完
+    assert (state / "logs" / "bad.log").read_text(encoding="utf-8").strip() == "坏了"
+
+    # 再调用一次：做完的跳过，超时的重做；这次第一组做完了，计时的一组才开始。
+    fast = [s if s.name != "slow" else Step("slow", _py("print('这次快了')")) for s in steps]
+    again = gpu_all.run_plan(fast, state=state, seconds=30, jobs=3, min_start=0.5)
+    assert {n: s["status"] for n, s in again.items()} == {
+        "good": "skipped", "bad": "skipped", "slow": "ok", "timed": "ok",
+    }  # fmt: skip
+    assert again["bad"]["status_before"] == "failed"
+
+
+def test_plan_does_not_start_a_step_it_cannot_finish(tmp_path):
+    gpu_all = _gpu_all()
+    steps = [gpu_all.Step("one", _py("import time; time.sleep(2)")), gpu_all.Step("two", _py("pass"))]
+    status = gpu_all.run_plan(steps, state=tmp_path, seconds=4, jobs=1, min_start=3)
+    assert status["one"]["status"] == "ok" and status["two"]["status"] == "not started"
+
+
+def test_plan_refuses_duplicate_names(tmp_path):
+    gpu_all = _gpu_all()
+    with pytest.raises(ValueError, match="重复"):
+        gpu_all.run_plan([gpu_all.Step("a", _py("pass"))] * 2, state=tmp_path, seconds=5, jobs=1)
+
+
+def test_summary_compares_results_with_the_targets(tmp_path):
+    gpu_all = _gpu_all()
+    record = {"params": 1, "train_loss": 0.3, "examples_per_sec": 1.0, "epochs": 10, "seconds": 60.0,
+              "device": "cuda", "mode": "full", "note": "224×224"}  # fmt: skip
+    reports = {
+        "alexnet": {**record, "name": "AlexNet", "test_acc": 0.9012, "train_acc": 0.91},
+        "nin": {**record, "name": "NiN", "test_acc": 0.1, "train_acc": 0.1},
+    }
+    bench = [
+        'd2l    {"side": "d2l", "examples_per_sec": 61000.0, "test_acc": 0.79}',
+        'dlbook {"model": "lenet", "mode": "cudagraphs", "examples_per_sec": 900000.0, '
+        '"examples_per_sec_overall": 600000.0, "compile_seconds": 12.5, "test_acc": 0.8}',
+    ]
+    state = tmp_path / "state"
+    for sub in ("logs", "results"):
+        (state / sub).mkdir(parents=True)
+    for name, r in reports.items():
+        (state / "results" / f"{name}.jsonl").write_text(json.dumps(r, ensure_ascii=False) + "\n", encoding="utf-8")
+        (state / "logs" / f"{name}.log").write_text("训练……\n", encoding="utf-8")
+    (state / "logs" / "bench_lenet.log").write_text("\n".join(["开始", *bench, "表格"]), encoding="utf-8")
+    status = {n: {"name": n, "status": "ok", "seconds": 1.0} for n in [*reports, "bench_lenet"]}
+    steps = gpu_all.collect(state, status)
+    text = gpu_all.write_outputs(state, tmp_path / "out", steps, environment="硬件：测试")
+    alexnet = next(line for line in text.splitlines() if line.startswith("| alexnet | AlexNet"))
+    nin = next(line for line in text.splitlines() if line.startswith("| nin | NiN"))
+    assert "0.9012" in alexnet and alexnet.endswith("| 达到 |")
+    assert nin.endswith("| **未达到** |")
+    lenet = [line for line in text.splitlines() if line.startswith(("| bench_lenet | d2l", "| bench_lenet | dlbook"))]
+    assert len(lenet) == 2 and lenet[1].endswith("| 达到 |") and "600000" in lenet[1]
+    saved = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
+    assert saved["steps"]["alexnet"]["reports"][0]["test_acc"] == 0.9012
+    with tarfile.open(tmp_path / "out" / "logs.tgz") as archive:
+        assert "logs/bench_lenet.log" in archive.getnames()
+
+
+def test_all_phase_runs_the_plan_and_writes_the_summary(tmp_path):
+    proc = _run(tmp_path, "all", "--only", "tests", "resnet")
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "| tests | ok |" in summary and "| resnet | ok |" in summary
+    assert "| resnet | ResNet-18（32×32） | quick | cpu |" in summary  # report() 的记录经 DLBOOK_RESULTS 收集
+    assert "test_cuda.py：" in summary and "skipped" in summary  # 没有 GPU：CUDA 测试全部跳过
+    with tarfile.open(tmp_path / "out" / "logs.tgz") as archive:
+        assert "figures/resnet/plot_resnet-1.png" in archive.getnames()
+
+
+def test_all_phase_rejects_an_unknown_step(tmp_path):
+    proc = _run(tmp_path, "all", "--only", "nonsense")
+    assert proc.returncode == 2 and "nonsense" in proc.stderr
