@@ -3,7 +3,7 @@
 借来的 GPU 机器每个会话一共只有 15 分钟（开机也算在内），一次调用最多 10 分钟。所以检查排成一张计划
 （:func:`default_plan`），分两组：
 
-1. **不计时的检查**，几个进程同时跑（``--jobs``，默认 3；GPU 很大，小模型的一个进程用不满它）：
+1. **不计时的检查**，几个进程同时跑（``--jobs``，默认 4；GPU 很大，小模型的一个进程用不满它）：
    ``tests/test_cuda.py``，以及 full 模式的各个训练示例（准确率目标、DCGAN 生成的图）。
    这一组里打印出的样本/秒是几个进程抢同一块 GPU 时量的，不能当作速度数字。
 2. **计时的基准测试**，等第一组全部做完才开始，独占 GPU、一个接一个：d2l 与 dlbook 的 LeNet、
@@ -21,7 +21,7 @@
 
 用法::
 
-    python3 scripts/gpu_all.py --out "$OUT" [--seconds 540] [--jobs 3] [--only resnet dcgan ...]
+    python3 scripts/gpu_all.py --out "$OUT" [--seconds 540] [--jobs 4] [--only resnet dcgan ...]
 """
 
 from __future__ import annotations
@@ -400,7 +400,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="摘要、记录和日志写到这里")
     parser.add_argument("--state", type=Path, default=Path("/tmp/dlbook-check"), help="做完的步骤记在这里")
     parser.add_argument("--seconds", type=float, default=540.0, help="这次调用最多运行多少秒（默认 540）")
-    parser.add_argument("--jobs", type=int, default=3, help="不计时的一组最多几个同时跑（默认 3）")
+    parser.add_argument("--jobs", type=int, default=4, help="不计时的一组最多几个同时跑（默认 4）")
     parser.add_argument("--only", nargs="+", metavar="STEP", help="只做这几步（默认全部）")
     args = parser.parse_args(argv)
     plan = default_plan()

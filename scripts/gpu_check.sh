@@ -44,7 +44,7 @@ case "$phase" in
 all)
     nvidia-smi -L 2>/dev/null || echo "（没有 nvidia-smi）"
     python3 scripts/gpu_all.py --out "$out" --state "${CHECK_STATE:-/tmp/dlbook-check}" \
-        --seconds "${CHECK_SECONDS:-540}" --jobs "${CHECK_JOBS:-3}" "$@"
+        --seconds "${CHECK_SECONDS:-540}" --jobs "${CHECK_JOBS:-4}" "$@"
     ;;
 env)
     nvidia-smi || true
