@@ -12,7 +12,7 @@
 总时长不超过 ``--seconds``（默认 540 秒）。到时限时还在跑的步骤被终止，记为“超时”；没来得及开始的记为“未开始”。
 做完的步骤（成功或失败）记在 ``--state`` 目录里：机器还开着时再调用一次，它们直接跳过，接着做剩下的。
 
-每次调用结束时，把到目前为止所有步骤的结果写进 ``--out``：
+每做完一步（和调用结束时），都把到那时为止所有步骤的结果写进 ``--out``，所以命令被外面强行终止时也留得下来：
 
 - ``summary.md``：每一步的状态和用时，训练示例的准确率与目标（issue 3、5、6 的数字）的比较，
   基准测试的样本/秒，测试的结果行（同时打印到标准输出）；
@@ -29,12 +29,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
 import tarfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,9 +116,10 @@ class _Running:
         self.started = time.time()
         self.concurrent = concurrent
         figures = state / "figures" / step.name
-        figures.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(figures, ignore_errors=True)  # 上次超时留下的图和半截结果
+        figures.mkdir(parents=True)
         results = state / "results" / f"{step.name}.jsonl"
-        results.unlink(missing_ok=True)  # 上次超时留下的半截结果
+        results.unlink(missing_ok=True)
         env = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
@@ -131,13 +133,17 @@ class _Running:
             step.argv, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
         )
 
+    def send(self, sig: signal.Signals) -> None:
+        """给整个进程组发信号（编译器的工作进程也在组里）。"""
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
     def stop(self) -> None:
         """先礼后兵：SIGTERM，10 秒后还没退出就 SIGKILL。"""
         for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
-            try:
-                os.killpg(self.proc.pid, sig)
-            except ProcessLookupError:
-                break
+            self.send(sig)
             try:
                 self.proc.wait(timeout=wait)
                 break
@@ -180,10 +186,12 @@ def run_plan(
     seconds: float,
     jobs: int,
     min_start: float = MIN_START_SECONDS,
+    on_change: Callable[[dict[str, dict[str, Any]]], None] | None = None,
 ) -> dict[str, dict[str, Any]]:
     """按计划运行还没做完的步骤，最多 ``seconds`` 秒；返回每一步这次的状态（含以前做完的）。
 
-    离时限不到 ``min_start`` 秒时不再开始新的步骤。
+    离时限不到 ``min_start`` 秒时不再开始新的步骤。每当一步结束（或超时），以到那时为止的状态调用
+    ``on_change``：调用方借此随时写出摘要，整个命令被外面强行终止时，已经做完的结果也留了下来。
     状态：``ok``、``failed``（非零退出码）、``skipped``（以前做完，这次跳过）、``timeout``（到时限被终止）、
     ``not started``（没来得及开始）。只有 ``ok`` 与 ``failed`` 记进状态目录。
     """
@@ -203,29 +211,45 @@ def run_plan(
     untimed = [s for s in steps if not s.timed and s.name not in done]
     timed = [s for s in steps if s.timed and s.name not in done]
 
+    active: set[str] = set()  # 正在运行的步骤
+
+    def start(step: Step, concurrent: bool) -> _Running:
+        print(f"== 开始 {step.name}" + ("" if concurrent else "（独占 GPU）"), flush=True)
+        active.add(step.name)
+        return _Running(step, state, concurrent=concurrent)
+
+    def end(running: _Running, record: dict[str, Any]) -> None:
+        status[running.step.name] = record
+        active.discard(running.step.name)
+        if on_change is not None:
+            on_change({
+                s.name: status.get(s.name) or {"name": s.name, "status": "running" if s.name in active else "not started"}
+                for s in steps
+            })  # fmt: skip
+
     def finish(running: _Running) -> None:
         rc = running.proc.returncode
         record = running.record("ok" if rc == 0 else "failed")
         _save(state, record)
-        status[running.step.name] = record
         print(f"== {running.step.name}：{record['status']}（退出码 {rc}，{record['seconds']} 秒）", flush=True)
+        end(running, record)
 
     def time_out(running: _Running) -> None:
         running.stop()
-        status[running.step.name] = running.record("timeout")
         print(f"== {running.step.name}：超时，已终止", flush=True)
+        end(running, running.record("timeout"))
 
     # 第一组：不计时，最多 jobs 个同时跑。
     pending, running = list(untimed), []
     while pending or running:
         while pending and len(running) < jobs and deadline - time.monotonic() > min_start:
-            step = pending.pop(0)
-            print(f"== 开始 {step.name}", flush=True)
-            running.append(_Running(step, state, concurrent=jobs > 1))
+            running.append(start(pending.pop(0), concurrent=jobs > 1))
         for r in [r for r in running if r.proc.poll() is not None]:
             running.remove(r)
             finish(r)
         if time.monotonic() >= deadline:
+            for r in running:  # 先一起发 SIGTERM，再逐个等：总共只多等一次
+                r.send(signal.SIGTERM)
             for r in running:
                 time_out(r)
             running = []
@@ -239,8 +263,7 @@ def run_plan(
     for step in timed:
         if not first_group_done or deadline - time.monotonic() <= min_start:
             break
-        print(f"== 开始 {step.name}（独占 GPU）", flush=True)
-        r = _Running(step, state, concurrent=False)
+        r = start(step, concurrent=False)
         try:
             r.proc.wait(timeout=max(1.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
@@ -381,17 +404,23 @@ def _environment() -> str:
 
 
 def write_outputs(state: Path, out: Path, steps: Mapping[str, dict[str, Any]], *, environment: str) -> str:
-    """写 ``summary.md``、``results.json`` 和 ``logs.tgz``（日志、图、结果文件），返回摘要的文字。"""
+    """写 ``summary.md``、``results.json`` 和 ``logs.tgz``（日志、图、结果文件），返回摘要的文字。
+
+    每个文件先写到临时文件再改名：写到一半被终止时，留下的仍是上一次完整的版本。
+    """
     out.mkdir(parents=True, exist_ok=True)
     summary = summary_markdown(steps, environment=environment)
-    (out / "summary.md").write_text(summary, encoding="utf-8")
-    (out / "results.json").write_text(
-        json.dumps({"environment": environment, "steps": steps}, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
-    with tarfile.open(out / "logs.tgz", "w:gz") as archive:
+    record = json.dumps({"environment": environment, "steps": steps}, ensure_ascii=False, indent=1)
+    for name, text in (("summary.md", summary), ("results.json", record)):
+        tmp = out / f".{name}.tmp"
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(out / name)
+    tmp = out / ".logs.tgz.tmp"
+    with tarfile.open(tmp, "w:gz") as archive:
         for sub in ("logs", "figures", "results"):
             if (state / sub).exists():
                 archive.add(state / sub, arcname=sub)
+    tmp.replace(out / "logs.tgz")
     return summary
 
 
@@ -411,10 +440,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         plan = [s for s in plan if s.name in args.only]
     if args.jobs < 1:
         parser.error("--jobs 至少为 1")
-    status = run_plan(plan, state=args.state, seconds=args.seconds, jobs=args.jobs)
-    steps = collect(args.state, status)
-    print(write_outputs(args.state, args.out, steps, environment=_environment()))
-    return 0 if all(s["status"] in ("ok", "skipped") and s.get("status_before", "ok") == "ok" for s in steps.values()) else 1
+    environment = _environment()
+
+    def write(status: dict[str, dict[str, Any]]) -> str:
+        return write_outputs(args.state, args.out, collect(args.state, status), environment=environment)
+
+    status = run_plan(plan, state=args.state, seconds=args.seconds, jobs=args.jobs, on_change=write)
+    print(write(status))
+    ok = all(s["status"] in ("ok", "skipped") and s.get("status_before", "ok") == "ok" for s in status.values())
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -106,7 +106,13 @@ def test_plan_runs_what_fits_and_resumes_where_it_stopped(tmp_path):
         Step("slow", _py("import time; time.sleep(60)")),
         Step("timed", _py("print('计时')"), timed=True),
     ]
-    status = gpu_all.run_plan(steps, state=state, seconds=6, jobs=3, min_start=0.5)
+    snapshots = []  # 每当一步结束时的状态：调用方借此随时写出摘要
+    status = gpu_all.run_plan(
+        steps, state=state, seconds=6, jobs=3, min_start=0.5,
+        on_change=lambda now: snapshots.append({n: s["status"] for n, s in now.items()}),
+    )  # fmt: skip
+    assert snapshots[0]["slow"] == "running" and snapshots[0]["timed"] == "not started"
+    assert len(snapshots) == 3 and snapshots[-1]["slow"] == "timeout"
     assert {n: s["status"] for n, s in status.items()} == {
         "good": "ok", "bad": "failed", "slow": "timeout", "timed": "not started",
     }  # fmt: skip
