@@ -36,7 +36,7 @@ class FastConfig:
     前两项只在 CUDA 上起作用，在 CPU 和 MPS 上什么也不做（不报错）：
 
     - CPU 上的 bfloat16 只在有 AVX-512 BF16 或 AMX 指令的处理器上快，多数 CPU 反而更慢；
-    - channels_last 是为 GPU 上的卷积内核（Tensor Core 要求 NHWC）准备的，CPU 上收益不定。
+    - channels_last 是为 GPU 上的卷积内核（Tensor Core 以 NHWC 为原生格式）准备的，CPU 上收益不定。
 
     Attributes:
         amp: 前向和损失在 ``torch.autocast(dtype=torch.bfloat16)`` 里计算：矩阵乘法和卷积用 bfloat16，
@@ -45,7 +45,7 @@ class FastConfig:
             V100、T4 这类只能模拟 bfloat16 的 GPU 上不打开。
         channels_last: 把模型（就地）和四维输入换成 channels_last（NHWC）内存格式。只在 CUDA 上。
         compile: 用 ``torch.compile`` 编译模型再训练（任何设备；CPU 上要有 C++ 编译器，例如 g++）。
-            第一步要等编译，之后每一步都更快或一样快；小模型、小批量、CPU 上可能更慢。
+            第一步要等编译，之后每一步通常更快；小模型、小批量、CPU 上也可能更慢。
         cuda_graphs: 在 CUDA 上以 ``mode="reduce-overhead"`` 编译，用 CUDA 图把一整步的几百次内核启动
             变成一次。要求 ``compile=True``；其他设备上什么也不做。
 

@@ -96,7 +96,7 @@ print("fullgraph=True 编译成功；与原函数的最大差：", (out - standa
 #
 # | 写法 | 为什么中断 | 改法 |
 # | --- | --- | --- |
-# | `t.item()` 参与 Python 的 `if`、`while` | 分支取决于数据 | `torch.where`、`torch.clamp`；确实要走两条不同的计算时用 `torch.cond` |
+# | `t.item()` 参与 Python 的 `if`、`while` | 默认设置下 `item()` 本身就中断；即使把标量捕获进图，分支也取决于数据，图里表达不了 | `torch.where`、`torch.clamp`；确实要走两条不同的计算时用 `torch.cond` |
 # | `t.item()` 只参与算术 | 默认不把 Python 标量捕获进图 | 直接用零维张量计算，或设置 `torch._dynamo.config.capture_scalar_outputs = True` |
 # | `t.tolist()`、`t.numpy()` 之后做非 torch 的计算 | 离开了 PyTorch | 换成 torch 运算 |
 # | 调用 Dynamo 追踪不进去的 C 扩展或第三方库 | 看不见里面在做什么 | 换成 torch 运算，或用 `torch.compiler.disable` 把它明确排除在编译之外 |
