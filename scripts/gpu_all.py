@@ -310,6 +310,11 @@ def _check(value: float | None, target: float) -> str:
     return "达到" if value >= target else "**未达到**"
 
 
+def _failed(record: Mapping[str, Any]) -> bool:
+    """这一步失败或超时了（包括以前失败、这次跳过的）。"""
+    return record.get("status") in ("failed", "timeout") or record.get("status_before") == "failed"
+
+
 def collect(state: Path, status: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
     """从状态目录里读出每一步的结果：report() 的记录、输出里的 JSON 行、pytest 的结果行。"""
     steps = {}
@@ -324,7 +329,7 @@ def collect(state: Path, status: Mapping[str, dict[str, Any]]) -> dict[str, Any]
             "json_lines": _json_lines(log),
             "pytest": _pytest_line(log) if name == "tests" else None,
             "time_lines": [line for line in log.splitlines() if "用时" in line][-3:],
-            "log_tail": log.splitlines()[-15:] if record.get("status") in ("failed", "timeout") else [],
+            "log_tail": log.splitlines()[-15:] if _failed(record) else [],
         }
     return steps
 

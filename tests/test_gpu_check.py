@@ -127,6 +127,8 @@ def test_plan_runs_what_fits_and_resumes_where_it_stopped(tmp_path):
         "good": "skipped", "bad": "skipped", "slow": "ok", "timed": "ok",
     }  # fmt: skip
     assert again["bad"]["status_before"] == "failed"
+    summary = gpu_all.summary_markdown(gpu_all.collect(state, again), environment="硬件：测试")
+    assert "### bad（skipped）" in summary and "坏了" in summary  # 以前失败的步骤，日志末尾仍在摘要里
 
 
 def test_plan_does_not_start_a_step_it_cannot_finish(tmp_path):
