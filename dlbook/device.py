@@ -83,12 +83,15 @@ def model_device(model: torch.nn.Module) -> torch.device:
     return param.device if param is not None else torch.device("cpu")
 
 
-def seed_everything(seed: int = 0) -> torch.Generator:
-    """为 Python、NumPy（若已安装）和 PyTorch 设置随机种子，返回一个已播种的 CPU 生成器。
+def seed_everything(seed: int = 0) -> None:
+    """为 Python、NumPy（若已安装）和 PyTorch 设置随机种子。
 
-    >>> g = seed_everything(0)
+    只为副作用调用，不返回值：示例脚本第一个单元格最后一行常常就是它，返回值会显示在页面上。
+    需要独立的随机数流时用 ``torch.Generator().manual_seed(seed)``。
+
+    >>> seed_everything(0)
     >>> a = torch.rand(2)
-    >>> _ = seed_everything(0)
+    >>> seed_everything(0)
     >>> torch.equal(a, torch.rand(2))
     True
     """
@@ -100,4 +103,3 @@ def seed_everything(seed: int = 0) -> torch.Generator:
     except ImportError:  # pragma: no cover - numpy 是依赖，这里只是保险
         pass
     torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)

@@ -16,6 +16,7 @@ pytestmark = pytest.mark.slow
 SCRIPTS = find_scripts(GALLERY)
 IDS = [p.relative_to(GALLERY).as_posix() for p in SCRIPTS]
 _WARNING = re.compile(r"Warning|Glyph \d+|missing from font", re.IGNORECASE)
+_ADDRESS = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
 
 
 def test_gallery_is_not_empty():
@@ -62,5 +63,8 @@ def test_example_in_kernel(script, tmp_path, gallery_cache, monkeypatch):
     stderr = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
     assert not stderr.strip(), f"内核里不应有写到 stderr 的输出（警告？）：\n{stderr}"
     assert any(o.get("output_type") == "stream" for o in outputs), "示例应当打印它的结果"
+    # 单元格的最后一个表达式会显示出来：只为副作用调用的函数不应留下 <torch._C.Generator at 0x…> 这类输出
+    shown = "".join(o.get("data", {}).get("text/plain", "") for o in outputs if o.get("output_type") == "execute_result")
+    assert not _ADDRESS.search(shown), f"页面上出现了带内存地址的对象：{_ADDRESS.search(shown)[0]}"
     if "show(" in script.read_text(encoding="utf-8"):
         assert example.images, "示例的图应当被内核捕获"
