@@ -165,20 +165,20 @@ def results_table(rows: list[tuple[Result, str]]) -> str:
 
     >>> r = Result("LeNet", 61706, 0.8123, 0.83, 0.47, 45210.0, 10, 14.2, "cpu", "full")
     >>> print(results_table([(r, "plot_lenet.ipynb")]))
-    | 模型 | 参数量 | 测试准确率 | 训练准确率 | 样本/秒 | 轮数 | 用时 | 设备 | 模式 | 示例 |
-    | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |
-    | LeNet | 61.7 千 | 0.812 | 0.830 | 45210 | 10 | 14.2 秒 | cpu | full | [plot_lenet](plot_lenet.ipynb) |
+    | 模型 | 参数量 | 测试准确率 | 训练准确率 | 样本/秒 | 训练 | 设备 · 模式 | 示例 |
+    | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |
+    | LeNet | 61.7 千 | 0.812 | 0.830 | 45210 | 10 轮 14.2 秒 | cpu · full | [plot_lenet](plot_lenet.ipynb) |
     """
-    lines = [
-        "| 模型 | 参数量 | 测试准确率 | 训练准确率 | 样本/秒 | 轮数 | 用时 | 设备 | 模式 | 示例 |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
+    lines = [  # 八列：再多，常见的屏幕宽度上最后一列就要横向滚动才看得到
+        "| 模型 | 参数量 | 测试准确率 | 训练准确率 | 样本/秒 | 训练 | 设备 · 模式 | 示例 |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r, link in rows:
         stem = link.rsplit("/", 1)[-1].removesuffix(".ipynb")
         name = r.name + (f"（{r.note}）" if r.note else "")
         lines.append(
             f"| {name} | {format_count(r.params)} | {r.test_acc:.3f} | {r.train_acc:.3f} | "
-            f"{r.examples_per_sec:.0f} | {r.epochs} | {r.seconds:.1f} 秒 | {r.device} | {r.mode} | "
+            f"{r.examples_per_sec:.0f} | {r.epochs} 轮 {r.seconds:.1f} 秒 | {r.device} · {r.mode} | "
             f"[{stem}]({link}) |"
         )
     return "\n".join(lines)

@@ -123,8 +123,9 @@ def test_results_table_on_a_page(trained):
     plugin = _plugin(tmp, build)
     md = plugin.on_page_markdown('前文\n\n{{ results_table("ch") }}\n\n后文', page=_page("chapter/results.md"), config=None, files=None)
     results = results_in(build.examples["ch/plot_train.py"].notebook)
-    assert md.startswith("前文\n\n| 模型 |") and md.endswith("\n\n后文")
-    assert md == "前文\n\n" + results_table([(r, "../gallery/ch/plot_train.ipynb") for r in results]) + "\n\n后文"
+    table = results_table([(r, "../gallery/ch/plot_train.ipynb") for r in results])
+    assert md == f'前文\n\n<div class="dlbook-results" markdown>\n\n{table}\n\n</div>\n\n后文'
+    assert table.startswith("| 模型 |")
     assert "| 小网络（隐藏层 4） |" in md and "[plot_train](../gallery/ch/plot_train.ipynb)" in md
 
 
@@ -141,4 +142,4 @@ def test_results_table_format():
     r = Result("ResNet-18", 11_175_370, 0.9312, 0.95, 0.15, 8123.4, 20, 61.0, "cuda", "full")
     table = results_table([(r, "x/plot_resnet.ipynb")]).splitlines()
     assert len(table) == 3
-    assert table[2] == "| ResNet-18 | 11.2 百万 | 0.931 | 0.950 | 8123 | 20 | 61.0 秒 | cuda | full | [plot_resnet](x/plot_resnet.ipynb) |"
+    assert table[2] == "| ResNet-18 | 11.2 百万 | 0.931 | 0.950 | 8123 | 20 轮 61.0 秒 | cuda · full | [plot_resnet](x/plot_resnet.ipynb) |"

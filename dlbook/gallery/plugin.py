@@ -132,7 +132,8 @@ class GalleryPlugin(BasePlugin[_Config]):
             )
             if not rows:
                 return f'!!! note "gallery/{chapter}/ 的示例还没有报告任何训练结果"\n' + note
-            return results_table(rows) + note
+            # 放进一个带类的 <div>，样式表只让这张表更紧凑（docs/assets/stylesheets/dlbook.css）
+            return f'<div class="dlbook-results" markdown>\n\n{results_table(rows)}\n\n</div>' + note
 
         def embed(match: re.Match[str]) -> str:
             name = match["name"]
