@@ -217,7 +217,7 @@ def train_gan(
         on_epoch_end: 每轮结束时以当前记录调用，例如用固定的噪声画出这一轮的样本。
         fast: 快速训练路径，规则与 :func:`dlbook.train.fit` 相同（见 :mod:`dlbook.fast`）：``True`` 时在 CUDA 上
             用 bfloat16 自动混合精度和 channels_last，CPU 上什么也不做；``FastConfig(compile=True)`` 把生成器和
-            判别器各自编译。不支持 CUDA 图（一步里判别器要调用三次，前一次的输出还要用）；
+            判别器各自编译（大小与第一个批量不同的批量用原模型即时计算）。不支持 CUDA 图（一步里判别器要调用三次，前一次的输出还要用）；
             ``"wgan-gp"`` 不能编译（梯度惩罚要二阶导数，编译后的图不支持）。
 
     训练结束后两个模型恢复进入函数之前的训练/评估模式。
@@ -266,6 +266,7 @@ def train_gan(
     history = GANHistory(device=str(device))
     modes = (generator.training, discriminator.training)
     step = 0
+    compiled_batch: int | None = None  # 编译时第一个批量的大小；大小不同的批量走即时模式（见 fit）
 
     try:
         generator.train()
@@ -281,13 +282,16 @@ def train_gan(
                 real = plan.batch(_real_batch(batch).to(device, non_blocking=True))
                 step += 1
                 g_turn = step % d_steps == 0
+                compiled_batch = compiled_batch or real.shape[0]
+                same_size = real.shape[0] == compiled_batch
+                g_net, d_net = (g_model, d_model) if same_size else (generator, discriminator)
                 z = torch.randn(real.shape[0], latent_dim, device=device)
                 with torch.set_grad_enabled(g_turn), plan.autocast():  # 只有生成器要更新时才需要它的计算图
-                    fake = g_model(z)
+                    fake = g_net(z)
 
                 d_optimizer.zero_grad(set_to_none=True)
                 with plan.autocast():
-                    d_loss, d_real, d_fake = _d_loss(loss, d_model, real, fake.detach(), gp_weight)
+                    d_loss, d_real, d_fake = _d_loss(loss, d_net, real, fake.detach(), gp_weight)
                 d_loss.backward()
                 d_optimizer.step()
                 d_rows.append(torch.stack([d_loss.detach(), d_real, d_fake]))
@@ -295,7 +299,7 @@ def train_gan(
                 if g_turn:
                     g_optimizer.zero_grad(set_to_none=True)
                     with plan.autocast(), _quiet_nonleaf_grad_warning(plan.compile):
-                        g_loss = _g_loss(loss, d_model(fake).reshape(-1).float())
+                        g_loss = _g_loss(loss, d_net(fake).reshape(-1).float())
                     g_loss.backward()  # 梯度也流进了判别器的参数，下一步判别器更新前会清零
                     g_optimizer.step()
                     g_rows.append(g_loss.detach())

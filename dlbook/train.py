@@ -152,8 +152,9 @@ def fit(
             ``T_max`` 都按步数（``epochs * len(train_data)``）给出。
         fast: 快速训练路径：``True`` 即 ``FastConfig()``（CUDA 上 bfloat16 自动混合精度 + channels_last，
             不编译），也可以传 :class:`FastConfig` 逐项选择。CPU 上 ``fast=True`` 与默认路径做的计算完全相同。
-            编译时训练调用编译后的模块，每轮的评估仍用原模型（测试集只前向一遍，不值得为它再编译一份推理图）；
-            两者共享同一份参数。
+            编译时训练调用编译后的模块，但大小与第一个批量不同的批量（每轮最后那个不满的批量）用原模型即时计算，
+            免得为它再编译一份图；每轮的评估也用原模型，并且不用混合精度（测试集只前向一遍，不值得为它再编译一份
+            推理图）。两者共享同一份参数。
 
     训练结束后模型恢复进入 :func:`fit` 之前的训练/评估模式（``channels_last`` 的内存格式保留，不影响结果）。
 
@@ -188,6 +189,7 @@ def fit(
     train_model = _fast.prepare(model, plan)
     history = History(device=str(device))
     was_training = model.training
+    compiled_batch: int | None = None  # 编译时第一个批量的大小；大小不同的批量走即时模式
 
     try:
         for epoch in range(1, epochs + 1):
@@ -208,9 +210,14 @@ def fit(
             for X, y in batches:
                 X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 X = plan.batch(X)  # channels_last 时四维批量按 NHWC 存放
-                _fast.mark_cuda_graph_step(plan)
+                compiled_batch = compiled_batch or X.shape[0]
+                # 编译后的图按批量大小特化：每轮最后那个不满的批量若也交给它，Dynamo 会再编译一份
+                # 动态形状的图（多花一次编译的时间，之后的整批也改走它）。这一步改用原模型即时计算，结果相同。
+                net = train_model if X.shape[0] == compiled_batch else model
+                if net is train_model:
+                    _fast.mark_cuda_graph_step(plan)
                 with plan.autocast():
-                    logits = train_model(X)
+                    logits = net(X)
                     loss = loss_fn(logits, y)
                 if loss.ndim != 0:
                     raise ValueError(f"loss_fn 应返回标量，却返回了形状 {tuple(loss.shape)} 的张量")
@@ -237,8 +244,9 @@ def fit(
             history.train_acc.append(train_correct / seen)
             history.examples_per_sec.append(seen / train_seconds if train_seconds > 0 else math.inf)
             if test_data is not None:
-                with plan.autocast():
-                    history.test_acc.append(evaluate_accuracy(model, test_data, device=device))
+                # 评估不用混合精度：bfloat16 的 logits 会让个别样本的 argmax 翻转或打平，报告的准确率应与
+                # 训练之后任何人用 float32 重新评估的结果一致。
+                history.test_acc.append(evaluate_accuracy(model, test_data, device=device))
             history.seconds.append(time.perf_counter() - start)
             if show:
                 tqdm.write(f"第 {epoch} 轮：{history.summary()}", file=sys.stderr)

@@ -234,10 +234,12 @@ def test_train_gan_fast_rejects_what_it_cannot_do() -> None:
 @pytest.mark.slow
 def test_train_gan_compiled_on_cpu_matches_the_plain_path() -> None:
     # 生成器和判别器各自编译（CPU 上生成 C++ 代码，第一次要十几秒）：损失与未编译时只差浮点舍入。
-    def run(fast):
+    def run(fast, tail=True):
         torch.manual_seed(0)
         G, D = MLPGenerator(4, hidden=16), MLPDiscriminator(hidden=16)
         data = [gaussian_mixture(64, ring_centers(4), std=0.05, seed=i) for i in range(8)]
+        if tail:
+            data.append(gaussian_mixture(40, ring_centers(4), std=0.05, seed=8))  # 最后一个批量不满
         return train_gan(
             G, D, data, epochs=2,
             g_optimizer=torch.optim.Adam(G.parameters(), lr=1e-3),
@@ -245,8 +247,16 @@ def test_train_gan_compiled_on_cpu_matches_the_plain_path() -> None:
             fast=fast,
         ), G  # fmt: skip
 
+    def compiled_run(tail: bool):
+        torch._dynamo.reset()
+        torch._dynamo.utils.counters.clear()
+        history, G = run(FastConfig(compile=True), tail=tail)
+        return history, G, torch._dynamo.utils.counters["stats"]["unique_graphs"]
+
     plain, _ = run(False)
-    compiled, G = run(FastConfig(compile=True))
+    compiled, G, graphs = compiled_run(tail=True)
+    # 不满的批量走即时模式：编译的图与只有整批时一样多，没有为新的批量大小重新编译
+    assert graphs == compiled_run(tail=False)[2] > 0
     assert type(G) is MLPGenerator  # 训练的是原模型，编译后的模块与它共享参数
     assert compiled.step_d_loss == pytest.approx(plain.step_d_loss, rel=1e-3, abs=1e-5)
     assert compiled.step_g_loss == pytest.approx(plain.step_g_loss, rel=1e-3, abs=1e-5)

@@ -396,6 +396,17 @@ def test_fast_cuda_only_parts_run_on_cpu_too(monkeypatch):
     assert model.conv1.weight.dtype == torch.float32  # autocast 不改参数的类型
 
 
+def test_fast_path_trains_in_bfloat16_but_evaluates_in_float32(monkeypatch):
+    # 报告的测试准确率要与之后任何人用 float32 重新评估的一致：评估不在 autocast 里。
+    monkeypatch.setattr(fast_path, "plan", lambda fast, device: fast_path.FastPlan("cpu", amp=True))
+    seen: dict[bool, set[torch.dtype]] = {True: set(), False: set()}  # 训练模式 → 输出的类型
+    model = nn.Linear(2, 4)
+    model.register_forward_hook(lambda m, args, out: seen[m.training].add(out.dtype))
+    X, y = _blobs(64)
+    fit(model, [(X, y)], [(X, y)], epochs=1, optimizer=_sgd(model), fast=True)
+    assert seen == {True: {torch.bfloat16}, False: {torch.float32}}
+
+
 def test_fast_plan_per_device(monkeypatch):
     cpu, cuda = torch.device("cpu"), torch.device("cuda")
     assert fast_path.plan(False, cpu) == fast_path.FastPlan("cpu")
@@ -472,7 +483,7 @@ def test_compile_on_cpu_trains_like_the_plain_path():
     # torch.compile 在 CPU 上生成并编译 C++ 代码（第一次要十几秒）：用一个很小的多层感知机。
     def run(fast):
         torch.manual_seed(0)
-        X, y = _blobs(512)
+        X, y = _blobs(500)  # 每轮 7 个整批和 1 个 52 个样本的批量
         X_test, y_test = _blobs(256, seed=1)
         model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 4))
         history = fit(
@@ -482,8 +493,12 @@ def test_compile_on_cpu_trains_like_the_plain_path():
         return history, model
 
     plain, _ = run(False)
+    torch._dynamo.reset()
+    torch._dynamo.utils.counters.clear()
     compiled, model = run(train.FastConfig(compile=True))
     assert type(model) is nn.Sequential  # fit 训练的是原模型（编译后的模块与它共享参数）
+    # 不满的批量走即时模式：只编译了一份图，没有为新的批量大小重新编译
+    assert torch._dynamo.utils.counters["stats"]["unique_graphs"] == 1
     assert compiled.step_loss == pytest.approx(plain.step_loss, rel=1e-3, abs=1e-5)
     assert abs(compiled.test_acc[-1] - plain.test_acc[-1]) <= 0.02
     assert compiled.test_acc[-1] > 0.95

@@ -24,6 +24,9 @@ from dlbook.bench import environment, synchronize, time_interleaved
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 device = dlbook.get_device()
+if device.type == "cuda":
+    # float32 矩阵乘法用 TF32 张量核心，即时执行与编译后的代码都一样；不设时 Inductor 会为此发一条警告。
+    torch.set_float32_matmul_precision("high")
 print(environment(device))
 
 # %% [markdown]
