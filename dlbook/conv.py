@@ -82,7 +82,7 @@ def _output_size(size: int, kernel_size: int, padding: int, stride: int, dilatio
     effective = dilation * (kernel_size - 1) + 1
     if effective > size + 2 * padding:
         raise ValueError(
-            f"（膨胀后的）核大小 {effective} 比填充后的输入 {size + 2 * padding} 还大："
+            f"（加了空洞之后的）核大小 {effective} 比填充后的输入 {size + 2 * padding} 还大："
             "请减小核、增加 padding 或换更大的输入"
         )
     return (size + 2 * padding - effective) // stride + 1
@@ -98,7 +98,7 @@ def conv_output_size(
         kernel_size: 卷积核的高或宽 ``k``。
         padding: 每一侧填充的行（列）数 ``p``。
         stride: 步幅 ``s``。
-        dilation: 膨胀率 ``d``；膨胀后核实际覆盖 ``d(k-1)+1`` 个位置。
+        dilation: 空洞率 ``d``；加了空洞之后核实际覆盖 ``d(k-1)+1`` 个位置。
 
     Raises:
         ValueError: 参数不是合法的整数，或核比填充后的输入还大。

@@ -165,7 +165,7 @@ class FixedHiddenMLP(nn.Module):
     5. 返回所有元素之和（一个标量）。
 
     常数矩阵用 :meth:`~torch.nn.Module.register_buffer` 登记为**缓冲区**：它不在
-    ``parameters()`` 里，优化器不会更新它；但它在 ``state_dict()`` 里，会随模型保存和加载，
+    ``parameters()`` 里，优化器不会更新它；但它（默认登记的持久缓冲区）在 ``state_dict()`` 里，会随模型保存和加载，
     也会随 ``.to(device)`` 一起搬到别的设备上。
 
     Args:

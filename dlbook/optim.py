@@ -132,8 +132,8 @@ class SGD(torch.optim.Optimizer):
       所以"EMA 写法、步长 $\eta$"等于"PyTorch、``lr`` $= (1-\beta)\,\eta$"。
     - 把 ``dampening`` 设成 $\beta$ **并不**得到 EMA 写法：PyTorch 第一步令
       $b_1 = g_1$ 而不是 $(1-\beta) g_1$，于是 $b_t = v_t + \beta^t g_1$，差别随步数几何衰减。
-    - Nesterov：PyTorch 用 Sutskever 等人 (2013) 改写后的形式 $g_t + \mu b_t$，
-      不需要在"向前看一步"的点上求梯度。
+    - Nesterov：PyTorch 以 Sutskever 等人 (2013) 的 Nesterov 动量为基础，用改写后的形式 $g_t + \mu b_t$
+      （这种改写见 Bengio 等人 2013），不需要在"向前看一步"的点上求梯度。
 
     动量缓冲 $b_t$ 存在 ``self.state[p]["momentum_buffer"]``（与 PyTorch 同名）。
 

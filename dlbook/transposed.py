@@ -52,11 +52,11 @@ def conv_transpose_output_size(
     """转置卷积沿一个方向的输出尺寸：``(n - 1)s - 2p + d(k - 1) + output_padding + 1``。
 
     不看填充时，``n`` 个输入撒下的区域起点依次相隔 ``s``，最后一个从 ``(n-1)s`` 开始，
-    再占去（膨胀后的）核长 ``d(k-1) + 1``；``padding`` 从两端各裁掉 ``p`` 行（列），
+    再占去（加了空洞之后的）核长 ``d(k-1) + 1``；``padding`` 从两端各裁掉 ``p`` 行（列），
     ``output_padding`` 在末端多留几行（列）。
 
     步幅大于 1 的卷积会把几种输入尺寸映射到同一个输出尺寸（向下取整），转置卷积只能还原其中最小的那个；
-    ``output_padding``（必须小于步幅或膨胀率）用来选出别的那几个。
+    ``output_padding``（必须小于步幅或空洞率）用来选出别的那几个。
 
     Args:
         size: 输入的高或宽 ``n``。
@@ -64,7 +64,7 @@ def conv_transpose_output_size(
         stride: 步幅 ``s``。
         padding: 两端各裁掉的行（列）数 ``p``。
         output_padding: 末端多出的行（列）数。
-        dilation: 膨胀率 ``d``。
+        dilation: 空洞率 ``d``。
 
     Raises:
         ValueError: 参数不合法，或算出的输出尺寸不是正数。
@@ -92,7 +92,7 @@ def conv_transpose_output_size(
             raise ValueError(f"{name} 必须是不小于 {low} 的整数，收到的是 {value!r}")
     if output_padding >= max(stride, dilation):
         raise ValueError(
-            f"output_padding={output_padding} 必须小于步幅 {stride} 或膨胀率 {dilation}（取较大者）"
+            f"output_padding={output_padding} 必须小于步幅 {stride} 或空洞率 {dilation}（取较大者）"
         )
     out = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
     if out < 1:
@@ -140,7 +140,7 @@ def conv_transpose2d(
     """多通道的二维转置卷积，参数与 ``F.conv_transpose2d`` 相同（不含 ``groups``）。
 
     对每个输入位置 ``(i, j)``，把这里的 ``C_in`` 个输入值与卷积核相乘、对输入通道求和，得到一块
-    ``(C_out, kh, kw)`` 的贡献，加到输出左上角 ``(i·sh, j·sw)`` 处（膨胀率 ``d`` 时核的相邻元素相隔
+    ``(C_out, kh, kw)`` 的贡献，加到输出左上角 ``(i·sh, j·sw)`` 处（空洞率 ``d`` 时核的相邻元素相隔
     ``d`` 格）；最后从两端各裁掉 ``padding``，在末端留出 ``output_padding``，再加上偏置。
 
     注意卷积核的形状是 ``(C_in, C_out, kh, kw)``：输入通道在前，与 ``nn.Conv2d`` 的
@@ -153,8 +153,8 @@ def conv_transpose2d(
         bias: 形状 ``(C_out,)`` 的偏置，或 ``None``。
         stride: 步幅，整数或 ``(sh, sw)``。
         padding: 两端各裁掉的行（列）数，整数或 ``(ph, pw)``。
-        output_padding: 末端多留的行（列）数，必须小于步幅或膨胀率。
-        dilation: 膨胀率，整数或 ``(dh, dw)``。
+        output_padding: 末端多留的行（列）数，必须小于步幅或空洞率。
+        dilation: 空洞率，整数或 ``(dh, dw)``。
 
     Returns:
         形状 ``(B, C_out, H', W')``（或 ``(C_out, H', W')``）的输出，尺寸见
@@ -193,7 +193,7 @@ def conv_transpose2d(
     full_h, full_w = (H - 1) * sh + dh * (kh - 1) + 1 + oph, (W - 1) * sw + dw * (kw - 1) + 1 + opw
     dtype = torch.result_type(X, K)
     Y = torch.zeros((B, c_out, full_h, full_w), dtype=dtype, device=X.device)
-    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1  # 膨胀后的核覆盖的范围
+    span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1  # 加了空洞之后的核覆盖的范围
     for i in range(H):
         for j in range(W):
             # X[:, :, i, j] 是 (B, C_in)；与 (C_in, C_out, kh, kw) 的核相乘并对 C_in 求和
@@ -234,7 +234,7 @@ def conv_transpose2d_as_conv(
     1. 在输入元素之间插入 ``s - 1`` 个 0（:func:`zero_insert`）；
     2. 四周补 ``d(k - 1) - p`` 圈 0（这个数是负数时改为裁掉），下方和右侧再多补 ``output_padding``；
     3. 卷积核上下、左右翻转，并交换前两维：``(C_in, C_out, kh, kw)`` → ``(C_out, C_in, kh, kw)``；
-    4. 步幅 1、同样的膨胀率做普通卷积。
+    4. 步幅 1、同样的空洞率做普通卷积。
 
     结果与 :func:`conv_transpose2d` 相同。这种写法浪费了大量乘 0 的计算，但它说明转置卷积
     不过是一种特殊的卷积。参数与返回值见 :func:`conv_transpose2d`。

@@ -26,7 +26,7 @@ DTYPE = torch.float64  # 双精度：与 PyTorch 的差别只剩求和顺序带�
 
 
 def _random_cases(n: int, seed: int) -> list[dict]:
-    """随机生成 n 组合法的转置卷积设置：批量、通道、尺寸、核、步幅、填充、输出填充、膨胀。"""
+    """随机生成 n 组合法的转置卷积设置：批量、通道、尺寸、核、步幅、填充、输出填充、空洞率。"""
     rng = random.Random(seed)
     cases: list[dict] = []
     while len(cases) < n:
@@ -104,7 +104,7 @@ def test_output_size_matches_conv_transpose_layer() -> None:
     settings = itertools.product(range(1, 7), range(1, 5), range(1, 4), range(0, 3), range(0, 3), (1, 2))
     with torch.no_grad():
         for n, k, s, p, op, d in settings:
-            if op >= max(s, d):  # nn.ConvTranspose2d 也不接受：output_padding 必须小于步幅或膨胀率
+            if op >= max(s, d):  # nn.ConvTranspose2d 也不接受：output_padding 必须小于步幅或空洞率
                 continue
             layer = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op, dilation=d)
             try:

@@ -28,7 +28,7 @@ def _check_image_size(image_size: int) -> None:
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
-    """DCGAN 论文的初始化：卷积权重取 N(0, 0.02²)，批量规范化的缩放取 N(1, 0.02²)、偏移取 0。
+    """DCGAN 的初始化：卷积权重取 N(0, 0.02²)（论文），批量规范化的缩放取 N(1, 0.02²)、偏移取 0（作者的代码）。
 
     配合 ``model.apply`` 使用；:class:`Generator` 与 :class:`Discriminator` 在构造时已经调用过。
 

@@ -119,7 +119,7 @@ print("nn.ModuleList：", len(list(module_list.parameters())), "个参数张量"
 # 只要输出的绝对值之和大于 1，就把它减半。
 #
 # 常数矩阵用 `register_buffer` 登记为**缓冲区**：它不是参数，优化器不会更新它；
-# 但它属于模型的状态，会出现在 `state_dict` 里，也会随 `.to()` 一起搬动或转换类型。
+# 但它属于模型的状态，默认会出现在 `state_dict` 里（`persistent=False` 登记的除外），也会随 `.to()` 一起搬动或转换类型。
 
 # %%
 fixed = FixedHiddenMLP(20).to(device)

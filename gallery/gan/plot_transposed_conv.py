@@ -157,7 +157,7 @@ with torch.no_grad():
         checked["卷积"] += 1
         if ours != layer_size(conv, n):
             mismatches.append(("卷积", n, k, s, p, d))
-        for op in range(max(s, d)):  # output_padding 必须小于步幅或膨胀率
+        for op in range(max(s, d)):  # output_padding 必须小于步幅或空洞率
             tconv = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op, dilation=d)
             ours = formula_size(conv_transpose_output_size, n, k, stride=s, padding=p, output_padding=op, dilation=d)
             checked["转置卷积"] += 1
@@ -180,7 +180,7 @@ for n in (5, 6):
 # %% [markdown]
 # ## 从零实现对照 `F.conv_transpose2d`
 #
-# `conv_transpose2d` 支持批量、多输入多输出通道、步幅、填充、`output_padding` 和膨胀，卷积核形状与 PyTorch 相同：
+# `conv_transpose2d` 支持批量、多输入多输出通道、步幅、填充、`output_padding` 和空洞（dilation），卷积核形状与 PyTorch 相同：
 # $(C_\text{in}, C_\text{out}, k_h, k_w)$。随机取 200 组设置，用双精度比较：
 
 # %%
