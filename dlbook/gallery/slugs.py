@@ -22,6 +22,8 @@ _HEADING = re.compile(r"<h(?P<level>[1-6])(?P<attrs>[^>]*)>(?P<body>.*?)</h(?P=l
 _ID = re.compile(r'\sid="[^"]*"')
 _ANCHOR = re.compile(r'<a class="anchor-link" href="#[^"]*">')
 _TAGS = re.compile(r"<[^>]+>")
+_CODE = re.compile(r"<code[^>]*>.*?</code>", re.DOTALL)
+_SPACES = re.compile(r"\s+")
 _REMOTE_SCRIPTS = [
     re.compile(r'<script src="[^"]*">\s*</script>'),  # MathJax 2 的空地址或 CDN 地址
     re.compile(r'<script type="text/x-mathjax-config">.*?</script>', re.DOTALL),
@@ -67,10 +69,29 @@ def strip_mathjax_loader(html: str) -> str:
     return _MATHJAX_LOADER.sub("", html)
 
 
+def _key(text: str) -> str:
+    return _SPACES.sub(" ", text).strip()
+
+
 def fix_notebook_headings(html: str, toc) -> str:
-    """给标题重新生成 id（重复的加 ``_1``、``_2``），并让 ``toc`` 的链接指向它们。"""
+    """给标题重新生成 id（重复的加 ``_1``、``_2``），并让 ``toc`` 的链接指向它们。
+
+    mkdocs-jupyter 的目录项标题里，标题中行内代码（``<code>``）的文字整个被删掉了
+    （“公式与 `nn.Conv2d` 逐一对照”成了“公式与 逐一对照”），所以每个标题按完整的文字和去掉代码后的文字
+    各登记一次，目录项先按前者找，找不到再按后者找。
+
+    >>> class Item:
+    ...     def __init__(self, title): self.title, self.id, self.children = title, "_1", []
+    >>> toc = [Item("公式与 逐一对照"), Item("小结")]
+    >>> page = fix_notebook_headings("<h2>公式与 <code>nn.Conv2d</code> 逐一对照</h2><h2>小结</h2>", toc)
+    >>> [item.id for item in toc]
+    ['公式与-nnconv2d-逐一对照', '小结']
+    >>> 'id="公式与-nnconv2d-逐一对照"' in page
+    True
+    """
     seen: dict[str, int] = {}
     ids_by_title: dict[str, list[str]] = {}
+    ids_without_code: dict[str, list[str]] = {}
 
     def unique(base: str) -> str:
         base = base or "section"
@@ -81,7 +102,8 @@ def fix_notebook_headings(html: str, toc) -> str:
     def replace(m: re.Match[str]) -> str:
         title = _text_of(m["body"])
         new_id = unique(slug(title))
-        ids_by_title.setdefault(title, []).append(new_id)
+        ids_by_title.setdefault(_key(title), []).append(new_id)
+        ids_without_code.setdefault(_key(_text_of(_CODE.sub("", m["body"]))), []).append(new_id)
         attrs = _ID.sub("", m["attrs"])
         body = _ANCHOR.sub(f'<a class="anchor-link" href="#{new_id}">', m["body"])
         return f'<h{m["level"]}{attrs} id="{new_id}">{body}</h{m["level"]}>'
@@ -90,10 +112,14 @@ def fix_notebook_headings(html: str, toc) -> str:
 
     def walk(items) -> None:
         for item in items:
-            title = html_lib.unescape(_TAGS.sub("", item.title)).strip()
-            candidates = ids_by_title.get(title)
-            if candidates:
-                item.id = candidates.pop(0)
+            title = _key(html_lib.unescape(_TAGS.sub("", item.title)))
+            for table, other in ((ids_by_title, ids_without_code), (ids_without_code, ids_by_title)):
+                if table.get(title):
+                    item.id = table[title].pop(0)
+                    for ids in other.values():  # 同一个标题不能再被另一种写法认领
+                        if item.id in ids:
+                            ids.remove(item.id)
+                    break
             walk(item.children)
 
     if toc is not None:

@@ -27,8 +27,10 @@ print("设备：", device, " 模式：", dlbook.current_mode())
 # ## 两种生成器损失
 #
 # 判别器输出 logit $a$，$D = \sigma(a)$。对 $a$ 求导：
-# $\frac{\partial}{\partial a}\log(1-\sigma(a)) = -\sigma(a) = -D$，而
-# $\frac{\partial}{\partial a}\big(-\log\sigma(a)\big) = -(1-\sigma(a)) = -(1 - D)$。
+#
+# $$\frac{\partial}{\partial a}\log(1-\sigma(a)) = -\sigma(a) = -D,\qquad
+# \frac{\partial}{\partial a}\big(-\log\sigma(a)\big) = -(1-\sigma(a)) = -(1 - D).$$
+#
 # 训练刚开始时生成的样本很假，判别器很容易把它们认出来，$D(G(z))$ 接近 0：
 # 极小极大损失的梯度正比于 $D$，几乎为 0；非饱和损失的梯度正比于 $1-D$，接近 1。下面用自动微分核对这两个式子。
 
@@ -93,7 +95,9 @@ for name, g_loss in [("极小极大 log(1-D)", -F.softplus(logits).mean()), ("�
 # ## 最优判别器
 #
 # 固定生成器，判别器要最大化
-# $V(D) = \mathbb{E}_{x\sim p_\text{data}}[\log D(x)] + \mathbb{E}_{x\sim p_g}[\log(1 - D(x))]$。
+#
+# $$V(D) = \mathbb{E}_{x\sim p_\text{data}}[\log D(x)] + \mathbb{E}_{x\sim p_g}[\log(1 - D(x))].$$
+#
 # 对每个 $x$ 单独看，$p_\text{data}\log D + p_g\log(1-D)$ 在 $D^* = p_\text{data}/(p_\text{data}+p_g)$ 处最大。
 # 取 $p_\text{data}$ 为 $\pm 2$ 处两个标准差 0.5 的高斯的等权混合，$p_g$ 为 $\mathcal{N}(0, 1.5^2)$（一个“冻结”的生成器），
 # 用样本训练一个判别器，看它是否学到了这个比值。

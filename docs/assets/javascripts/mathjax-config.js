@@ -13,6 +13,7 @@ window.MathJax = {
     processEnvironments: true,
   },
   startup: {
-    elements: [".arithmatex:not(.jp-RenderedMarkdown .arithmatex)", ".jp-RenderedMarkdown"],
+    // 第三类：页面目录（.md-nav--secondary）。标题里的公式在目录项里是纯文本的 \( \) 或 $，不排版就原样显示。
+    elements: [".arithmatex:not(.jp-RenderedMarkdown .arithmatex)", ".jp-RenderedMarkdown", ".md-nav--secondary"],
   },
 };
