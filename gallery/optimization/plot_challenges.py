@@ -54,7 +54,7 @@ ax.plot(x, empirical_risk(x), label="经验风险 $g$")
 ax.annotate("风险的最小值", (x[i_f], risk(x)[i_f]), (0.95, -0.2), arrowprops={"arrowstyle": "->"})
 ax.annotate("经验风险的最小值", (x[i_g], empirical_risk(x)[i_g]), (0.52, -1.1), arrowprops={"arrowstyle": "->"})
 ax.set(xlabel="$x$", ylabel="风险")
-ax.legend(loc="upper center")
+ax.legend(loc="lower right")  # 右下角是空的；放在上方会盖住“风险的最小值”
 show(fig)
 
 # %% [markdown]

@@ -192,7 +192,7 @@ for batch_size, r in records.items():
     axes[1].plot(r["seconds"][1:], r["loss"][1:], "o-" if batch_size == n else "-", ms=4, label=label)  # 对数轴上画不出 0 秒
 axes[0].set(xlabel="轮数（已处理的样本 / n）", ylabel="训练损失（2000 个训练样本上）", ylim=(0.4, 2.4))
 axes[1].set(xlabel="训练用时（秒，对数坐标）", xscale="log")
-axes[0].legend(loc="upper right")
+axes[1].legend(loc="upper right")  # 右图的右上角是空的；放在左图会盖住梯度下降的曲线
 fig.tight_layout()
 show(fig)
 
