@@ -21,12 +21,13 @@ import logging
 import os
 import shutil
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
 
-__all__ = ["FastConfig", "FastPlan", "mark_cuda_graph_step", "plan", "prepare"]
+__all__ = ["CompiledForOneBatchSize", "FastConfig", "FastPlan", "mark_cuda_graph_step", "plan", "prepare"]
 
 
 @dataclass(frozen=True)
@@ -166,8 +167,8 @@ def check_compile_supported(device: torch.device) -> None:
             )
 
 
-def prepare(model: nn.Module, fast_plan: FastPlan) -> nn.Module:
-    """按计划改造模型，返回训练时调用的模块（编译时是包着 ``model`` 的 ``OptimizedModule``）。
+def prepare(model: nn.Module, fast_plan: FastPlan) -> Callable[[Tensor], Tensor]:
+    """按计划改造模型，返回训练时调用的对象（不编译时就是 ``model``，编译时见 :class:`CompiledForOneBatchSize`）。
 
     ``channels_last`` 就地改变 ``model`` 的四维权重的内存格式；编译出来的模块与 ``model`` 共享参数。
 
@@ -185,7 +186,28 @@ def prepare(model: nn.Module, fast_plan: FastPlan) -> nn.Module:
     if fast_plan.device_type == "cpu":
         _quiet_cuda_home_warning()
     mode = "reduce-overhead" if fast_plan.cuda_graphs else None
-    return torch.compile(model, mode=mode)  # 与 model 共享参数；第一次调用时才真正编译
+    return CompiledForOneBatchSize(model, torch.compile(model, mode=mode), fast_plan)
+
+
+class CompiledForOneBatchSize:
+    """编译后的模块只用于第一次调用时的批量大小，别的大小交给原模型即时计算。
+
+    编译出的图按批量大小特化：每轮最后那个不满的批量若也交给它，Dynamo 会把批量这一维改成符号、再编译一份
+    （多花一次编译的时间，之后的整批也改走这份动态形状的图）。两者共享参数，结果相同。
+    用 CUDA 图时，每次调用编译后的模块之前先调用 :func:`mark_cuda_graph_step`：所以它只适合每步调用一次的模块
+    （:func:`dlbook.gan.train_gan` 一步里要调用判别器几次，因此不支持 CUDA 图）。
+    """
+
+    def __init__(self, model: nn.Module, compiled: Callable[[Tensor], Tensor], fast_plan: FastPlan) -> None:
+        self.model, self.compiled, self.fast_plan = model, compiled, fast_plan  # compiled 与 model 共享参数
+        self.batch_size: int | None = None
+
+    def __call__(self, X: Tensor) -> Tensor:
+        self.batch_size = self.batch_size or X.shape[0]
+        if X.shape[0] != self.batch_size:
+            return self.model(X)
+        mark_cuda_graph_step(self.fast_plan)
+        return self.compiled(X)  # 第一次调用时才真正编译
 
 
 def _quiet_cuda_home_warning() -> None:

@@ -116,7 +116,7 @@ class GANHistory:
 # ---------------------------------------------------------------------------
 
 
-def _gradient_penalty(discriminator: nn.Module, real: Tensor, fake: Tensor) -> Tensor:
+def _gradient_penalty(discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
     """WGAN-GP 的梯度惩罚：在真假样本连线上的随机点处，让评论家梯度的范数接近 1。"""
     shape = (real.shape[0],) + (1,) * (real.ndim - 1)
     alpha = torch.rand(shape, device=real.device, dtype=real.dtype)
@@ -127,7 +127,7 @@ def _gradient_penalty(discriminator: nn.Module, real: Tensor, fake: Tensor) -> T
 
 def _d_loss(
     loss: GANLoss,
-    discriminator: nn.Module,
+    discriminator: Callable[[Tensor], Tensor],  # 判别器，或 fast.prepare 给出的编译版本
     real: Tensor,
     fake: Tensor,
     gp_weight: float,
@@ -261,12 +261,11 @@ def train_gan(
         device = model_device(generator)
     show = show_progress(progress)
     plan = _fast.plan(fast, device)
-    g_model = _fast.prepare(generator, plan)  # 编译时是编译后的模块，与原模型共享参数
+    g_model = _fast.prepare(generator, plan)  # 编译时是编译后的版本，与原模型共享参数
     d_model = _fast.prepare(discriminator, plan)
     history = GANHistory(device=str(device))
     modes = (generator.training, discriminator.training)
     step = 0
-    compiled_batch: int | None = None  # 编译时第一个批量的大小；大小不同的批量走即时模式（见 fit）
 
     try:
         generator.train()
@@ -282,16 +281,13 @@ def train_gan(
                 real = plan.batch(_real_batch(batch).to(device, non_blocking=True))
                 step += 1
                 g_turn = step % d_steps == 0
-                compiled_batch = compiled_batch or real.shape[0]
-                same_size = real.shape[0] == compiled_batch
-                g_net, d_net = (g_model, d_model) if same_size else (generator, discriminator)
                 z = torch.randn(real.shape[0], latent_dim, device=device)
                 with torch.set_grad_enabled(g_turn), plan.autocast():  # 只有生成器要更新时才需要它的计算图
-                    fake = g_net(z)
+                    fake = g_model(z)
 
                 d_optimizer.zero_grad(set_to_none=True)
                 with plan.autocast():
-                    d_loss, d_real, d_fake = _d_loss(loss, d_net, real, fake.detach(), gp_weight)
+                    d_loss, d_real, d_fake = _d_loss(loss, d_model, real, fake.detach(), gp_weight)
                 d_loss.backward()
                 d_optimizer.step()
                 d_rows.append(torch.stack([d_loss.detach(), d_real, d_fake]))
@@ -299,7 +295,7 @@ def train_gan(
                 if g_turn:
                     g_optimizer.zero_grad(set_to_none=True)
                     with plan.autocast(), _quiet_nonleaf_grad_warning(plan.compile):
-                        g_loss = _g_loss(loss, d_net(fake).reshape(-1).float())
+                        g_loss = _g_loss(loss, d_model(fake).reshape(-1).float())
                     g_loss.backward()  # 梯度也流进了判别器的参数，下一步判别器更新前会清零
                     g_optimizer.step()
                     g_rows.append(g_loss.detach())

@@ -189,7 +189,6 @@ def fit(
     train_model = _fast.prepare(model, plan)
     history = History(device=str(device))
     was_training = model.training
-    compiled_batch: int | None = None  # 编译时第一个批量的大小；大小不同的批量走即时模式
 
     try:
         for epoch in range(1, epochs + 1):
@@ -210,14 +209,8 @@ def fit(
             for X, y in batches:
                 X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
                 X = plan.batch(X)  # channels_last 时四维批量按 NHWC 存放
-                compiled_batch = compiled_batch or X.shape[0]
-                # 编译后的图按批量大小特化：每轮最后那个不满的批量若也交给它，Dynamo 会再编译一份
-                # 动态形状的图（多花一次编译的时间，之后的整批也改走它）。这一步改用原模型即时计算，结果相同。
-                net = train_model if X.shape[0] == compiled_batch else model
-                if net is train_model:
-                    _fast.mark_cuda_graph_step(plan)
                 with plan.autocast():
-                    logits = net(X)
+                    logits = train_model(X)  # 编译时：大小不同的批量由原模型即时计算，见 fast.prepare
                     loss = loss_fn(logits, y)
                 if loss.ndim != 0:
                     raise ValueError(f"loss_fn 应返回标量，却返回了形状 {tuple(loss.shape)} 的张量")
