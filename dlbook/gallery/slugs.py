@@ -90,8 +90,7 @@ def fix_notebook_headings(html: str, toc) -> str:
     True
     """
     seen: dict[str, int] = {}
-    ids_by_title: dict[str, list[str]] = {}
-    ids_without_code: dict[str, list[str]] = {}
+    headings: list[tuple[str, str, str]] = []  # （完整的文字，去掉代码后的文字，id），按页面上的顺序
 
     def unique(base: str) -> str:
         base = base or "section"
@@ -102,8 +101,7 @@ def fix_notebook_headings(html: str, toc) -> str:
     def replace(m: re.Match[str]) -> str:
         title = _text_of(m["body"])
         new_id = unique(slug(title))
-        ids_by_title.setdefault(_key(title), []).append(new_id)
-        ids_without_code.setdefault(_key(_text_of(_CODE.sub("", m["body"]))), []).append(new_id)
+        headings.append((_key(title), _key(_text_of(_CODE.sub("", m["body"]))), new_id))
         attrs = _ID.sub("", m["attrs"])
         body = _ANCHOR.sub(f'<a class="anchor-link" href="#{new_id}">', m["body"])
         return f'<h{m["level"]}{attrs} id="{new_id}">{body}</h{m["level"]}>'
@@ -113,13 +111,12 @@ def fix_notebook_headings(html: str, toc) -> str:
     def walk(items) -> None:
         for item in items:
             title = _key(html_lib.unescape(_TAGS.sub("", item.title)))
-            for table, other in ((ids_by_title, ids_without_code), (ids_without_code, ids_by_title)):
-                if table.get(title):
-                    item.id = table[title].pop(0)
-                    for ids in other.values():  # 同一个标题不能再被另一种写法认领
-                        if item.id in ids:
-                            ids.remove(item.id)
-                    break
+            match = next((h for h in headings if h[0] == title), None) or next(
+                (h for h in headings if h[1] == title), None
+            )
+            if match is not None:
+                item.id = match[2]
+                headings.remove(match)  # 每个标题只认领一次（同名的标题依次对应）
             walk(item.children)
 
     if toc is not None:
