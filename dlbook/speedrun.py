@@ -249,9 +249,11 @@ def run(
         train_seconds = time.perf_counter() - start
         graphs_after = _graphs_compiled()
 
+        # 评估用 float32，不在训练用的 bfloat16 autocast 里：报告的准确率就是这组参数的准确率，
+        # 任何人拿去重新评估都得到同样的数（与 fit 的做法一致）
         start = time.perf_counter()
-        test_acc = tta_accuracy(model, X_test, y_test, flip=False, autocast=fast_plan.autocast())
-        test_acc_tta = tta_accuracy(model, X_test, y_test, flip=True, autocast=fast_plan.autocast())
+        test_acc = tta_accuracy(model, X_test, y_test, flip=False)
+        test_acc_tta = tta_accuracy(model, X_test, y_test, flip=True)
         eval_seconds = time.perf_counter() - start
 
         trained = len(history.step_loss) * config.batch_size

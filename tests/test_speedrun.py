@@ -91,6 +91,25 @@ def test_run_is_reproducible_and_learns():
     json.dumps(record)  # 每条记录都能写成 JSON
 
 
+def test_run_trains_in_bfloat16_but_evaluates_in_float32(monkeypatch):
+    # 与 fit 一样：报告的 test_acc 与之后用 float32 重新评估的一致（autocast 在 CPU 上强制打开来检查）
+    from dlbook import fast as fast_path
+
+    monkeypatch.setattr(fast_path, "plan", lambda fast, device: fast_path.FastPlan("cpu", amp=True))
+    seen: dict[bool, set[torch.dtype]] = {True: set(), False: set()}
+
+    def hook(module, args, out):
+        if isinstance(module, SpeedNet):
+            seen[module.training].add(out.dtype)
+
+    handle = torch.nn.modules.module.register_module_forward_hook(hook)
+    try:
+        speedrun.run(SpeedrunConfig(mode="fast", **TINY))
+    finally:
+        handle.remove()
+    assert seen == {True: {torch.bfloat16}, False: {torch.float32}}
+
+
 def test_compiled_run_compiles_before_the_clock_starts():
     # CPU 上也能编译（要几十秒）：编译在预热里做完，计时的两次训练里不再编译任何图。
     config = SpeedrunConfig(mode="compile", **TINY)
