@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import sys
 import warnings
 from collections.abc import Sequence
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
 
     from dlbook.train import History
 
-__all__ = ["plot_history", "show", "show_images", "show_matrix"]
+__all__ = ["describe_figure", "plot_history", "show", "show_images", "show_matrix"]
 
 FIGURES_ENV = "DLBOOK_FIGURES"
 
@@ -148,6 +149,64 @@ def _figure_path(name: str | None) -> Path:
     return path if path.suffix else path.with_suffix(".png")
 
 
+_TEX_SYMBOLS = {
+    "cap": "∩", "cup": "∪", "|": "‖", "cdot": "·", "times": "×", "le": "≤", "leq": "≤", "ge": "≥",
+    "geq": "≥", "approx": "≈", "infty": "∞", "nabla": "∇", "partial": "∂", "sum": "Σ", "to": "→",
+    "alpha": "α", "beta": "β", "gamma": "γ", "epsilon": "ε", "eta": "η", "theta": "θ", "lambda": "λ",
+    "mu": "μ", "sigma": "σ", "tau": "τ", "phi": "φ", "omega": "ω",
+}
+_TEX_SILENT = frozenset({"mathbf", "mathrm", "mathit", "mathcal", "boldsymbol", "text", "operatorname", "left", "right"})
+_TEX_COMMAND = re.compile(r"\\([A-Za-z]+) ?|\\(.)")  # 命令名后的一个空格只是分隔符
+_TEX_MATH = re.compile(r"\$([^$]*)\$")
+
+
+def _plain(label: str) -> str:
+    r"""图中文字的纯文本：``$…$`` 里的 mathtext 换成字符，多余的空白合并。
+
+    >>> _plain(r"$E\,\|\mathbf{g}_b-\mathbf{g}\|^2$ 与批量  大小")
+    'E‖g_b-g‖^2 与批量 大小'
+    """
+
+    def command(c: re.Match[str]) -> str:
+        name = c[1] or c[2]
+        if name in _TEX_SYMBOLS:
+            return _TEX_SYMBOLS[name]
+        return "" if name in _TEX_SILENT or name in ",;!: " else name  # 字体命令与间距不出声；其余留下名字
+
+    def math(m: re.Match[str]) -> str:
+        return _TEX_COMMAND.sub(command, m[1]).replace("{", "").replace("}", "")
+
+    return " ".join(_TEX_MATH.sub(math, label).split())
+
+
+def describe_figure(fig: Figure, *, limit: int = 200) -> str:
+    """用图里的文字描述这张图：总标题，再是每个子图的标题（没有标题时用坐标轴的名字）。
+
+    网页上图片的替代文字（``alt``）用它：读屏软件读出来，图片没能加载时显示出来。
+    图里什么文字也没有时返回空字符串。
+
+    >>> fig, (a, b) = plt.subplots(1, 2)
+    >>> _ = fig.suptitle("LeNet"); _ = a.set_title("训练损失"); _ = b.set(xlabel="轮次", ylabel="准确率")
+    >>> describe_figure(fig)
+    'LeNet；训练损失；纵轴准确率、横轴轮次'
+    >>> plt.close(fig)
+    """
+    parts: list[str] = []
+    if hasattr(fig, "get_suptitle"):
+        suptitle = fig.get_suptitle()
+    else:  # matplotlib 3.7 还没有 get_suptitle
+        suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    for ax in fig.axes:
+        title = " ".join(t for t in (ax.get_title(loc) for loc in ("left", "center", "right")) if t.strip())
+        if not title:
+            labels = [f"{axis}{text}" for axis, text in (("纵轴", ax.get_ylabel()), ("横轴", ax.get_xlabel())) if text]
+            title = "、".join(labels)
+        parts.append(title)
+    parts = [_plain(p) for p in [suptitle, *parts]]
+    text = "；".join(dict.fromkeys(p for p in parts if p))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def show(fig: Figure | None = None, *, name: str | None = None) -> Path | None:
     """显示图，并关闭它，以免图越积越多。
 
@@ -164,7 +223,8 @@ def show(fig: Figure | None = None, *, name: str | None = None) -> Path | None:
     if in_jupyter_kernel():
         from IPython.display import display
 
-        display(fig)
+        alt = describe_figure(fig)  # 构建网站时成为图片的 alt（dlbook.gallery.render）
+        display(fig, metadata={"image/png": {"alt": alt}} if alt else None)
         plt.close(fig)
         return None
     if matplotlib.get_backend().lower() not in _NON_INTERACTIVE:

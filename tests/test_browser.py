@@ -90,7 +90,7 @@ def test_chapter_page(page, server):
     assert page.locator(".language-python pre code").count() > 0
     outputs = page.locator(".language-text pre code")
     assert outputs.count() > 0 and outputs.first.inner_text().strip()
-    figures = page.locator('img[alt="示例输出的图"]')
+    figures = page.locator('article img[src*="/images/"]')
     assert figures.count() > 0
     for i in range(figures.count()):
         figures.nth(i).scroll_into_view_if_needed()
@@ -143,7 +143,14 @@ def test_every_chapter_page_renders(page, server, path):
 def test_example_page_downloads_and_anchors(page, server):
     page.goto(f"{server}/gallery/cnn_basics/plot_lenet/")
     assert page.locator(".jp-Notebook").count() == 1
-    assert page.locator(".jp-OutputArea-output img").count() > 0
+    figures = page.locator(".jp-OutputArea-output img")
+    assert figures.count() > 0
+    for i in range(figures.count()):  # 图是单独的文件（不是内嵌的 base64），都能加载，替代文字是中文的描述
+        figures.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("(img) => img.complete", arg=figures.nth(i).element_handle())
+        assert figures.nth(i).evaluate("img => img.naturalWidth") > 0
+        assert "/images/" in figures.nth(i).get_attribute("src")
+        assert "No description" not in figures.nth(i).get_attribute("alt")
     links = page.locator(".dlbook-run-info a[download]")
     assert links.count() == 2
     for i in range(links.count()):
@@ -161,6 +168,22 @@ def test_example_page_downloads_and_anchors(page, server):
     prose = page.locator(".jp-RenderedMarkdown").all_inner_texts()
     assert not [t for t in prose if "$" in t], "有没渲染的公式"
     assert page.errors == [] and page.outside == []
+
+
+def _inline_matrix_height(page, url: str) -> float:
+    page.goto(url)
+    _wait_for_math(page)
+    return page.evaluate(
+        """() => [...document.querySelectorAll("p")].find(p => p.textContent.includes("卷积核取"))
+                   .querySelector("mjx-container mjx-math").getBoundingClientRect().height"""
+    )
+
+
+def test_notebook_math_is_laid_out_like_chapter_math(page, server):
+    # 笔记本页面的样式表曾让行内矩阵的括号比矩阵高出一截（142 像素对 77 像素）：与章节页面里同一个公式比较
+    chapter = _inline_matrix_height(page, f"{server}/gan/transposed-conv/")
+    notebook = _inline_matrix_height(page, f"{server}/gallery/gan/plot_transposed_conv/")
+    assert chapter > 0 and abs(notebook / chapter - 1) < 0.05, (notebook, chapter)
 
 
 def test_gallery_index_thumbnails(page, server):

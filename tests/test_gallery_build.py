@@ -54,6 +54,21 @@ import os
 print("模式", os.environ["DLBOOK_MODE"], "设备", os.environ["DLBOOK_DEVICE"])
 '''
 
+SHOW_SCRIPT = '''\
+"""
+有标题的图
+==========
+"""
+
+# %%
+import matplotlib.pyplot as plt
+from dlbook.plot import show
+fig, ax = plt.subplots()
+ax.plot([0, 1], [0, 1])
+fig.suptitle("抛物线 [y=x^2]")
+show(fig)
+'''
+
 BROKEN_SCRIPT = '''\
 """
 会出错
@@ -193,6 +208,27 @@ def test_cache_key_covers_dlbook_source(tmp_path, monkeypatch):
     assert cache_mod.cache_key(script, mode="quick", device="cpu") != before
 
 
+def test_cache_key_ignores_the_modules_that_only_render_pages(tmp_path, monkeypatch):
+    gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
+    script = gallery / "ch" / "plot_b.py"
+    fake = tmp_path / "pkg"
+    (fake / "gallery").mkdir(parents=True)
+    for name in ("render", "execute"):
+        (fake / "gallery" / f"{name}.py").write_text("x = 1\n")
+    monkeypatch.setattr(cache_mod._source_digest, "__defaults__", (fake,))
+    before = cache_mod.cache_key(script, mode="quick", device="cpu")
+    (fake / "gallery" / "render.py").write_text("x = 2\n")  # 只改页面怎么渲染
+    assert cache_mod.cache_key(script, mode="quick", device="cpu") == before
+    (fake / "gallery" / "execute.py").write_text("x = 2\n")  # 改了示例怎么执行
+    assert cache_mod.cache_key(script, mode="quick", device="cpu") != before
+
+
+def test_page_only_modules_exist():
+    # 名单里的文件改名或删掉后，名单要跟着改，否则它悄悄失效
+    package = Path(cache_mod.__file__).resolve().parents[1]
+    assert all((package / name).is_file() for name in cache_mod._PAGE_ONLY)
+
+
 def test_broken_example_names_script_cell_and_traceback(tmp_path):
     gallery = _gallery(tmp_path, ch__plot_bad=BROKEN_SCRIPT)
     with pytest.raises(ExampleError) as info:
@@ -268,6 +304,24 @@ def test_markdown_embed(tmp_path):
     assert [im.name for im in extract_images(ex.notebook, stem="s")] == ["s_001.png"]
 
 
+def test_figures_get_their_own_alt_text_and_pages_link_the_image_files(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT, ch__plot_s=SHOW_SCRIPT)
+    build, _ = _build(tmp_path, gallery)
+    titled, plain = build.examples["ch/plot_s.py"], build.examples["ch/plot_a.py"]
+    # dlbook.plot.show 把图的标题放进输出的元数据；plt.show() 显示的图用默认的文字
+    assert [im.alt for im in titled.images] == ["抛物线 [y=x^2]"]
+    assert [im.alt for im in plain.images] == ["示例输出的图"]
+    md = notebook_to_markdown(titled.notebook, images=titled.images, image_src=lambda im: f"img/{im.name}")
+    assert "![抛物线 \\[y=x^2\\]](img/plot_s_001.png)" in md
+    # 单独的示例页面引用写出的图片文件（相对页面 gallery/ch/plot_s/），不内嵌 base64
+    assert build.page_images(titled) == {"../images/plot_s_001.png": titled.images[0]}
+    page = nbformat.read(tmp_path / "out" / titled.page_uri, as_version=4)
+    image = titled.images[0]
+    output = page.cells[image.cell + 1].outputs[image.output]  # 页面笔记本多了第 2 个单元格（运行信息）
+    assert output.metadata["filenames"] == {"image/png": "../images/plot_s_001.png"}
+    assert (tmp_path / "out" / titled.image_uri(image)).read_bytes() == image.data
+
+
 def test_doctest_fences_for_api_pages():
     from dlbook.gallery.griffe_doctest import fence_doctests
 
@@ -290,3 +344,20 @@ def test_cell_timeout_is_reported(tmp_path):
     message = str(info.value)
     assert "plot_slow.py" in message and "第 2 个代码单元格" in message
     assert "time.sleep(60)" in message and "Timeout" in message
+
+
+def test_each_build_cache_gets_its_own_notebook_render_cache(tmp_path, monkeypatch):
+    # mkdocs-jupyter 每次构建后删掉没用到的缓存条目，文件已被别人删掉时崩溃：两个构建不能共用一个目录
+    from mkdocs.config import load_config
+
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.chdir(tmp_path)  # 它的默认目录相对当前目录；这里应当与当前目录无关
+    monkeypatch.delenv("DLBOOK_CACHE_DIR", raising=False)
+    monkeypatch.setenv("DLBOOK_DEVICE", "cpu")
+    for env, expected in [(None, root / ".cache" / "mkdocs-jupyter"),
+                          (str(tmp_path / "run1"), tmp_path / "run1-jupyter")]:
+        if env:
+            monkeypatch.setenv("DLBOOK_CACHE_DIR", env)
+        config = load_config(str(root / "mkdocs.yml"))
+        config.plugins["dlbook-gallery"].on_config(config)
+        assert config.plugins["mkdocs-jupyter"].config["cache_dir"] == str(expected)

@@ -209,12 +209,34 @@ def test_show_in_jupyter_kernel_displays_and_closes(tmp_path, monkeypatch):
 
     shown = []
     monkeypatch.setattr(plot, "in_jupyter_kernel", lambda: True)
-    monkeypatch.setattr(IPython.display, "display", shown.append)
+    monkeypatch.setattr(IPython.display, "display", lambda obj, metadata=None: shown.append((obj, metadata)))
     monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path))
     fig = _chinese_figure()
+    alt = plot.describe_figure(fig)
+    assert alt
     assert show(fig) is None
-    assert shown == [fig] and not plt.fignum_exists(fig.number)
+    assert shown == [(fig, {"image/png": {"alt": alt}})] and not plt.fignum_exists(fig.number)
     assert list(tmp_path.iterdir()) == []
+    blank = plt.figure()
+    show(blank)  # 图里没有文字：不附元数据，构建时用默认的替代文字
+    assert shown[-1] == (blank, None)
+
+
+def test_describe_figure_uses_titles_then_axis_labels():
+    fig, axes = plt.subplots(1, 3)
+    axes[0].set_title("训练损失")
+    axes[1].set(xlabel="轮次", ylabel="准确率")
+    axes[2].set_title("左", loc="left")
+    axes[2].set_title("右", loc="right")
+    assert plot.describe_figure(fig) == "训练损失；纵轴准确率、横轴轮次；左 右"
+    fig.suptitle("三张图\n两行")
+    assert plot.describe_figure(fig).startswith("三张图 两行；")  # 换行变成空格
+    assert len(plot.describe_figure(fig, limit=5)) == 5 and plot.describe_figure(fig, limit=5).endswith("…")
+    plt.close(fig)
+    empty = plt.figure()
+    empty.add_subplot()
+    assert plot.describe_figure(empty) == ""
+    plt.close(empty)
 
 
 def test_show_with_gui_backend_calls_plt_show(tmp_path, monkeypatch):

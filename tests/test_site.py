@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections import Counter
+from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
@@ -131,7 +133,7 @@ def test_search_index_is_segmented(site):
 def test_api_page_covers_every_public_module():
     """docs/api.md 列出 dlbook 的每个公开模块（图库构建的内部模块除外），新模块不会被忘在 API 参考之外。"""
     listed = set(re.findall(r"^::: (\S+)$", (ROOT / "docs" / "api.md").read_text(encoding="utf-8"), re.M))
-    internal = {"execute", "griffe_doctest", "notebook", "plugin", "render", "slugs"}  # dlbook.gallery 的内部
+    internal = {"cjk", "execute", "griffe_doctest", "notebook", "plugin", "render", "slugs"}  # dlbook.gallery 的内部
     modules = set()
     for path in (ROOT / "dlbook").rglob("*.py"):
         parts = path.relative_to(ROOT).with_suffix("").parts
@@ -141,3 +143,76 @@ def test_api_page_covers_every_public_module():
             continue
         modules.add(".".join(parts))
     assert modules - listed == set()
+
+
+class _ProseBreaks(HTMLParser):
+    """收集正文（代码、脚本、公式之外）里夹在两个汉字或全角标点之间的换行。"""
+
+    RAW = {"pre", "code", "script", "style", "textarea"}
+    VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+    BREAK = re.compile(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef][ \t]*\n\s*[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]")
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.stack: list[bool] = []  # 每个打开的元素：它或它的祖先是不是代码、公式
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in self.VOID:
+            return
+        skip = tag in self.RAW or "arithmatex" in (dict(attrs).get("class") or "")
+        self.stack.append(skip or (bool(self.stack) and self.stack[-1]))
+
+    def handle_endtag(self, tag):
+        if tag not in self.VOID and self.stack:
+            self.stack.pop()
+
+    def handle_data(self, data):
+        if not (self.stack and self.stack[-1]):
+            self.found += [m.group(0) for m in self.BREAK.finditer(data)]
+
+
+def test_chinese_prose_has_no_line_breaks_that_render_as_spaces(site):
+    # 源文件里折行的中文，换行在 Chromium 里显示成空格（“数据 集”）；构建时应当都删掉了（dlbook.gallery.cjk）
+    offenders = []
+    for path in sorted(site.rglob("*.html")):
+        parser = _ProseBreaks()
+        parser.feed(path.read_text(encoding="utf-8"))
+        offenders += [f"{path.parent.relative_to(site)}: {hit!r}" for hit in parser.found]
+    assert not offenders, (len(offenders), offenders[:10])
+
+
+def test_no_page_repeats_an_id(site):
+    # API 参考页曾有 96 个 id="__codelineno-0-1"：每个函数签名单独高亮，行锚点的编号从头开始
+    repeated = {}
+    for path in sorted(site.rglob("*.html")):
+        ids = re.findall(r'<[a-zA-Z][^>]*\sid="([^"]+)"', path.read_text(encoding="utf-8"))
+        twice = sorted(i for i, n in Counter(ids).items() if n > 1)
+        if twice:
+            repeated[str(path.relative_to(site))] = twice[:5]
+    assert not repeated, repeated
+
+
+def test_example_pages_link_figure_files_and_describe_them(site):
+    pages = sorted((site / "gallery").glob("*/plot_*/index.html"))
+    assert len(pages) >= 40
+    alts = []
+    for path in pages:
+        html = path.read_text(encoding="utf-8")
+        assert not re.search(r'<img\b[^>]*\ssrc="data:', html), f"{path}: 图应当是文件，不内嵌 base64"
+        assert "No description has been provided" not in html, path
+        for tag in re.findall(r"<img\b[^>]*>", html):
+            src = re.search(r'\ssrc="([^"]+)"', tag)[1]
+            if "/images/" in src:
+                assert (path.parent / src).resolve().is_file(), (path, src)
+                alts.append(re.search(r'\salt="([^"]*)"', tag)[1])
+    assert len(alts) >= 60
+    described = [a for a in alts if a != "示例输出的图"]
+    assert len(described) >= len(alts) // 2, described  # 大多数图有自己的标题或坐标轴名字
+    assert not [a for a in alts if "$" in a or "\\" in a], "替代文字里不应有 TeX 源码"
+
+
+def test_the_build_kept_mkdocs_jupyter_cache_beside_its_own(site, gallery_cache):
+    # 不与仓库里 .cache/mkdocs-jupyter 共用：开着 mkdocs serve 跑测试，两边不会互删缓存
+    rendered = gallery_cache.with_name(gallery_cache.name + "-jupyter")
+    assert len(list(rendered.glob("*.json"))) >= 40

@@ -224,6 +224,15 @@ class GalleryBuild:
         stem = page_uri.rsplit(".", 1)[0]
         return stem if self.use_directory_urls else str(Path(stem).parent)
 
+    def page_images(self, ex: Example) -> dict[str, Image]:
+        """示例页面上的 PNG/JPEG 图：页面里的 ``src``（相对页面）→ 图。"""
+        page_dir = self._page_dir(ex.page_uri)
+        return {
+            _relative(ex.image_uri(image), page_dir): image
+            for image in ex.images
+            if image.mime in ("image/png", "image/jpeg")
+        }
+
     def _write_example(self, ex: Example) -> None:
         self._write(ex.script_uri, ex.script.read_bytes())
         self._write(ex.download_uri, nbformat.writes(ex.notebook).encode("utf-8"))
@@ -241,6 +250,10 @@ class GalleryBuild:
             f'<a href="{ipynb}" download>{ex.stem}.ipynb</a></p>'
         )
         page = copy.deepcopy(ex.notebook)
+        for src, image in self.page_images(ex).items():
+            # 页面引用已经写出的图片文件，不再内嵌 base64（nbconvert 的模板认 metadata.filenames）
+            output = page.cells[image.cell].outputs[image.output]
+            output.setdefault("metadata", {}).setdefault("filenames", {})[image.mime] = src
         info_cell = nbformat.v4.new_markdown_cell(info)
         info_cell.id = "dlbook-run-info"
         page.cells.insert(1, info_cell)

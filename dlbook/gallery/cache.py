@@ -1,8 +1,8 @@
 """执行结果的内容哈希缓存。
 
-键由这些东西决定：脚本的字节、``dlbook`` 包全部源码、运行模式、设备种类，以及
-Python、PyTorch、torchvision、NumPy、matplotlib 的版本。任何一项变了，键就变了，
-示例会重新执行；什么都没变，重建时一个示例也不执行。
+键由这些东西决定：脚本的字节、``dlbook`` 包的源码（只在执行之后处理页面的几个模块除外，
+见 ``_PAGE_ONLY``）、运行模式、设备种类，以及 Python、PyTorch、torchvision、NumPy、matplotlib 的版本。
+任何一项变了，键就变了，示例会重新执行；什么都没变，重建时一个示例也不执行。
 
 每个条目是 ``<键>.ipynb`` 加 ``<键>.json``（元数据，最后写入，它的存在表示条目完整）。
 写入先写临时文件再 :func:`os.replace`，中途失败不会留下半个条目。
@@ -26,6 +26,11 @@ __all__ = ["CacheEntry", "ExampleCache", "atomic_write", "cache_key", "environme
 
 CACHE_FORMAT = 1
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
+# 这些模块只处理已经执行过的笔记本和生成的页面，改了它们不会改变任何示例的输出，不算进键：
+# 调整页面的渲染时不必把整个图库重新执行一遍
+_PAGE_ONLY = frozenset(
+    f"gallery/{name}.py" for name in ("cjk", "griffe_doctest", "plugin", "render", "slugs")
+)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -59,7 +64,7 @@ def environment() -> dict[str, str]:
 def _source_digest(root: Path = _PACKAGE_ROOT) -> str:
     h = hashlib.sha256()
     for file in sorted(root.rglob("*.py")):
-        if "__pycache__" in file.parts:
+        if "__pycache__" in file.parts or file.relative_to(root).as_posix() in _PAGE_ONLY:
             continue
         h.update(file.relative_to(root).as_posix().encode())
         h.update(b"\0")

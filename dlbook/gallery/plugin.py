@@ -31,10 +31,16 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 
 from dlbook.gallery.build import PATTERN_ENV, Example, GalleryBuild
+from dlbook.gallery.cjk import join_cjk_lines
 from dlbook.gallery.execute import ExampleError
 from dlbook.gallery.notebook import ScriptError
 from dlbook.gallery.render import notebook_to_markdown
-from dlbook.gallery.slugs import fix_notebook_headings, strip_mathjax_loader, strip_remote_scripts
+from dlbook.gallery.slugs import (
+    fix_notebook_headings,
+    set_image_alts,
+    strip_mathjax_loader,
+    strip_remote_scripts,
+)
 from dlbook.results import results_in, results_table
 
 __all__ = ["GalleryPlugin"]
@@ -70,12 +76,29 @@ class GalleryPlugin(BasePlugin[_Config]):
             # 另指缓存时，生成的页面也放到它旁边：两次并行的构建互不删除对方的文件
             self._cache = Path(os.environ["DLBOOK_CACHE_DIR"]).resolve()
             self._out = self._cache.with_name(self._cache.name + "-site")
+        self._separate_notebook_cache(config)
         try:
             self._mode = current_mode()
             self._device = str(get_device())
         except (ValueError, RuntimeError) as exc:
             raise PluginError(str(exc)) from exc
         return config
+
+    def _separate_notebook_cache(self, config) -> None:
+        """mkdocs-jupyter 的渲染缓存跟着本插件的缓存走。
+
+        它的 ``cache_dir`` 是相对当前目录的路径，而且每次构建结束时删掉这次没用到的条目（文件不在就报错）。
+        两个构建共用一个目录（例如 ``mkdocs serve`` 开着时跑测试）会互相删条目，甚至让构建崩溃；
+        所以设了 ``DLBOOK_CACHE_DIR`` 时放到它旁边的 ``<缓存目录>-jupyter``，否则放在仓库根目录下。
+        """
+        jupyter = config.plugins.get("mkdocs-jupyter")
+        if jupyter is None or not jupyter.config.get("cache", True):
+            return
+        if os.environ.get("DLBOOK_CACHE_DIR"):
+            target = self._cache.with_name(self._cache.name + "-jupyter")
+        else:
+            target = self._root / jupyter.config["cache_dir"]
+        jupyter.config["cache_dir"] = str(target)
 
     def on_files(self, files: Files, config) -> Files:
         build = GalleryBuild(
@@ -152,6 +175,17 @@ class GalleryPlugin(BasePlugin[_Config]):
         if page.file.src_uri.startswith("gallery/") and page.file.src_uri.endswith(".ipynb"):
             html = strip_remote_scripts(html)
             html = fix_notebook_headings(html, page.toc)
+            html = self._image_alts(html, page.file.src_uri)
+        return join_cjk_lines(html)  # 每一页：折行的中文在 Chromium 里会多出空格
+
+    def _image_alts(self, html: str, src_uri: str) -> str:
+        """示例页面上每张图的替代文字换成图自己的描述。"""
+        if self.build is None:
+            return html
+        for example in self.build.examples.values():
+            if example.page_uri == src_uri:
+                images = self.build.page_images(example)
+                return set_image_alts(html, {src: image.alt for src, image in images.items()})
         return html
 
     @event_priority(-50)  # 在 mkdocs-jupyter 的 on_post_page（默认优先级 0）放进 MathJax 加载器之后

@@ -1,7 +1,9 @@
 """把执行过的笔记本写成 Markdown，嵌进章节页面。
 
 代码成为普通的高亮代码块，文本输出成为 ``text`` 代码块，图像输出成为图片文件的链接
-（不是内嵌的 base64）。图片文件由 :func:`extract_images` 取出，交给调用者写盘。
+（不是内嵌的 base64）。图片文件由 :func:`extract_images` 取出，交给调用者写盘；图片的替代文字
+来自输出的元数据 ``{"image/png": {"alt": …}}``（:func:`dlbook.plot.show` 用图里的标题填写），没有时用
+:data:`DEFAULT_ALT`。
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
-__all__ = ["Image", "clean_text", "extract_images", "notebook_to_markdown"]
+__all__ = ["DEFAULT_ALT", "Image", "clean_text", "extract_images", "notebook_to_markdown"]
+
+DEFAULT_ALT = "示例输出的图"
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _HEADING = re.compile(r"^(#{1,5})(\s)", re.MULTILINE)
@@ -22,12 +26,14 @@ _IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
 
 @dataclass(frozen=True)
 class Image:
-    """笔记本里的一张图：它在第几个单元格、第几个输出，以及文件名和字节。"""
+    """笔记本里的一张图：它在第几个单元格、第几个输出，文件名、字节、MIME 类型和替代文字。"""
 
     cell: int
     output: int
     name: str
     data: bytes
+    mime: str = "image/png"
+    alt: str = DEFAULT_ALT
 
 
 def clean_text(text: str) -> str:
@@ -40,7 +46,7 @@ def clean_text(text: str) -> str:
     return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
 
 
-def _image_of(output: NotebookNode) -> tuple[str, bytes] | None:
+def _image_of(output: NotebookNode) -> tuple[str, str, bytes, str] | None:
     data = output.get("data", {})
     for mime, ext in _IMAGE_TYPES.items():
         if mime in data:
@@ -48,7 +54,9 @@ def _image_of(output: NotebookNode) -> tuple[str, bytes] | None:
             if isinstance(payload, list):
                 payload = "".join(payload)
             raw = payload.encode("utf-8") if ext == "svg" else base64.b64decode(payload)
-            return ext, raw
+            alt = output.get("metadata", {}).get(mime, {}).get("alt")
+            alt = " ".join(alt.split()) if isinstance(alt, str) and alt.strip() else DEFAULT_ALT
+            return mime, ext, raw, alt
     return None
 
 
@@ -59,8 +67,8 @@ def extract_images(nb: NotebookNode, *, stem: str) -> list[Image]:
         for oi, output in enumerate(cell.get("outputs", [])):
             found = _image_of(output)
             if found is not None:
-                ext, raw = found
-                images.append(Image(ci, oi, f"{stem}_{len(images) + 1:03d}.{ext}", raw))
+                mime, ext, raw, alt = found
+                images.append(Image(ci, oi, f"{stem}_{len(images) + 1:03d}.{ext}", raw, mime, alt))
     return images
 
 
@@ -75,15 +83,24 @@ def _joined(value: str | list[str]) -> str:
     return "".join(value) if isinstance(value, list) else value
 
 
-def _render_output(output: NotebookNode, image_src: str | None) -> str | None:
+def _markdown_alt(text: str) -> str:
+    r"""放进 ``![…](…)`` 的替代文字：方括号和反斜杠前加反斜杠。
+
+    >>> _markdown_alt("x[1]")
+    'x\\[1\\]'
+    """
+    return re.sub(r"([\\\[\]])", r"\\\1", text)
+
+
+def _render_output(output: NotebookNode, image: tuple[Image, str] | None) -> str | None:
     kind = output.get("output_type")
     if kind == "stream":
         text = clean_text(_joined(output.get("text", ""))).strip("\n")
         return _fence(text, "text") if text.strip() else None
     if kind in ("display_data", "execute_result"):
         data = output.get("data", {})
-        if image_src is not None:
-            return f"![示例输出的图]({image_src})"
+        if image is not None:
+            return f"![{_markdown_alt(image[0].alt)}]({image[1]})"
         if "text/html" in data:
             return '<div class="dlbook-output" markdown="0">\n' + _joined(data["text/html"]) + "\n</div>"
         if "text/markdown" in data:
@@ -127,7 +144,7 @@ def notebook_to_markdown(
             parts.append(_fence(cell.source, "python"))
             for oi, output in enumerate(cell.get("outputs", [])):
                 image = by_position.get((ci, oi))
-                rendered = _render_output(output, image_src(image) if image else None)
+                rendered = _render_output(output, (image, image_src(image)) if image else None)
                 if rendered:
                     parts.append(rendered)
     return "\n\n".join(parts) + "\n"

@@ -4,6 +4,8 @@
   这里用 Markdown 页面同样的 ``pymdownx.slugs.slugify(case="lower")`` 重新生成 id，并同步目录。
 - nbconvert 的模板会放进指向 CDN 的 MathJax 2 与 mermaid 脚本；本站自己提供 MathJax，
   这些脚本删掉，页面不向站外发任何请求。
+- nbconvert 给没有替代文字的图片填上英文的 “No description has been provided for this image”；
+  :func:`set_image_alts` 换成图自己的描述（:func:`dlbook.plot.describe_figure`）。
 - mkdocs-jupyter 0.27 起在每一页末尾放一个 MathJax 加载器（默认从 CDN 取 MathJax 4），
   与本站自己的 MathJax 重复排版：删掉（:func:`strip_mathjax_loader`）。
 """
@@ -15,7 +17,7 @@ import re
 
 from pymdownx.slugs import slugify
 
-__all__ = ["fix_notebook_headings", "slug", "strip_mathjax_loader", "strip_remote_scripts"]
+__all__ = ["fix_notebook_headings", "set_image_alts", "slug", "strip_mathjax_loader", "strip_remote_scripts"]
 
 _slugify = slugify(case="lower")
 _HEADING = re.compile(r"<h(?P<level>[1-6])(?P<attrs>[^>]*)>(?P<body>.*?)</h(?P=level)>", re.DOTALL)
@@ -29,6 +31,9 @@ _REMOTE_SCRIPTS = [
     re.compile(r'<script type="text/x-mathjax-config">.*?</script>', re.DOTALL),
     re.compile(r'<script type="module">(?:(?!</script>).)*?mermaid.*?</script>', re.DOTALL),
 ]
+_IMG = re.compile(r"<img\b[^>]*>")
+_SRC = re.compile(r'\ssrc="([^"]*)"')
+_ALT = re.compile(r'\salt="[^"]*"')
 _MATHJAX_LOADER = re.compile(r'<script data-mkdocs-jupyter-mathjax="[^"]*">.*?</script>\n?', re.DOTALL)
 
 
@@ -67,6 +72,25 @@ def strip_mathjax_loader(html: str) -> str:
     '<p>正文</p></body>'
     """
     return _MATHJAX_LOADER.sub("", html)
+
+
+def set_image_alts(html: str, alts: dict[str, str]) -> str:
+    """``src`` 在 ``alts`` 里的 ``<img>``，替代文字换成 ``alts[src]``。
+
+    >>> set_image_alts('<img alt="No description" src="../images/a_001.png"/><img src="b.png">',
+    ...                {"../images/a_001.png": "损失与准确率", "b.png": "A & B"})
+    '<img alt="损失与准确率" src="../images/a_001.png"/><img alt="A &amp; B" src="b.png">'
+    """
+
+    def replace(m: re.Match[str]) -> str:
+        tag = m.group(0)
+        src = _SRC.search(tag)
+        if src is None or html_lib.unescape(src[1]) not in alts:
+            return tag
+        alt = html_lib.escape(alts[html_lib.unescape(src[1])], quote=True)
+        return f'<img alt="{alt}"' + _ALT.sub("", tag[len("<img"):], count=1)
+
+    return _IMG.sub(replace, html)
 
 
 def _key(text: str) -> str:

@@ -1,0 +1,96 @@
+"""去掉中文之间由换行变成的空格。
+
+源文件里一段中文常常折成几行（图库脚本的注释每行不超过 100 个字符）。HTML 把正文里的换行当作空白，
+Chromium 把它显示成一个空格，于是“数据\\n集”显示成“数据 集”。CSS Text 3（§4.1.3）规定两边都是
+东亚宽字符时这种换行应当删掉，Firefox 这样做，Chromium 不做。:func:`join_cjk_lines` 在构建时替浏览器做：
+换行（连同它两边的空格和制表符）两边都是宽字符（``unicodedata.east_asian_width`` 为 W、F 或 H，
+谚文除外）时删掉它；一边是宽字符、另一边是中文里常用的引号、破折号或省略号（宽度为 A）时也删掉。
+其余的换行原样保留，中文与英文、数字之间的空格不受影响。
+
+只改正文：``<pre>``、``<code>``、``<script>``、``<style>``、``<textarea>`` 和 arithmatex 的公式里的
+内容一概不动；跨过行内标签（``<strong>``、``<a>`` ……）的换行也处理，遇到其他标签就不再相连。
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+__all__ = ["join_cjk_lines"]
+
+_MARKUP = re.compile(
+    r"<(?P<raw>script|style|pre|code|textarea)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?</(?P=raw)\s*>"
+    r"|<(?P<math>span|div)\b[^>]*\bclass=\"arithmatex\"[^>]*>.*?</(?P=math)>"
+    r"|<!--.*?-->"
+    r"|<(?P<end>/?)(?P<tag>[A-Za-z][A-Za-z0-9-]*)(?:[^>\"']|\"[^\"]*\"|'[^']*')*>"
+    r"|<![^>]*>",
+    re.DOTALL | re.IGNORECASE,
+)
+# 这些标签两边的文字在浏览器里是连着排的
+_INLINE = frozenset(
+    "a abbr b bdi bdo cite data del dfn em i ins kbd mark q s samp small span strong sub sup time u wbr".split()
+)
+_BREAK = re.compile(r"[ \t\r]*\n[ \t\r\n]*")
+_AMBIGUOUS_PUNCTUATION = frozenset("“”‘’—…")
+
+
+def _wide(ch: str) -> bool:
+    if "\uac00" <= ch <= "\ud7a3" or "\u1100" <= ch <= "\u11ff" or "\u3130" <= ch <= "\u318f":
+        return False  # 谚文词之间本来就用空格
+    return unicodedata.east_asian_width(ch) in ("W", "F", "H")
+
+
+def _joins(before: str, after: str) -> bool:
+    if _wide(before) and _wide(after):
+        return True
+    return (_wide(before) and after in _AMBIGUOUS_PUNCTUATION) or (
+        before in _AMBIGUOUS_PUNCTUATION and _wide(after)
+    )
+
+
+def join_cjk_lines(html: str) -> str:
+    """删去 ``html`` 正文里夹在两个中文字符之间的换行。
+
+    >>> join_cjk_lines("<p>把数据\\n    集读进来，\\n再训练。</p>")
+    '<p>把数据集读进来，再训练。</p>'
+    >>> join_cjk_lines("<p>中文与\\nPyTorch 之间的空格保留</p>")
+    '<p>中文与\\nPyTorch 之间的空格保留</p>'
+    >>> join_cjk_lines("<p>跨过<strong>行内\\n</strong>标签</p><pre>代码\\n不动</pre>")
+    '<p>跨过<strong>行内</strong>标签</p><pre>代码\\n不动</pre>'
+    >>> join_cjk_lines("<p>段落</p>\\n<p>之间不相连</p>")
+    '<p>段落</p>\\n<p>之间不相连</p>'
+    """
+    # 先把正文切成“连着排的”几组：每组是若干段文字在 html 里的 (起点, 终点)
+    groups: list[list[tuple[int, int]]] = [[]]
+    pos = 0
+    for m in _MARKUP.finditer(html):
+        if m.start() > pos:
+            groups[-1].append((pos, m.start()))
+        tag = (m["tag"] or "").lower()
+        if tag not in _INLINE or m["raw"] or m["math"]:
+            groups.append([])
+        pos = m.end()
+    if pos < len(html):
+        groups[-1].append((pos, len(html)))
+
+    cuts: list[tuple[int, int]] = []  # 要删掉的 html 区间
+    for spans in groups:
+        if not spans:
+            continue
+        text = "".join(html[a:b] for a, b in spans)
+        if "\n" not in text:
+            continue
+        where = [a + i for a, b in spans for i in range(b - a)]  # text 的第 k 个字符在 html 里的位置
+        for m in _BREAK.finditer(text):
+            if m.start() == 0 or m.end() == len(text):
+                continue
+            if _joins(text[m.start() - 1], text[m.end()]):
+                cuts += [(where[k], where[k] + 1) for k in range(m.start(), m.end())]
+    if not cuts:
+        return html
+    out, pos = [], 0
+    for a, b in cuts:  # cuts 已按位置排好
+        out.append(html[pos:a])
+        pos = b
+    out.append(html[pos:])
+    return "".join(out)

@@ -1,0 +1,82 @@
+"""dlbook.gallery.cjk：删去中文之间的换行，别的一概不动。"""
+
+from __future__ import annotations
+
+import pytest
+
+from dlbook.gallery.cjk import join_cjk_lines
+
+
+@pytest.mark.parametrize(
+    ("html", "expected"),
+    [
+        ("<p>数据\n集</p>", "<p>数据集</p>"),
+        ("<p>数据  \n\t  集</p>", "<p>数据集</p>"),  # 换行两边的空白一起删
+        ("<p>读进来，\n再训练。</p>", "<p>读进来，再训练。</p>"),  # 全角标点
+        ("<p>（\n括号）</p>", "<p>（括号）</p>"),
+        ("<p>所谓\n“残差”\n映射</p>", "<p>所谓“残差”映射</p>"),  # 中文里的弯引号
+        ("<p>批量\n<em>归一化</em></p>", "<p>批量<em>归一化</em></p>"),  # 跨过行内标签
+        ('<p>见<a href="x.md">\n下一节</a></p>', '<p>见<a href="x.md">下一节</a></p>'),
+        ("<li>第一\n项</li>\n<li>第二项</li>", "<li>第一项</li>\n<li>第二项</li>"),
+    ],
+)
+def test_breaks_between_chinese_characters_are_removed(html, expected):
+    assert join_cjk_lines(html) == expected
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<p>中文与\nPyTorch</p>",  # 中英文之间本来就该有空格
+        "<p>PyTorch\n中文</p>",
+        "<p>共 3\n层</p>",
+        "<p>“quoted”\n“English”</p>",
+        "<p>한국어\n문장</p>",  # 谚文词之间用空格
+    ],
+)
+def test_other_breaks_stay(html):
+    assert join_cjk_lines(html) == html
+
+
+@pytest.mark.parametrize(
+    "html",
+    [
+        "<pre>代码\n不动</pre>",
+        '<pre class="x"><span>代码</span>\n<span>不动</span></pre>',
+        "<p><code>代码\n不动</code></p>",
+        "<script>const s = '代码\\n不动'; if (a < b) {}\n// 中文\n// 注释</script>",
+        "<style>/* 样式\n说明 */</style>",
+        "<textarea>输入\n框</textarea>",
+        '<p><span class="arithmatex">\\(\\text{公\n式}\\)</span></p>',
+        '<div class="arithmatex">\\[\\text{公\n式}\\]</div>',
+        "<!-- 注释\n不动 -->",
+        "<p>段落</p>\n<p>之间</p>",  # 块级元素之间的换行不是正文
+        "<p>换行<br>\n之后</p>",
+        "<h2>标题</h2>\n正文",
+    ],
+)
+def test_code_math_scripts_and_block_boundaries_are_untouched(html):
+    assert join_cjk_lines(html) == html
+
+
+def test_attributes_are_untouched_even_with_angle_brackets_inside():
+    html = '<p title="a > b 中\n文">标题\n属性</p><img alt="图\n片">'
+    assert join_cjk_lines(html) == '<p title="a > b 中\n文">标题属性</p><img alt="图\n片">'
+
+
+def test_idempotent_and_nothing_else_changes():
+    html = (
+        '<article><h1 id="x">题目</h1>\n<p>第一行，\n第二行；<strong>粗体\n</strong>接着，\n'
+        "English words\nstay apart.</p>\n<pre><code>a = 1\n# 中文\n# 注释\n</code></pre>\n</article>"
+    )
+    once = join_cjk_lines(html)
+    assert join_cjk_lines(once) == once
+    assert once.replace("\n", "") == html.replace("\n", "")  # 只删了换行（这里换行两边没有空格）
+    assert "第一行，第二行；<strong>粗体</strong>接着，\nEnglish words\nstay apart." in once
+    assert "# 中文\n# 注释" in once
+
+
+def test_text_after_the_last_tag_and_empty_input():
+    assert join_cjk_lines("") == ""
+    assert join_cjk_lines("没有标签\n的文字") == "没有标签的文字"
+    assert join_cjk_lines("<p>x</p>末尾\n文字") == "<p>x</p>末尾文字"
