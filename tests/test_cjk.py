@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from dlbook.gallery.cjk import join_cjk_lines
+from dlbook.gallery.cjk import join_cjk_lines, join_cjk_markdown
 
 
 @pytest.mark.parametrize(
@@ -80,3 +80,81 @@ def test_text_after_the_last_tag_and_empty_input():
     assert join_cjk_lines("") == ""
     assert join_cjk_lines("没有标签\n的文字") == "没有标签的文字"
     assert join_cjk_lines("<p>x</p>末尾\n文字") == "<p>x</p>末尾文字"
+
+
+# ---------------------------------------------------------------------------
+# Markdown 源文本（图库生成的笔记本）
+# ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("数据\n集", "数据集"),
+        ("- 列表项的\n  续行", "- 列表项的续行"),
+        ("读进来，\n再训练。\n\n下一段\n接着", "读进来，再训练。\n\n下一段接着"),
+        ("末尾有空格 \n接着", "末尾有空格接着"),
+    ],
+)
+def test_markdown_paragraph_breaks_between_chinese_are_removed(source, expected):
+    assert join_cjk_markdown(source) == expected
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "中文\nPyTorch",
+        "```python\n# 中文\n# 注释\n```",
+        "````\n```\n代码\n块\n```\n````",  # 更长的围栏里套着短的
+        "~~~\n代码\n块\n~~~",
+        "$$\n\\text{公}\n\\text{式}\n$$",
+        "## 标题\n正文",
+        "| 表 | 格 |\n| 一 | 行 |",
+        "<div>\n中文\n</div>",
+        "硬换行  \n之后",
+        "硬换行\\\n之后",
+        "正文\n\n    缩进的\n    代码",
+    ],
+)
+def test_markdown_code_math_headings_tables_and_hard_breaks_stay(source):
+    assert join_cjk_markdown(source) == source
+
+
+def test_markdown_after_a_closed_fence_joins_again():
+    source = "```\n代码\n```\n之后的\n正文\n$$x$$\n公式\n之后"
+    assert join_cjk_markdown(source) == "```\n代码\n```\n之后的正文\n$$x$$\n公式之后"
+
+
+def _render(markdown_text: str) -> str:
+    import markdown
+
+    return markdown.markdown(
+        markdown_text,
+        extensions=["tables", "md_in_html", "pymdownx.superfences", "pymdownx.arithmatex"],
+        extension_configs={"pymdownx.arithmatex": {"generic": True}},
+    )
+
+
+def test_joining_the_gallery_markdown_changes_nothing_but_the_breaks(monkeypatch):
+    # 对图库里真实的每个 Markdown 单元格：在源文本上接行再渲染，与渲染后再在 HTML 里删换行，得到同样的 HTML。
+    # 也就是说 Markdown 上的接行没有把标题、列表、公式、代码接坏，也没有漏掉一处。
+    from dlbook.gallery import notebook
+    from dlbook.gallery.build import find_scripts
+    from tests.conftest import GALLERY
+
+    monkeypatch.setattr(notebook, "join_cjk_markdown", lambda text: text)  # 取没接过行的单元格
+    checked = changed = 0
+    for script in find_scripts(GALLERY):
+        for cell in notebook.script_to_notebook(script).cells:
+            if cell.cell_type != "markdown":
+                continue
+            joined = join_cjk_markdown(cell.source)
+            checked += 1
+            changed += joined != cell.source
+            assert _render(joined) == join_cjk_lines(_render(cell.source)), cell.source[:80]
+            assert join_cjk_markdown(joined) == joined
+    assert checked > 200 and changed > 100, (checked, changed)
+
+
+def test_markdown_display_math_spanning_lines_ends_at_its_closing_dollars():
+    source = "$$a = 1,\\qquad\n中文 b = 2.$$\n\n之后的\n正文"
+    assert join_cjk_markdown(source) == "$$a = 1,\\qquad\n中文 b = 2.$$\n\n之后的正文"

@@ -7,6 +7,8 @@ Chromium 把它显示成一个空格，于是“数据\\n集”显示成“数�
 谚文除外）时删掉它；一边是宽字符、另一边是中文里常用的引号、破折号或省略号（宽度为 A）时也删掉。
 其余的换行原样保留，中文与英文、数字之间的空格不受影响。
 
+:func:`join_cjk_markdown` 对 Markdown 源文本做同样的事，用于图库生成的笔记本（下载后在 Jupyter 里打开时也不多空格）。
+
 只改正文：``<pre>``、``<code>``、``<script>``、``<style>``、``<textarea>`` 和 arithmatex 的公式里的
 内容一概不动；跨过行内标签（``<strong>``、``<a>`` ……）的换行也处理，遇到其他标签就不再相连。
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["join_cjk_lines"]
+__all__ = ["join_cjk_lines", "join_cjk_markdown"]
 
 _MARKUP = re.compile(
     r"<(?P<raw>script|style|pre|code|textarea)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?</(?P=raw)\s*>"
@@ -94,3 +96,67 @@ def join_cjk_lines(html: str) -> str:
         pos = b
     out.append(html[pos:])
     return "".join(out)
+
+
+_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+_NOT_PROSE = ("#", "|", "<", "$$")  # 标题、表格行、HTML 块、独立公式的开头
+
+
+def join_cjk_markdown(text: str) -> str:
+    r"""把 Markdown 段落里夹在两个中文字符之间的换行删掉（规则同 :func:`join_cjk_lines`）。
+
+    代码块（``` 或 ~~~）、``$$`` 独立公式、标题、表格行、HTML 块和以两个空格或反斜杠结尾的硬换行都不动；
+    前面是空行、缩进四格以上的行可能是缩进代码块，也不动。
+
+    >>> join_cjk_markdown("第一行，\n第二行与\nPyTorch。\n\n```python\n# 中文\n# 注释\n```\n## 标题\n正文")
+    '第一行，第二行与\nPyTorch。\n\n```python\n# 中文\n# 注释\n```\n## 标题\n正文'
+    """
+    out: list[str] = []
+    fence: str | None = None  # 在代码块里时是它的开头标记
+    in_math = False
+    prose = False  # out[-1] 是不是可以接着写的正文行
+    for line in text.split("\n"):
+        stripped = line.strip()
+        marker = _FENCE.match(line)
+        if fence is not None:
+            if marker and marker[1][0] == fence[0] and len(marker[1]) >= len(fence) and stripped == marker[1]:
+                fence = None
+            out.append(line)
+            prose = False
+            continue
+        if marker:
+            fence = marker[1]
+            out.append(line)
+            prose = False
+            continue
+        if in_math:  # 独立公式到以 $$ 结尾的那一行为止
+            in_math = not stripped.endswith("$$")
+            out.append(line)
+            prose = False
+            continue
+        if stripped.startswith("$$"):
+            in_math = not (len(stripped) >= 4 and stripped.endswith("$$"))
+            out.append(line)
+            prose = False
+            continue
+        if not stripped:
+            out.append(line)
+            prose = False
+            continue
+        indented = len(line) - len(line.lstrip(" ")) >= 4 and (not out or not out[-1].strip())
+        previous = out[-1] if out else ""
+        # 强调的标记（**粗体**、*斜体*）不占位置：看它们里面的字
+        before, after = previous.rstrip().rstrip("*_")[-1:], stripped.lstrip("*_")[:1]
+        if (
+            prose
+            and not stripped.startswith(_NOT_PROSE)
+            and not previous.endswith(("  ", "\\"))
+            and before
+            and after
+            and _joins(before, after)
+        ):
+            out[-1] = previous.rstrip() + line.lstrip()
+            continue
+        out.append(line)
+        prose = not indented and not stripped.startswith(_NOT_PROSE)
+    return "\n".join(out)

@@ -13,6 +13,8 @@ from sphinx_gallery.py_source_parser import (
     split_code_and_text_blocks,
 )
 
+from dlbook.gallery.cjk import join_cjk_markdown
+
 __all__ = ["ScriptError", "script_to_notebook", "script_title"]
 
 _SETEXT_TITLE = re.compile(r"^\s*(?P<title>[^\n]+)\n(?P<rule>=+)\s*(\n|$)")
@@ -77,7 +79,8 @@ def script_to_notebook(path: str | Path) -> NotebookNode:
     path = Path(path)
     blocks = _blocks(path)
     title, intro = _title_cell(blocks[0].content, path)
-    cells = [nbformat.v4.new_markdown_cell(intro)]
+    # 注释里折行的中文：换行在浏览器里显示成空格，在 Markdown 单元格里就接起来
+    cells = [nbformat.v4.new_markdown_cell(join_cjk_markdown(intro))]
     for block in blocks[1:]:
         if block.type == "code":
             source = remove_ignore_blocks(remove_config_comments(block.content)).strip("\n")
@@ -86,7 +89,7 @@ def script_to_notebook(path: str | Path) -> NotebookNode:
         else:
             text = block.content.strip("\n")
             if text.strip():
-                cells.append(nbformat.v4.new_markdown_cell(text))
+                cells.append(nbformat.v4.new_markdown_cell(join_cjk_markdown(text)))
 
     for i, cell in enumerate(cells):
         cell.id = f"cell-{i}"  # 固定的 id：同一个脚本总是得到同样的笔记本

@@ -14,7 +14,8 @@ Markdown 正文、高亮的代码、文本输出和图片文件。单独一行 `
 会被换成该章各示例用 :func:`dlbook.results.report` 报告的训练结果汇成的表格。
 
 环境变量：``DLBOOK_MODE``（quick/full）、``DLBOOK_DEVICE``、``DLBOOK_GALLERY_PATTERN``
-（只执行匹配的脚本）、``DLBOOK_CACHE_DIR``（执行缓存的位置；生成的图库文件放在它旁边的 ``<缓存目录>-site``）。
+（只执行匹配的脚本）、``DLBOOK_CACHE_DIR``（执行缓存的位置；生成的图库文件放在它旁边的 ``<缓存目录>-site``，
+mkdocs-jupyter 的渲染缓存放在 ``<缓存目录>-jupyter``）。
 """
 
 from __future__ import annotations
