@@ -69,6 +69,20 @@ fig.suptitle("抛物线 [y=x^2]")
 show(fig)
 '''
 
+SPLIT_SCRIPT = '''\
+"""
+分成两块的打印
+==============
+"""
+
+# %%
+import sys, time
+print("第一块")
+sys.stdout.flush()
+time.sleep(0.5)  # 内核把刷新前后的打印分两次送来
+print("第二块")
+'''
+
 BROKEN_SCRIPT = '''\
 """
 会出错
@@ -122,6 +136,12 @@ def test_script_to_notebook_cells(tmp_path):
         ("x = 1\n", "标题文档字符串"),
         ('"""\n没有下划线的标题\n"""\nx = 1\n', "一排 '='"),
         ('"""\n标题\n====\n"""\n\n# %%\ndef f(:\n', "语法错误"),
+        # 只有 # 的一行把下一个单元格标记并进了文字块，页面上会出现 “%% [markdown]”
+        ('"""\n标题\n====\n"""\n\n# %%\nx = 1\n\n# %% [markdown]\n# 文字\n#\n# %% [markdown]\n# 更多\n',
+         r"plot_bad.py:12: 单元格标记"),
+        # 行内公式折行后新的一行以 “+ ” 开头：Markdown 把它当成列表项，公式断成两半
+        ('"""\n标题\n====\n"""\n\n# %%\nx = 1\n\n# %% [markdown]\n# 展开 $f(x) \\approx a\n# + b$ 之后\n',
+         r"plot_bad.py:11: 行内公式"),
     ],
 )
 def test_bad_scripts_are_named(tmp_path, text, message):
@@ -130,6 +150,16 @@ def test_bad_scripts_are_named(tmp_path, text, message):
     with pytest.raises(ScriptError, match=message) as info:
         script_to_notebook(path)
     assert "plot_bad.py" in str(info.value)
+
+
+def test_inline_math_may_wrap_onto_an_ordinary_line(tmp_path):
+    path = tmp_path / "plot_ok.py"
+    path.write_text(
+        '"""\n标题\n====\n"""\n\n# %%\nx = 1\n\n# %% [markdown]\n# 展开 $f(x) \\approx a +\n# b$ 之后\n'
+        "#\n# - 列表项里的 $c$ 没问题\n# - 价格 \\$5 不是公式\n",
+        encoding="utf-8",
+    )
+    assert "- 列表项" in script_to_notebook(path).cells[-1].source
 
 
 def test_missing_script(tmp_path):
@@ -320,6 +350,16 @@ def test_figures_get_their_own_alt_text_and_pages_link_the_image_files(tmp_path)
     output = page.cells[image.cell + 1].outputs[image.output]  # 页面笔记本多了第 2 个单元格（运行信息）
     assert output.metadata["filenames"] == {"image/png": "../images/plot_s_001.png"}
     assert (tmp_path / "out" / titled.image_uri(image)).read_bytes() == image.data
+
+
+def test_prints_of_one_cell_become_one_output_block(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_p=SPLIT_SCRIPT)
+    build, _ = _build(tmp_path, gallery)
+    ex = build.examples["ch/plot_p.py"]
+    outputs = ex.notebook.cells[-1].outputs
+    assert [(o.output_type, o.name, o.text) for o in outputs] == [("stream", "stdout", "第一块\n第二块\n")]
+    md = notebook_to_markdown(ex.notebook, images=ex.images, image_src=lambda im: im.name)
+    assert md.count("```text") == 1
 
 
 def test_doctest_fences_for_api_pages():

@@ -216,3 +216,29 @@ def test_the_build_kept_mkdocs_jupyter_cache_beside_its_own(site, gallery_cache)
     # 不与仓库里 .cache/mkdocs-jupyter 共用：开着 mkdocs serve 跑测试，两边不会互删缓存
     rendered = gallery_cache.with_name(gallery_cache.name + "-jupyter")
     assert len(list(rendered.glob("*.json"))) >= 40
+
+
+def test_example_page_table_of_contents_shows_the_whole_heading(site):
+    # mkdocs-jupyter 的目录项丢了标题里行内代码的文字（“`nn.Sequential`：把层串起来”只剩“：把层串起来”）
+    import html as html_lib
+
+    def text(fragment: str) -> str:
+        return " ".join(html_lib.unescape(re.sub(r"<[^>]+>", "", fragment)).replace("¶", "").split())
+
+    mismatched = []
+    for path in sorted((site / "gallery").glob("*/plot_*/index.html")):
+        page = path.read_text(encoding="utf-8")
+        headings = {m[1]: text(m[2]) for m in re.finditer(r'<h[1-6][^>]* id="([^"]+)"[^>]*>(.*?)</h[1-6]>', page, re.S)}
+        for target, title in re.findall(r'<a href="#([^"]+)" class="md-nav__link">(.*?)</a>', page, re.S):
+            if text(title) != headings.get(target):
+                mismatched.append((path.parent.name, text(title), headings.get(target)))
+    assert not mismatched, mismatched[:10]
+
+
+def test_api_page_shows_no_rest_markup(site):
+    # 文档字符串里的 reST 链接 `论文 <网址>`_ 和引出字面块的 :: 曾原样显示在 API 参考页上
+    html = _html(site, "api")
+    prose = re.sub(r"<[^>]+>", "", re.sub(r"<(pre|code)\b.*?</\1>", "", html, flags=re.S))
+    assert "`_" not in prose and "&lt;http" not in prose
+    assert "::" not in prose
+    assert len(re.findall(r'<a href="https://arxiv\.org/abs/[^"]+">', html)) >= 8

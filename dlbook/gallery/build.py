@@ -30,7 +30,7 @@ from nbformat import NotebookNode
 from dlbook.gallery.cache import CacheEntry, ExampleCache, atomic_write, cache_key, environment
 from dlbook.gallery.execute import ExampleError, execute_notebook
 from dlbook.gallery.notebook import script_to_notebook
-from dlbook.gallery.render import Image, extract_images
+from dlbook.gallery.render import Image, coalesce_streams, extract_images
 
 __all__ = ["Example", "GalleryBuild", "build_gallery", "find_scripts"]
 
@@ -193,7 +193,7 @@ class GalleryBuild:
             chapter=script.parent.name,
             stem=script.stem,
             title=nb.metadata.get("dlbook", {}).get("title", script.stem),
-            notebook=nb,
+            notebook=coalesce_streams(nb),
             mode=entry.mode,
             device=entry.device,
             seconds=entry.seconds,

@@ -1,4 +1,4 @@
-"""griffe 扩展：把文档字符串里裸露的 doctest 块包进 ```pycon 代码块，并把 reST 角色变成代码。
+"""griffe 扩展：把文档字符串里裸露的 doctest 块包进 ```pycon 代码块，并把 reST 的写法变成 Markdown。
 
 dlbook 的文档字符串直接写 ``>>>`` 例子（pytest 把它们当 doctest 运行）。不处理的话，
 API 参考页里 ``>>>`` 会被 Markdown 当成三层引用。在 ``mkdocs.yml`` 里::
@@ -17,9 +17,11 @@ from typing import Any
 
 import griffe
 
-__all__ = ["DoctestFences", "fence_doctests", "strip_roles"]
+__all__ = ["DoctestFences", "fence_doctests", "rest_links_and_literals", "strip_roles"]
 
 _ROLE = re.compile(r":(?:func|class|meth|mod|attr|data|exc|obj):`~?([^`]+)`")
+_LINK = re.compile(r"(?<!`)`([^`<]+?)\s*<(https?://[^>\s]+)>`__?")
+_LITERAL = re.compile(r"(?m)^([ \t]*)(.*?)::[ \t]*$")
 
 
 def strip_roles(text: str) -> str:
@@ -29,6 +31,30 @@ def strip_roles(text: str) -> str:
     '见 `dlbook.conv.corr2d` 与 `TensorLoader`。'
     """
     return _ROLE.sub(lambda m: f"`{m[1]}`", text)
+
+
+def rest_links_and_literals(text: str) -> str:
+    """reST 的链接 ```文字 <网址>`_`` 变成 Markdown 链接；段末引出字面块的 ``::`` 变成一个冒号。
+
+    字面块本身（空一行、缩进四格）在 Markdown 里已经是代码块，只是 ``::`` 会原样显示出来。
+
+    >>> rest_links_and_literals("来自 `Network In\\n    Network <https://arxiv.org/abs/1312.4400>`_。例如::")
+    '来自 [Network In Network](https://arxiv.org/abs/1312.4400)。例如：'
+    >>> rest_links_and_literals("用法：\\n\\n::\\n\\n    x = 1")
+    '用法：\\n\\n\\n\\n    x = 1'
+    """
+
+    def link(m: re.Match[str]) -> str:
+        return f"[{' '.join(m[1].split())}]({m[2]})"
+
+    def literal(m: re.Match[str]) -> str:
+        indent, body = m[1], m[2]
+        if not body.strip():
+            return ""  # 单独一行的 ::
+        colon = "：" if "\u4e00" <= body.rstrip()[-1] <= "\u9fff" or body.rstrip()[-1] in "）”" else ":"
+        return f"{indent}{body.rstrip()}{colon}"
+
+    return _LITERAL.sub(literal, _LINK.sub(link, text))
 
 
 def fence_doctests(text: str) -> str:
@@ -63,4 +89,4 @@ class DoctestFences(griffe.Extension):
 
     def on_instance(self, *, obj: griffe.Object, **kwargs: Any) -> None:
         if obj.docstring is not None:
-            obj.docstring.value = fence_doctests(strip_roles(obj.docstring.value))
+            obj.docstring.value = fence_doctests(rest_links_and_literals(strip_roles(obj.docstring.value)))

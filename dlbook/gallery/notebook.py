@@ -38,6 +38,33 @@ def _title_cell(text: str, path: Path) -> tuple[str, str]:
     return title, body
 
 
+_CELL_MARKER = re.compile(r"^\s*%%")
+_BLOCK_START = re.compile(r"^\s*(?:[-+*]|\d+[.)])\s|^\s*[#>]")
+_INLINE_DOLLAR = re.compile(r"(?<![\\$])\$(?!\$)")
+
+
+def _check_text(text: str, path: Path, line: int) -> None:
+    """Markdown 文本块里两种渲染出错的写法：混进来的单元格标记，以及行内公式折行后新的一行像列表项或标题。"""
+    in_math = False  # 当前段落里有没有没闭合的行内公式 $…
+    for offset, row in enumerate(text.split("\n")):
+        where = f"{path}:{line + offset}"
+        if _CELL_MARKER.match(row):
+            raise ScriptError(
+                f"{where}: 单元格标记 “# {row.strip()}” 落进了上面的文字块（它前面是一行只有 # 的注释）；"
+                "在它前面空一行（不带 #）"
+            )
+        if not row.strip():
+            in_math = False
+            continue
+        if in_math and _BLOCK_START.match(row):
+            raise ScriptError(
+                f"{where}: 行内公式 $…$ 折到这一行，而这一行以 “{row.strip()[:2]}” 开头，"
+                "Markdown 会把它当成列表或标题，公式就断了：把这个符号移到上一行末尾"
+            )
+        if len(_INLINE_DOLLAR.findall(row.replace("$$", ""))) % 2:
+            in_math = not in_math
+
+
 def _blocks(path: Path):
     if not path.is_file():
         raise ScriptError(f"找不到示例脚本 {path}")
@@ -52,6 +79,9 @@ def _blocks(path: Path):
         blocks = []
     if not blocks or blocks[0].type != "text":
         raise ScriptError(f"{path}: 脚本必须以标题文档字符串开头")
+    for block in blocks:
+        if block.type == "text":
+            _check_text(block.content, path, block.lineno)
     return blocks
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
-__all__ = ["DEFAULT_ALT", "Image", "clean_text", "extract_images", "notebook_to_markdown"]
+__all__ = ["DEFAULT_ALT", "Image", "clean_text", "coalesce_streams", "extract_images", "notebook_to_markdown"]
 
 DEFAULT_ALT = "示例输出的图"
 
@@ -44,6 +44,36 @@ def clean_text(text: str) -> str:
     """
     text = _ANSI.sub("", text)
     return "\n".join(line.rsplit("\r", 1)[-1] for line in text.split("\n"))
+
+
+def coalesce_streams(nb: NotebookNode) -> NotebookNode:
+    r"""把每个代码单元格里相邻的、同一个流（stdout 或 stderr）的输出并成一个，原地修改并返回 ``nb``。
+
+    内核把一次运行的打印分成几块送来（中间隔着一次刷新就会分开），页面上就成了几个挨着的输出框。
+
+    >>> from nbformat.v4 import new_code_cell, new_notebook, new_output
+    >>> cell = new_code_cell("print(1); print(2)", outputs=[
+    ...     new_output("stream", name="stdout", text="1\n"), new_output("stream", name="stdout", text="2\n"),
+    ...     new_output("stream", name="stderr", text="警告\n")])
+    >>> [(o.name, o.text) for o in coalesce_streams(new_notebook(cells=[cell])).cells[0].outputs]
+    [('stdout', '1\n2\n'), ('stderr', '警告\n')]
+    """
+    for cell in nb.cells:
+        merged: list[NotebookNode] = []
+        for output in cell.get("outputs", []):
+            previous = merged[-1] if merged else None
+            if (
+                previous is not None
+                and output.get("output_type") == "stream"
+                and previous.get("output_type") == "stream"
+                and previous.get("name") == output.get("name")
+            ):
+                previous["text"] = _joined(previous.get("text", "")) + _joined(output.get("text", ""))
+            else:
+                merged.append(output)
+        if "outputs" in cell:
+            cell["outputs"] = merged
+    return nb
 
 
 def _image_of(output: NotebookNode) -> tuple[str, str, bytes, str] | None:

@@ -102,14 +102,14 @@ def fix_notebook_headings(html: str, toc) -> str:
 
     mkdocs-jupyter 的目录项标题里，标题中行内代码（``<code>``）的文字整个被删掉了
     （“公式与 `nn.Conv2d` 逐一对照”成了“公式与 逐一对照”），所以每个标题按完整的文字和去掉代码后的文字
-    各登记一次，目录项先按前者找，找不到再按后者找。
+    各登记一次，目录项先按前者找，找不到再按后者找；找到后目录项的文字也换成完整的标题。
 
     >>> class Item:
     ...     def __init__(self, title): self.title, self.id, self.children = title, "_1", []
     >>> toc = [Item("公式与 逐一对照"), Item("小结")]
     >>> page = fix_notebook_headings("<h2>公式与 <code>nn.Conv2d</code> 逐一对照</h2><h2>小结</h2>", toc)
-    >>> [item.id for item in toc]
-    ['公式与-nnconv2d-逐一对照', '小结']
+    >>> [(item.id, item.title) for item in toc]
+    [('公式与-nnconv2d-逐一对照', '公式与 nn.Conv2d 逐一对照'), ('小结', '小结')]
     >>> 'id="公式与-nnconv2d-逐一对照"' in page
     True
     """
@@ -140,6 +140,7 @@ def fix_notebook_headings(html: str, toc) -> str:
             )
             if match is not None:
                 item.id = match[2]
+                item.title = html_lib.escape(match[0], quote=False)  # 目录里也显示代码的文字
                 headings.remove(match)  # 每个标题只认领一次（同名的标题依次对应）
             walk(item.children)
 

@@ -28,8 +28,9 @@ print("设备：", device, " 模式：", dlbook.current_mode())
 #
 # 判别器输出 logit $a$，$D = \sigma(a)$。对 $a$ 求导：
 #
-# $$\frac{\partial}{\partial a}\log(1-\sigma(a)) = -\sigma(a) = -D,\qquad
-# \frac{\partial}{\partial a}\big(-\log\sigma(a)\big) = -(1-\sigma(a)) = -(1 - D).$$
+# $$\frac{\partial}{\partial a}\log(1-\sigma(a)) = -\sigma(a) = -D,$$
+#
+# $$\frac{\partial}{\partial a}\big(-\log\sigma(a)\big) = -(1-\sigma(a)) = -(1 - D).$$
 #
 # 训练刚开始时生成的样本很假，判别器很容易把它们认出来，$D(G(z))$ 接近 0：
 # 极小极大损失的梯度正比于 $D$，几乎为 0；非饱和损失的梯度正比于 $1-D$，接近 1。下面用自动微分核对这两个式子。

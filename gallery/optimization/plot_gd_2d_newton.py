@@ -61,8 +61,8 @@ show(fig)
 #
 # ## 牛顿法
 #
-# 二阶泰勒展开 $f(\mathbf{x}+\boldsymbol{\epsilon}) \approx f(\mathbf{x}) + \nabla f^\top \boldsymbol{\epsilon}
-# + \frac12 \boldsymbol{\epsilon}^\top \mathbf{H} \boldsymbol{\epsilon}$ 对 $\boldsymbol{\epsilon}$ 求最小，得到
+# 二阶泰勒展开 $f(\mathbf{x}+\boldsymbol{\epsilon}) \approx f(\mathbf{x}) + \nabla f^\top \boldsymbol{\epsilon} +
+# \frac12 \boldsymbol{\epsilon}^\top \mathbf{H} \boldsymbol{\epsilon}$ 对 $\boldsymbol{\epsilon}$ 求最小，得到
 # 牛顿步 $\boldsymbol{\epsilon} = -\mathbf{H}^{-1}\nabla f$。在二次函数上二阶展开是精确的，所以一步就到最小值：
 
 # %%

@@ -53,7 +53,7 @@ for i, reason in enumerate(report.break_reasons, 1):
 # %% [markdown]
 # 两张图：`if` 之前的 `mean`、`std` 是一张；`item()` 把值交回 Python，Python 判断完分支后，
 # Dynamo 从分支里接着捕获第二张图。每次调用都要在两张图之间回到 Python 一次。
-#
+
 # %% [markdown]
 # ## `fullgraph=True`：不许中断
 #
