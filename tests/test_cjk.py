@@ -18,6 +18,9 @@ from dlbook.gallery.cjk import join_cjk_lines, join_cjk_markdown
         ("<p>批量\n<em>归一化</em></p>", "<p>批量<em>归一化</em></p>"),  # 跨过行内标签
         ('<p>见<a href="x.md">\n下一节</a></p>', '<p>见<a href="x.md">下一节</a></p>'),
         ("<li>第一\n项</li>\n<li>第二项</li>", "<li>第一项</li>\n<li>第二项</li>"),
+        ("<p>训练 10 轮。\nquick 模式</p>", "<p>训练 10 轮。quick 模式</p>"),  # 全角标点之后不再加空格
+        ("<p>训练它：\nXavier</p>", "<p>训练它：Xavier</p>"),
+        ("<p>ResNet\n（残差网络）</p>", "<p>ResNet（残差网络）</p>"),
     ],
 )
 def test_breaks_between_chinese_characters_are_removed(html, expected):
@@ -31,6 +34,7 @@ def test_breaks_between_chinese_characters_are_removed(html, expected):
         "<p>PyTorch\n中文</p>",
         "<p>共 3\n层</p>",
         "<p>“quoted”\n“English”</p>",
+        "<p>共 3\n(三)</p>",  # 半角括号不是全角标点
         "<p>한국어\n문장</p>",  # 谚文词之间用空格
     ],
 )
@@ -72,7 +76,7 @@ def test_idempotent_and_nothing_else_changes():
     once = join_cjk_lines(html)
     assert join_cjk_lines(once) == once
     assert once.replace("\n", "") == html.replace("\n", "")  # 只删了换行（这里换行两边没有空格）
-    assert "第一行，第二行；<strong>粗体</strong>接着，\nEnglish words\nstay apart." in once
+    assert "第一行，第二行；<strong>粗体</strong>接着，English words\nstay apart." in once
     assert "# 中文\n# 注释" in once
 
 
@@ -113,6 +117,9 @@ def test_markdown_paragraph_breaks_between_chinese_are_removed(source, expected)
         "硬换行  \n之后",
         "硬换行\\\n之后",
         "正文\n\n    缩进的\n    代码",
+        "列表：\n- 第一项\n- 第二项",  # 全角冒号后面是列表：不能接成一行
+        "步骤：\n1. 先做\n2. 再做",
+        "引文：\n> 原话",
     ],
 )
 def test_markdown_code_math_headings_tables_and_hard_breaks_stay(source):

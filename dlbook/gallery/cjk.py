@@ -4,13 +4,15 @@
 Chromium 把它显示成一个空格，于是“数据\\n集”显示成“数据 集”。CSS Text 3（§4.1.3）规定两边都是
 东亚宽字符时这种换行应当删掉，Firefox 这样做，Chromium 不做。:func:`join_cjk_lines` 在构建时替浏览器做：
 换行（连同它两边的空格和制表符）两边都是宽字符（``unicodedata.east_asian_width`` 为 W、F 或 H，
-谚文除外）时删掉它；一边是宽字符、另一边是中文里常用的引号、破折号或省略号（宽度为 A）时也删掉。
+谚文除外）时删掉它；一边是全角标点（“。”“：”“（”……，字形里已经带着空白）时，另一边是什么都删；
+一边是宽字符、另一边是中文里常用的引号、破折号或省略号（宽度为 A）时也删掉。
 其余的换行原样保留，中文与英文、数字之间的空格不受影响。
 
 :func:`join_cjk_markdown` 对 Markdown 源文本做同样的事，用于图库生成的笔记本（下载后在 Jupyter 里打开时也不多空格）。
 
 只改正文：``<pre>``、``<code>``、``<script>``、``<style>``、``<textarea>`` 和 arithmatex 的公式里的
-内容一概不动；跨过行内标签（``<strong>``、``<a>`` ……）的换行也处理，遇到其他标签就不再相连。
+内容一概不动；跨过行内标签（``<strong>``、``<a>`` ……）的换行也处理，行内的代码和公式当作一个拉丁字母，
+遇到其他标签就不再相连。
 """
 
 from __future__ import annotations
@@ -42,9 +44,15 @@ def _wide(ch: str) -> bool:
     return unicodedata.east_asian_width(ch) in ("W", "F", "H")
 
 
+def _wide_punctuation(ch: str) -> bool:
+    return _wide(ch) and unicodedata.category(ch).startswith("P")
+
+
 def _joins(before: str, after: str) -> bool:
     if _wide(before) and _wide(after):
         return True
+    if _wide_punctuation(before) or _wide_punctuation(after):
+        return True  # 全角标点自带空白：“10 轮。quick”“训练它：Xavier”，后面不再加空格
     return (_wide(before) and after in _AMBIGUOUS_PUNCTUATION) or (
         before in _AMBIGUOUS_PUNCTUATION and _wide(after)
     )
@@ -61,28 +69,33 @@ def join_cjk_lines(html: str) -> str:
     '<p>跨过<strong>行内</strong>标签</p><pre>代码\\n不动</pre>'
     >>> join_cjk_lines("<p>段落</p>\\n<p>之间不相连</p>")
     '<p>段落</p>\\n<p>之间不相连</p>'
+    >>> join_cjk_lines("<p>响应，\\n<code>x</code> 与\\n<code>y</code></p>")  # 全角逗号之后不留空格
+    '<p>响应，<code>x</code> 与\\n<code>y</code></p>'
     """
-    # 先把正文切成“连着排的”几组：每组是若干段文字在 html 里的 (起点, 终点)
-    groups: list[list[tuple[int, int]]] = [[]]
+    # 先把正文切成“连着排的”几组。组里的每一项是一段文字在 html 里的 (起点, 终点)，或者 None：
+    # 行内的代码或公式，它排在文字中间，但里面的字不改，看上去相当于一个拉丁字母
+    groups: list[list[tuple[int, int] | None]] = [[]]
     pos = 0
     for m in _MARKUP.finditer(html):
         if m.start() > pos:
             groups[-1].append((pos, m.start()))
         tag = (m["tag"] or "").lower()
-        if tag not in _INLINE or m["raw"] or m["math"]:
+        if (m["raw"] or "").lower() == "code" or (m["math"] or "").lower() == "span":
+            groups[-1].append(None)
+        elif tag not in _INLINE or m["raw"] or m["math"]:
             groups.append([])
         pos = m.end()
     if pos < len(html):
         groups[-1].append((pos, len(html)))
 
     cuts: list[tuple[int, int]] = []  # 要删掉的 html 区间
-    for spans in groups:
-        if not spans:
-            continue
-        text = "".join(html[a:b] for a, b in spans)
+    for items in groups:
+        text = "".join("x" if item is None else html[item[0] : item[1]] for item in items)
         if "\n" not in text:
             continue
-        where = [a + i for a, b in spans for i in range(b - a)]  # text 的第 k 个字符在 html 里的位置
+        where: list[int] = []  # text 的第 k 个字符在 html 里的位置（行内代码、公式为 -1）
+        for item in items:
+            where += [-1] if item is None else list(range(item[0], item[1]))
         for m in _BREAK.finditer(text):
             if m.start() == 0 or m.end() == len(text):
                 continue
@@ -100,6 +113,7 @@ def join_cjk_lines(html: str) -> str:
 
 _FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
 _NOT_PROSE = ("#", "|", "<", "$$")  # 标题、表格行、HTML 块、独立公式的开头
+_BLOCK_START = re.compile(r"^(?:[-+*]|\d+[.)])(?:\s|$)|^>")  # 列表项、引用：另起一块，不接到上一行
 
 
 def join_cjk_markdown(text: str) -> str:
@@ -150,6 +164,7 @@ def join_cjk_markdown(text: str) -> str:
         if (
             prose
             and not stripped.startswith(_NOT_PROSE)
+            and not _BLOCK_START.match(stripped)
             and not previous.endswith(("  ", "\\"))
             and before
             and after
