@@ -401,3 +401,17 @@ def test_each_build_cache_gets_its_own_notebook_render_cache(tmp_path, monkeypat
         config = load_config(str(root / "mkdocs.yml"))
         config.plugins["dlbook-gallery"].on_config(config)
         assert config.plugins["mkdocs-jupyter"].config["cache_dir"] == str(expected)
+
+
+def test_title_card_keeps_a_long_chinese_title_inside_the_card():
+    # matplotlib 的 wrap=True 不在汉字之间折行：长标题曾伸出卡片的两边
+    import numpy as np
+
+    from dlbook.gallery.build import THUMB_SIZE, _title_card
+
+    card = np.asarray(_title_card("快速训练路径：数据留在设备上、混合精度与编译，再加上 CUDA 图"))
+    assert card.shape[:2] == (THUMB_SIZE[1], THUMB_SIZE[0])
+    background = card[0, 0]
+    edges = np.concatenate([card[:, :6], card[:, -6:]], axis=1)
+    assert (edges == background).all(), "文字碰到了卡片的左右边缘"
+    assert (card != background).any(), "卡片上应当有文字"

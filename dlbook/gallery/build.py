@@ -286,7 +286,7 @@ class GalleryBuild:
                     "",
                     f"    **[{ex.title}]({page})**",
                     "",
-                    f"    {ex.run_info()}",
+                    f"    {_card_info(ex)}",
                     "",
                 ]
             lines += ["</div>", ""]
@@ -307,6 +307,35 @@ class GalleryBuild:
     def written(self) -> list[str]:
         """本次构建写出（或确认未变）的全部文件，相对输出目录。"""
         return sorted(p.relative_to(self.out_dir).as_posix() for p in self._written)
+
+
+def _card_info(ex: Example) -> str:
+    """卡片上的运行信息：日期不在连字符处折行（窄卡片上曾折成 “2026-” 和 “12-01”）。"""
+    info, _, date = ex.run_info().rpartition(" · ")
+    return f'{html.escape(info)} · <span class="dlbook-nowrap">{html.escape(date)}</span>'
+
+
+def _title_lines(title: str, width: int = 24) -> list[str]:
+    """把标题折成每行至多 ``width`` 个单位（汉字算 2，其他算 1）；标点不放在行首。
+
+    >>> _title_lines("图中断：找到它、看懂它、去掉它")
+    ['图中断：找到它、看懂它、', '去掉它']
+    >>> _title_lines("LeNet")
+    ['LeNet']
+    """
+    import unicodedata
+
+    lines, line, used = [], "", 0
+    for ch in title:
+        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        if used + w > width and line and not unicodedata.category(ch).startswith("P"):
+            lines.append(line.rstrip())
+            line, used = "", 0
+        line += ch
+        used += w
+    if line.strip():
+        lines.append(line.strip())
+    return lines
 
 
 def _thumbnail(ex: Example) -> bytes:
@@ -341,7 +370,8 @@ def _title_card(title: str):
     w, h = THUMB_SIZE
     fig = plt.figure(figsize=(w / 100, h / 100), dpi=100)
     fig.patch.set_facecolor("#eef2f7")
-    fig.text(0.5, 0.5, title, ha="center", va="center", fontsize=16, wrap=True)
+    # matplotlib 的 wrap=True 只在空格处折行，中文标题会伸出卡片：自己折行
+    fig.text(0.5, 0.5, "\n".join(_title_lines(title)), ha="center", va="center", fontsize=15, linespacing=1.4)
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     plt.close(fig)

@@ -79,6 +79,7 @@ ax.scatter([], [], color="tab:red", label="输入 224×224")
 ax.scatter([], [], color="tab:blue", label="输入 96×96 或 28×28")
 ax.set(xscale="log", yscale="log", xlabel="参数量", ylabel="一次前向传播的 FLOPs（单张图像）")
 ax.set_xlim(right=ax.get_xlim()[1] * 8)  # 给最右边的标注留出地方
+ax.set_ylim(top=ax.get_ylim()[1] * 3)  # 最上面的标注（VGG-11）不压在边框上
 ax.grid(alpha=0.3, which="both")
 ax.legend(loc="lower right")
 show(fig)

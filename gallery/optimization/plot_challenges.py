@@ -48,13 +48,13 @@ print(f"风险的最小值点     x = {x[i_f]:.3f}，f = {risk(x)[i_f]:.3f}")
 print(f"经验风险的最小值点 x = {x[i_g]:.3f}，g = {empirical_risk(x)[i_g]:.3f}，"
       f"这里的真实风险 f = {risk(x)[i_g]:.3f}")
 
-fig, ax = plt.subplots(figsize=(5, 3))
+fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
 ax.plot(x, risk(x), label="风险 $f$")
 ax.plot(x, empirical_risk(x), label="经验风险 $g$")
 ax.annotate("风险的最小值", (x[i_f], risk(x)[i_f]), (0.95, -0.2), arrowprops={"arrowstyle": "->"})
 ax.annotate("经验风险的最小值", (x[i_g], empirical_risk(x)[i_g]), (0.52, -1.1), arrowprops={"arrowstyle": "->"})
 ax.set(xlabel="$x$", ylabel="风险")
-ax.legend(loc="lower right")  # 右下角是空的；放在上方会盖住“风险的最小值”
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # 放在图外：图里哪个角都会盖住一段曲线
 show(fig)
 
 # %% [markdown]
