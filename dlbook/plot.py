@@ -191,18 +191,18 @@ def describe_figure(fig: Figure, *, limit: int = 200) -> str:
     'LeNet；训练损失；纵轴准确率、横轴轮次'
     >>> plt.close(fig)
     """
-    parts: list[str] = []
     if hasattr(fig, "get_suptitle"):
         suptitle = fig.get_suptitle()
     else:  # matplotlib 3.7 还没有 get_suptitle
         suptitle = fig._suptitle.get_text() if fig._suptitle is not None else ""
+    parts = [suptitle]
     for ax in fig.axes:
         title = " ".join(t for t in (ax.get_title(loc) for loc in ("left", "center", "right")) if t.strip())
         if not title:
             labels = [f"{axis}{text}" for axis, text in (("纵轴", ax.get_ylabel()), ("横轴", ax.get_xlabel())) if text]
             title = "、".join(labels)
         parts.append(title)
-    parts = [_plain(p) for p in [suptitle, *parts]]
+    parts = [_plain(p) for p in parts]
     text = "；".join(dict.fromkeys(p for p in parts if p))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 

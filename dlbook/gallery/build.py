@@ -20,6 +20,7 @@ import io
 import os
 import re
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from collections.abc import Callable
 from pathlib import Path
@@ -323,8 +324,6 @@ def _title_lines(title: str, width: int = 24) -> list[str]:
     >>> _title_lines("LeNet")
     ['LeNet']
     """
-    import unicodedata
-
     lines, line, used = [], "", 0
     for ch in title:
         w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1

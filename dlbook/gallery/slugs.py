@@ -85,9 +85,10 @@ def set_image_alts(html: str, alts: dict[str, str]) -> str:
     def replace(m: re.Match[str]) -> str:
         tag = m.group(0)
         src = _SRC.search(tag)
-        if src is None or html_lib.unescape(src[1]) not in alts:
+        key = html_lib.unescape(src[1]) if src is not None else None
+        if key not in alts:
             return tag
-        alt = html_lib.escape(alts[html_lib.unescape(src[1])], quote=True)
+        alt = html_lib.escape(alts[key], quote=True)
         return f'<img alt="{alt}"' + _ALT.sub("", tag[len("<img"):], count=1)
 
     return _IMG.sub(replace, html)
