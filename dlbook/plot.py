@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 
     from dlbook.train import History
 
-__all__ = ["describe_figure", "plot_history", "show", "show_images", "show_matrix"]
+__all__ = ["describe_figure", "plot_history", "show", "show_images", "show_matrix", "smallest_text_px"]
 
 FIGURES_ENV = "DLBOOK_FIGURES"
 
@@ -207,6 +207,42 @@ def describe_figure(fig: Figure, *, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def smallest_text_px(fig: Figure) -> float | None:
+    """图里画出来的最小文字的字号，以存成 PNG 后的像素计（字号的点数 × dpi / 72）。
+
+    把图画一遍，记下真正画出的每段文字（隐藏的坐标轴、空字符串不算）。网页把宽图缩到正文的宽度，
+    文字跟着缩小：构建时用它检查每张图在页面上的文字不小于可读的大小（见 ``tests/test_site.py``）。
+    图里没有文字时返回 ``None``。
+
+    >>> fig, ax = plt.subplots(figsize=(4, 3), dpi=100)
+    >>> _ = ax.set_title("标题", fontsize=14); _ = ax.tick_params(labelsize=7.2)
+    >>> smallest_text_px(fig)
+    10.0
+    >>> ax.set_axis_off(); smallest_text_px(fig)
+    19.44
+    >>> plt.close(fig)
+    """
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    sizes: list[float] = []
+
+    class _Recorder(RendererAgg):  # 画文字（普通、mathtext、usetex）时记下字号，其余照常
+        def draw_text(self, gc, x, y, s, prop, *args, **kwargs):
+            if s.strip():
+                sizes.append(prop.get_size_in_points())
+            return super().draw_text(gc, x, y, s, prop, *args, **kwargs)
+
+        def draw_tex(self, gc, x, y, s, prop, *args, **kwargs):
+            if s.strip():
+                sizes.append(prop.get_size_in_points())
+            return super().draw_tex(gc, x, y, s, prop, *args, **kwargs)
+
+    dpi = matplotlib.rcParams["savefig.dpi"]
+    dpi = fig.dpi if dpi == "figure" else float(dpi)
+    fig.draw(_Recorder(fig.bbox.width, fig.bbox.height, fig.dpi))
+    return round(min(sizes) * dpi / 72, 2) if sizes else None
+
+
 def show(fig: Figure | None = None, *, name: str | None = None) -> Path | None:
     """显示图，并关闭它，以免图越积越多。
 
@@ -223,8 +259,10 @@ def show(fig: Figure | None = None, *, name: str | None = None) -> Path | None:
     if in_jupyter_kernel():
         from IPython.display import display
 
-        alt = describe_figure(fig)  # 构建网站时成为图片的 alt（dlbook.gallery.render）
-        display(fig, metadata={"image/png": {"alt": alt}} if alt else None)
+        # 构建网站时：描述成为图片的 alt，最小字号用来检查缩进正文后是否还看得清（dlbook.gallery.render）
+        meta: dict[str, Any] = {"alt": describe_figure(fig), "smallest_text_px": smallest_text_px(fig)}
+        meta = {k: v for k, v in meta.items() if v}
+        display(fig, metadata={"image/png": meta} if meta else None)
         plt.close(fig)
         return None
     if matplotlib.get_backend().lower() not in _NON_INTERACTIVE:
@@ -265,6 +303,8 @@ def plot_history(history: History, *, title: str | None = None) -> Figure:
     ax_acc.set(xlabel="轮次", ylabel="准确率")
     for ax in (ax_loss, ax_acc):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        # 损失几乎不变时（没学起来的网络停在 ln 10 ≈ 2.303），默认的刻度写成偏移量“+2.302”加上小数点后几位
+        ax.ticklabel_format(axis="y", useOffset=False)
         ax.grid(alpha=0.3)
         ax.legend()
     if title is not None:

@@ -103,6 +103,62 @@ def test_chapter_page(page, server):
     assert page.outside == [], page.outside
 
 
+def test_wide_figures_fill_the_chapter_column_and_link_to_the_full_size_file(page, server):
+    from dlbook.gallery.figures import CHAPTER_COLUMN_PX
+
+    page.set_viewport_size({"width": 1280, "height": 800})
+    page.goto(f"{server}/cnn-basics/lenet/")
+    figures = page.locator('article img[src*="/images/"]')
+    shrunk = []
+    for i in range(figures.count()):
+        figures.nth(i).scroll_into_view_if_needed()
+        page.wait_for_function("(img) => img.complete", arg=figures.nth(i).element_handle())
+        natural, shown = figures.nth(i).evaluate("img => [img.naturalWidth, img.getBoundingClientRect().width]")
+        if natural > shown + 1:
+            shrunk.append(shown)
+        # 每张图都包在指向它自己文件的链接里：点开看原大小
+        assert figures.nth(i).evaluate("img => img.closest('a.dlbook-figure-link').href === img.src")
+    # 图里文字大小的检查（test_site.py）按这个正文宽度换算；正文窄了，那里的数字就高估了
+    assert shrunk, "这一页应当有比正文宽、被缩小的图"
+    assert min(shrunk) >= CHAPTER_COLUMN_PX - 1, shrunk
+    with page.expect_navigation():
+        figures.first.click()
+    assert page.url.endswith(".png")
+
+
+_PUNCTUATION_AFTER_WRAPPED_MATH = r"""() => {
+  // 行内公式后面紧跟的全角标点被折到了下一行的开头（标点的中线低于公式的中线）
+  const out = [];
+  for (const math of document.querySelectorAll('article mjx-container:not([display="true"])')) {
+    let box = math;
+    while (box.parentElement && box.parentElement.classList.contains("arithmatex") && !box.nextSibling) {
+      box = box.parentElement;
+    }
+    const next = box.nextSibling;
+    if (!next || next.nodeType !== Node.TEXT_NODE || !/^[，。、；：）]/.test(next.data)) continue;
+    const range = document.createRange();
+    range.setStart(next, 0);
+    range.setEnd(next, 1);
+    const a = math.getBoundingClientRect(), b = range.getBoundingClientRect();
+    if (b.top > a.top + a.height / 2) out.push(next.data.slice(0, 10));
+  }
+  return out;
+}"""
+
+
+@pytest.mark.parametrize(
+    "path", ["gan/transposed-conv/", "optimization/gradient-descent/", "gallery/gan/plot_transposed_conv/"]
+)
+def test_punctuation_does_not_start_a_line_after_inline_math(page, server, path):
+    # 手机宽度下这几页原有 11 处“，”“。”被折到行首：公式是一个整体，浏览器在它和标点之间折行
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(f"{server}/{path}")
+    assert _wait_for_math(page) > 0
+    assert page.locator("article .dlbook-nowrap mjx-container").count() > 0
+    assert page.evaluate(_PUNCTUATION_AFTER_WRAPPED_MATH) == []
+    assert page.errors == [], page.errors
+
+
 def test_math_on_formula_page(page, server):
     page.goto(f"{server}/cnn-basics/padding-and-stride/")
     assert _wait_for_math(page) > 0
@@ -151,6 +207,7 @@ def test_example_page_downloads_and_anchors(page, server):
         assert figures.nth(i).evaluate("img => img.naturalWidth") > 0
         assert "/images/" in figures.nth(i).get_attribute("src")
         assert "No description" not in figures.nth(i).get_attribute("alt")
+        assert figures.nth(i).evaluate("img => img.closest('a.dlbook-figure-link').href === img.src")
     links = page.locator(".dlbook-run-info a[download]")
     assert links.count() == 2
     for i in range(links.count()):

@@ -328,7 +328,7 @@ def test_markdown_embed(tmp_path):
     assert "### 画图" in md  # 标题降了一级
     assert "```python\nimport matplotlib.pyplot as plt" in md
     assert "```text\n点数 5\n```" in md
-    assert "![示例输出的图](img/plot_a_001.png)" in md
+    assert '[![示例输出的图](img/plot_a_001.png)](img/plot_a_001.png "查看原图"){ .dlbook-figure-link }' in md
     assert "```text\n10\n```" in md  # 最后一个表达式的值
     assert "base64" not in md and "data:image" not in md
     assert [im.name for im in extract_images(ex.notebook, stem="s")] == ["s_001.png"]
@@ -342,7 +342,10 @@ def test_figures_get_their_own_alt_text_and_pages_link_the_image_files(tmp_path)
     assert [im.alt for im in titled.images] == ["抛物线 [y=x^2]"]
     assert [im.alt for im in plain.images] == ["示例输出的图"]
     md = notebook_to_markdown(titled.notebook, images=titled.images, image_src=lambda im: f"img/{im.name}")
-    assert "![抛物线 \\[y=x^2\\]](img/plot_s_001.png)" in md
+    assert "[![抛物线 \\[y=x^2\\]](img/plot_s_001.png)](img/plot_s_001.png" in md
+    # 最小文字（刻度，matplotlib 默认 10 点）的像素字号也记下了：10 × 100 dpi / 72
+    assert titled.images[0].text_px == pytest.approx(13.89, abs=0.01)
+    assert plain.images[0].text_px is None
     # 单独的示例页面引用写出的图片文件（相对页面 gallery/ch/plot_s/），不内嵌 base64
     assert build.page_images(titled) == {"../images/plot_s_001.png": titled.images[0]}
     page = nbformat.read(tmp_path / "out" / titled.page_uri, as_version=4)
@@ -415,3 +418,49 @@ def test_title_card_keeps_a_long_chinese_title_inside_the_card():
     edges = np.concatenate([card[:, :6], card[:, -6:]], axis=1)
     assert (edges == background).all(), "文字碰到了卡片的左右边缘"
     assert (card != background).any(), "卡片上应当有文字"
+
+
+WIDE_SCRIPT = '''\
+"""
+一宽一窄
+========
+"""
+
+# %%
+import matplotlib.pyplot as plt
+from dlbook.plot import show
+for width in (12, 5):
+    fig, ax = plt.subplots(figsize=(width, 3))
+    ax.plot([0, 1], [0, 1])
+    show(fig)
+'''
+
+
+def test_figures_command_reports_text_size_on_the_page(tmp_path, capsys):
+    from dlbook.gallery import figures
+
+    gallery = _gallery(tmp_path, ch__plot_w=WIDE_SCRIPT, ch__plot_x=BROKEN_SCRIPT)
+    assert figures.main([str(gallery / "ch" / "plot_w.py")]) == 0
+    lines = capsys.readouterr().out.splitlines()[1:]
+    assert len(lines) == 2
+    # 12 英寸宽的图（裁掉四周空白后约 980 px）缩到 584 px，10 点的刻度（13.9 px）只剩 8 px 多；5 英寸的图原样显示
+    wide, narrow = (float(line.split("章节页上 ")[1].split(" px")[0]) for line in lines)
+    assert 7 < wide < 9 and "小于 9 px" in lines[0]
+    assert narrow == pytest.approx(13.9) and "小于" not in lines[1]
+
+    assert figures.main([str(gallery / "ch" / "missing.py")]) == 2
+    assert "找不到示例脚本" in capsys.readouterr().err
+    assert figures.main([str(gallery / "ch" / "plot_x.py")]) == 1
+    assert "ZeroDivisionError" in capsys.readouterr().err
+
+
+def test_too_small_names_the_figure_and_its_sizes():
+    from dlbook.gallery.figures import too_small
+    from dlbook.gallery.render import Image
+
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + (1168).to_bytes(4, "big") + bytes(4)
+    small, fine, unknown = (Image(0, 0, "a_001.png", png, text_px=px) for px in (13.89, 20.0, None))
+    problems = too_small([("plot_a", small), ("plot_b", fine), ("plot_c", unknown)])
+    assert problems == [
+        "plot_a（a_001.png）：1168 px 宽，最小的文字 13.9 px，缩到正文的 584 px 后只有 6.9 px（至少 9 px）"
+    ]

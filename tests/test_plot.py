@@ -214,12 +214,36 @@ def test_show_in_jupyter_kernel_displays_and_closes(tmp_path, monkeypatch):
     fig = _chinese_figure()
     alt = plot.describe_figure(fig)
     assert alt
+    text_px = plot.smallest_text_px(fig)
+    assert text_px == pytest.approx(10 * fig.dpi / 72, abs=0.01)  # 刻度与图例：matplotlib 默认的 10 点
     assert show(fig) is None
-    assert shown == [(fig, {"image/png": {"alt": alt}})] and not plt.fignum_exists(fig.number)
+    assert shown == [(fig, {"image/png": {"alt": alt, "smallest_text_px": text_px}})]
+    assert not plt.fignum_exists(fig.number)
     assert list(tmp_path.iterdir()) == []
     blank = plt.figure()
     show(blank)  # 图里没有文字：不附元数据，构建时用默认的替代文字
     assert shown[-1] == (blank, None)
+
+
+def test_smallest_text_counts_only_text_that_is_drawn():
+    fig, (a, b) = plt.subplots(1, 2, dpi=100)
+    a.set_title("大标题", fontsize=20)
+    a.tick_params(labelsize=12)
+    a.set_xlabel("横轴", fontsize=14)
+    b.set_axis_off()  # 隐藏的坐标轴：它的 10 点刻度不算
+    b.text(0.5, 0.5, "", fontsize=3)  # 空字符串不算
+    assert plot.smallest_text_px(fig) == pytest.approx(12 * 100 / 72, abs=0.01)
+    b.text(0.5, 0.5, "注释", fontsize=6)
+    assert plot.smallest_text_px(fig) == pytest.approx(6 * 100 / 72, abs=0.01)
+    matplotlib.rcParams["savefig.dpi"] = 200  # 存图的 dpi 另行指定时按它算
+    try:
+        assert plot.smallest_text_px(fig) == pytest.approx(6 * 200 / 72, abs=0.01)
+    finally:
+        matplotlib.rcParams["savefig.dpi"] = "figure"
+    plt.close(fig)
+    empty = plt.figure()
+    assert plot.smallest_text_px(empty) is None
+    plt.close(empty)
 
 
 def test_describe_figure_uses_titles_then_axis_labels():
@@ -272,6 +296,17 @@ def test_plot_history():
     assert _render(fig) == []
     ticks = loss_ax.get_xticks()
     assert np.allclose(ticks, np.round(ticks))  # 轮次只有整数刻度
+
+
+def test_plot_history_flat_loss_has_no_offset_ticks():
+    # 没学起来的网络损失停在 ln 10 附近：刻度应直接写数，不写成偏移量“+2.302”加上 1e-5 量级的小数
+    flat = History(epoch=[1, 2, 3], train_loss=[2.30261, 2.30259, 2.30252], train_acc=[0.1, 0.1, 0.11])
+    fig = plot_history(flat)
+    fig.canvas.draw()
+    loss_ax = fig.axes[0]
+    assert loss_ax.yaxis.get_offset_text().get_text() == ""
+    assert all(t.get_text().startswith("2.302") for t in loss_ax.get_yticklabels())
+    plt.close(fig)
 
 
 def test_plot_history_without_test_accuracy():

@@ -212,6 +212,45 @@ def test_example_pages_link_figure_files_and_describe_them(site):
     assert not [a for a in alts if "$" in a or "\\" in a], "替代文字里不应有 TeX 源码"
 
 
+def test_every_figure_links_to_its_own_file(site):
+    linked, unlinked = 0, []
+    for path in sorted(site.rglob("*.html")):
+        html = path.read_text(encoding="utf-8")
+        links = {}
+        for a in re.findall(r'<a\b[^>]*\bclass="dlbook-figure-link"[^>]*>\s*<img\b[^>]*>', html):
+            href = re.search(r'\shref="([^"]+)"', a)[1]
+            src = re.search(r'<img\b[^>]*\ssrc="([^"]+)"', a)[1]
+            assert href == src, (path, href, src)
+            links[src] = links.get(src, 0) + 1
+            linked += 1
+        for src in re.findall(r'<img\b[^>]*\ssrc="([^"]*/images/[^"]+)"', html):
+            if "/images/thumb/" in src:
+                continue  # 图库卡片的缩略图链接到示例页面
+            if links.get(src, 0) == 0:
+                unlinked.append((str(path.relative_to(site)), src))
+            else:
+                links[src] -= 1
+    assert linked >= 120, linked  # 章节页与示例页各放一次
+    assert unlinked == []
+
+
+def test_figure_text_stays_readable_on_chapter_pages(site):
+    # 比正文宽的图缩到正文宽度，图里的字跟着缩小：每张图最小的文字在章节页上至少 MIN_TEXT_PX
+    import nbformat
+
+    from dlbook.gallery.figures import too_small
+    from dlbook.gallery.render import extract_images
+
+    images = []
+    for path in sorted((site / "gallery" / "_downloads").glob("*/plot_*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        images += [(path.stem, image) for image in extract_images(nb, stem=path.stem)]
+    measured = [image for _, image in images if image.text_px is not None]
+    assert len(measured) >= 55, len(measured)  # dlbook.plot.show 显示的图都记下了最小字号
+    problems = too_small(images)
+    assert not problems, "这些图的文字在页面上太小：\n" + "\n".join(problems)
+
+
 def test_the_build_kept_mkdocs_jupyter_cache_beside_its_own(site, gallery_cache):
     # 不与仓库里 .cache/mkdocs-jupyter 共用：开着 mkdocs serve 跑测试，两边不会互删缓存
     rendered = gallery_cache.with_name(gallery_cache.name + "-jupyter")

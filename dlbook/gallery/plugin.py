@@ -38,7 +38,7 @@ from dlbook.gallery.notebook import ScriptError
 from dlbook.gallery.render import notebook_to_markdown
 from dlbook.gallery.slugs import (
     fix_notebook_headings,
-    set_image_alts,
+    link_images,
     strip_mathjax_loader,
     strip_remote_scripts,
 )
@@ -176,17 +176,17 @@ class GalleryPlugin(BasePlugin[_Config]):
         if page.file.src_uri.startswith("gallery/") and page.file.src_uri.endswith(".ipynb"):
             html = strip_remote_scripts(html)
             html = fix_notebook_headings(html, page.toc)
-            html = self._image_alts(html, page.file.src_uri)
+            html = self._images(html, page.file.src_uri)
         return join_cjk_lines(html)  # 每一页：折行的中文在 Chromium 里会多出空格
 
-    def _image_alts(self, html: str, src_uri: str) -> str:
-        """示例页面上每张图的替代文字换成图自己的描述。"""
+    def _images(self, html: str, src_uri: str) -> str:
+        """示例页面上每张图的替代文字换成图自己的描述，图链接到图片文件。"""
         if self.build is None:
             return html
         for example in self.build.examples.values():
             if example.page_uri == src_uri:
                 images = self.build.page_images(example)
-                return set_image_alts(html, {src: image.alt for src, image in images.items()})
+                return link_images(html, {src: image.alt for src, image in images.items()})
         return html
 
     @event_priority(-50)  # 在 mkdocs-jupyter 的 on_post_page（默认优先级 0）放进 MathJax 加载器之后

@@ -1,9 +1,10 @@
 """把执行过的笔记本写成 Markdown，嵌进章节页面。
 
-代码成为普通的高亮代码块，文本输出成为 ``text`` 代码块，图像输出成为图片文件的链接
-（不是内嵌的 base64）。图片文件由 :func:`extract_images` 取出，交给调用者写盘；图片的替代文字
-来自输出的元数据 ``{"image/png": {"alt": …}}``（:func:`dlbook.plot.show` 用图里的标题填写），没有时用
-:data:`DEFAULT_ALT`。
+代码成为普通的高亮代码块，文本输出成为 ``text`` 代码块，图像输出成为图片文件的引用
+（不是内嵌的 base64），图本身又链接到这个文件：宽图在正文里缩小了，点开看原大小。
+图片文件由 :func:`extract_images` 取出，交给调用者写盘。图片的替代文字来自输出的元数据
+``{"image/png": {"alt": …}}``（:func:`dlbook.plot.show` 用图里的标题填写），没有时用 :data:`DEFAULT_ALT`；
+同一处的 ``smallest_text_px`` 是图里最小文字的像素字号（:func:`dlbook.plot.smallest_text_px`）。
 """
 
 from __future__ import annotations
@@ -15,9 +16,20 @@ from dataclasses import dataclass
 
 from nbformat import NotebookNode
 
-__all__ = ["DEFAULT_ALT", "Image", "clean_text", "coalesce_streams", "extract_images", "notebook_to_markdown"]
+__all__ = [
+    "DEFAULT_ALT",
+    "FIGURE_LINK_CLASS",
+    "FIGURE_LINK_TITLE",
+    "Image",
+    "clean_text",
+    "coalesce_streams",
+    "extract_images",
+    "notebook_to_markdown",
+]
 
 DEFAULT_ALT = "示例输出的图"
+FIGURE_LINK_CLASS = "dlbook-figure-link"
+FIGURE_LINK_TITLE = "查看原图"
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 _HEADING = re.compile(r"^(#{1,5})(\s)", re.MULTILINE)
@@ -26,7 +38,8 @@ _IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpg", "image/svg+xml": "svg"}
 
 @dataclass(frozen=True)
 class Image:
-    """笔记本里的一张图：它在第几个单元格、第几个输出，文件名、字节、MIME 类型和替代文字。"""
+    """笔记本里的一张图：它在第几个单元格、第几个输出，文件名、字节、MIME 类型、替代文字，
+    以及图里最小文字的像素字号（不知道时为 ``None``）。"""
 
     cell: int
     output: int
@@ -34,6 +47,7 @@ class Image:
     data: bytes
     mime: str = "image/png"
     alt: str = DEFAULT_ALT
+    text_px: float | None = None
 
 
 def clean_text(text: str) -> str:
@@ -76,7 +90,7 @@ def coalesce_streams(nb: NotebookNode) -> NotebookNode:
     return nb
 
 
-def _image_of(output: NotebookNode) -> tuple[str, str, bytes, str] | None:
+def _image_of(output: NotebookNode) -> tuple[str, str, bytes, str, float | None] | None:
     data = output.get("data", {})
     for mime, ext in _IMAGE_TYPES.items():
         if mime in data:
@@ -84,9 +98,12 @@ def _image_of(output: NotebookNode) -> tuple[str, str, bytes, str] | None:
             if isinstance(payload, list):
                 payload = "".join(payload)
             raw = payload.encode("utf-8") if ext == "svg" else base64.b64decode(payload)
-            alt = output.get("metadata", {}).get(mime, {}).get("alt")
+            meta = output.get("metadata", {}).get(mime, {})
+            alt = meta.get("alt")
             alt = " ".join(alt.split()) if isinstance(alt, str) and alt.strip() else DEFAULT_ALT
-            return mime, ext, raw, alt
+            text_px = meta.get("smallest_text_px")
+            text_px = float(text_px) if isinstance(text_px, (int, float)) and text_px > 0 else None
+            return mime, ext, raw, alt, text_px
     return None
 
 
@@ -97,8 +114,8 @@ def extract_images(nb: NotebookNode, *, stem: str) -> list[Image]:
         for oi, output in enumerate(cell.get("outputs", [])):
             found = _image_of(output)
             if found is not None:
-                mime, ext, raw, alt = found
-                images.append(Image(ci, oi, f"{stem}_{len(images) + 1:03d}.{ext}", raw, mime, alt))
+                mime, ext, raw, alt, text_px = found
+                images.append(Image(ci, oi, f"{stem}_{len(images) + 1:03d}.{ext}", raw, mime, alt, text_px))
     return images
 
 
@@ -130,7 +147,8 @@ def _render_output(output: NotebookNode, image: tuple[Image, str] | None) -> str
     if kind in ("display_data", "execute_result"):
         data = output.get("data", {})
         if image is not None:
-            return f"![{_markdown_alt(image[0].alt)}]({image[1]})"
+            alt, src = _markdown_alt(image[0].alt), image[1]
+            return f'[![{alt}]({src})]({src} "{FIGURE_LINK_TITLE}"){{ .{FIGURE_LINK_CLASS} }}'
         if "text/html" in data:
             return '<div class="dlbook-output" markdown="0">\n' + _joined(data["text/html"]) + "\n</div>"
         if "text/markdown" in data:

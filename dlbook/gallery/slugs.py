@@ -5,7 +5,8 @@
 - nbconvert 的模板会放进指向 CDN 的 MathJax 2 与 mermaid 脚本；本站自己提供 MathJax，
   这些脚本删掉，页面不向站外发任何请求。
 - nbconvert 给没有替代文字的图片填上英文的 “No description has been provided for this image”；
-  :func:`set_image_alts` 换成图自己的描述（:func:`dlbook.plot.describe_figure`）。
+  :func:`link_images` 换成图自己的描述（:func:`dlbook.plot.describe_figure`），并让图链接到图片文件
+  （宽图在正文里缩小了，点开看原大小）。
 - mkdocs-jupyter 0.27 起在每一页末尾放一个 MathJax 加载器（默认从 CDN 取 MathJax 4），
   与本站自己的 MathJax 重复排版：删掉（:func:`strip_mathjax_loader`）。
 """
@@ -17,7 +18,9 @@ import re
 
 from pymdownx.slugs import slugify
 
-__all__ = ["fix_notebook_headings", "set_image_alts", "slug", "strip_mathjax_loader", "strip_remote_scripts"]
+from dlbook.gallery.render import FIGURE_LINK_CLASS, FIGURE_LINK_TITLE
+
+__all__ = ["fix_notebook_headings", "link_images", "slug", "strip_mathjax_loader", "strip_remote_scripts"]
 
 _slugify = slugify(case="lower")
 _HEADING = re.compile(r"<h(?P<level>[1-6])(?P<attrs>[^>]*)>(?P<body>.*?)</h(?P=level)>", re.DOTALL)
@@ -74,12 +77,14 @@ def strip_mathjax_loader(html: str) -> str:
     return _MATHJAX_LOADER.sub("", html)
 
 
-def set_image_alts(html: str, alts: dict[str, str]) -> str:
-    """``src`` 在 ``alts`` 里的 ``<img>``，替代文字换成 ``alts[src]``。
+def link_images(html: str, alts: dict[str, str]) -> str:
+    """``src`` 在 ``alts`` 里的 ``<img>``：替代文字换成 ``alts[src]``，图包进指向图片文件的链接。
 
-    >>> set_image_alts('<img alt="No description" src="../images/a_001.png"/><img src="b.png">',
-    ...                {"../images/a_001.png": "损失与准确率", "b.png": "A & B"})
-    '<img alt="损失与准确率" src="../images/a_001.png"/><img alt="A &amp; B" src="b.png">'
+    >>> link_images('<img alt="No description" src="../images/a_001.png"/><img src="b.png">',
+    ...             {"../images/a_001.png": "损失与准确率"})
+    '<a class="dlbook-figure-link" href="../images/a_001.png" title="查看原图"><img alt="损失与准确率" src="../images/a_001.png"/></a><img src="b.png">'
+    >>> link_images('<img src="c.png">', {"c.png": "A & B"})
+    '<a class="dlbook-figure-link" href="c.png" title="查看原图"><img alt="A &amp; B" src="c.png"></a>'
     """
 
     def replace(m: re.Match[str]) -> str:
@@ -89,7 +94,8 @@ def set_image_alts(html: str, alts: dict[str, str]) -> str:
         if key not in alts:
             return tag
         alt = html_lib.escape(alts[key], quote=True)
-        return f'<img alt="{alt}"' + _ALT.sub("", tag[len("<img"):], count=1)
+        img = f'<img alt="{alt}"' + _ALT.sub("", tag[len("<img"):], count=1)
+        return f'<a class="{FIGURE_LINK_CLASS}" href="{src[1]}" title="{FIGURE_LINK_TITLE}">{img}</a>'
 
     return _IMG.sub(replace, html)
 

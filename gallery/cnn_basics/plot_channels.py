@@ -111,7 +111,7 @@ def heat(ax, M: torch.Tensor, title: str, *, vmin: float, vmax: float, cmap: str
         for j in range(M.shape[1]):
             r, g_, b_, _ = image.cmap(image.norm(M[i, j].item()))
             dark = 0.299 * r + 0.587 * g_ + 0.114 * b_ < 0.5  # 深色格子上用白字
-            ax.text(j, i, f"{M[i, j]:.0f}", ha="center", va="center", fontsize=9,
+            ax.text(j, i, f"{M[i, j]:.0f}", ha="center", va="center", fontsize=10,
                     color="white" if dark else "black")
     ax.set(xticks=[], yticks=[], title=title)
 
@@ -128,7 +128,7 @@ def frame(ax, size: int) -> None:
     ax.add_patch(Rectangle((-0.5, -0.5), size, size, fill=False, edgecolor="tab:red", linewidth=2.5))
 
 
-fig, axes = plt.subplots(3, 4, figsize=(10, 7.6), layout="constrained")
+fig, axes = plt.subplots(3, 4, figsize=(7.8, 6), layout="constrained")
 for c in range(3):
     heat(axes[0, c], X_padded[c], f"输入通道 {c}（填充后）", vmin=-1, vmax=3, cmap="Blues")
     gray_border(axes[0, c], X_padded.shape[-1])

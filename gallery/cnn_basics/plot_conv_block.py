@@ -68,17 +68,17 @@ with torch.no_grad():
 
 # %%
 conv_out, relu_out, pool_out = outputs
-fig, axes = plt.subplots(3, 5, figsize=(9, 5.6), layout="constrained")
+fig, axes = plt.subplots(3, 5, figsize=(7.6, 4.9), layout="constrained")
 for ax in axes.flat:
     ax.set_axis_off()
 axes[0, 0].imshow(x[0, 0].numpy(), cmap="gray")
-axes[0, 0].set_title("输入 28×28", fontsize=9)
+axes[0, 0].set_title("输入 28×28", fontsize=10)
 limit = conv_out.abs().max().item()
 for c in range(4):
     axes[0, c + 1].imshow(conv_out[c].numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
-    axes[0, c + 1].set_title(f"卷积：{names[c]}", fontsize=9)
+    axes[0, c + 1].set_title(f"卷积：{names[c]}", fontsize=10)
     axes[1, c + 1].imshow(relu_out[c].numpy(), cmap="gray")
-    axes[1, c + 1].set_title("ReLU 之后", fontsize=9)
+    axes[1, c + 1].set_title("ReLU 之后", fontsize=10)
     axes[2, c + 1].imshow(pool_out[c].numpy(), cmap="gray")
-    axes[2, c + 1].set_title("汇聚之后 14×14", fontsize=9)
+    axes[2, c + 1].set_title("汇聚之后 14×14", fontsize=10)
 show(fig)

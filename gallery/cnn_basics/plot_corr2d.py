@@ -78,7 +78,7 @@ def draw(ax, M: torch.Tensor, title: str, *, signed: bool) -> None:
     ax.set(xticks=[], yticks=[], title=title)
 
 
-fig, axes = plt.subplots(1, 4, figsize=(11, 3), layout="constrained",
+fig, axes = plt.subplots(1, 4, figsize=(8, 2.6), layout="constrained",
                          gridspec_kw={"width_ratios": [8, 7, 6, 6]})
 draw(axes[0], X, "输入 X（6×8）", signed=False)
 draw(axes[1], Y, "X 与 [1, −1] 的互相关", signed=True)

@@ -99,14 +99,14 @@ X = torch.arange(float(n * n)).reshape(n, n)
 Y = corr2d(X, torch.ones(k, k), padding=p, stride=s)
 size = n + 2 * p
 
-fig, axes = plt.subplots(Y.shape[0], Y.shape[1], figsize=(7.5, 7.8), layout="constrained")
+fig, axes = plt.subplots(Y.shape[0], Y.shape[1], figsize=(5.8, 6.1), layout="constrained")
 for (i, j), ax in zip(itertools.product(range(Y.shape[0]), range(Y.shape[1])), axes.flat):
     for r, c in itertools.product(range(size), repeat=2):
         inside = p <= r < p + n and p <= c < p + n
         ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="white" if inside else "#d9d9d9",
                                edgecolor="#999999", linewidth=0.5))
         value = f"{X[r - p, c - p]:.0f}" if inside else "0"
-        ax.text(c, r, value, ha="center", va="center", fontsize=7, color="black" if inside else "#777777")
+        ax.text(c, r, value, ha="center", va="center", fontsize=8, color="black" if inside else "#777777")
     corner = (j * s - 0.5, i * s - 0.5)  # 第 (i, j) 个窗口的左上角
     ax.add_patch(Rectangle(corner, k, k, facecolor="tab:red", alpha=0.15, edgecolor="none"))
     ax.add_patch(Rectangle(corner, k, k, fill=False, edgecolor="tab:red", linewidth=2.5))

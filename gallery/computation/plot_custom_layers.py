@@ -190,16 +190,15 @@ for cls in (MyLinear, DataLinear, PlainTensorLinear):
 # 更麻烦的是，整个过程没有任何报错或警告。
 
 # %%
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.4), layout="constrained")
 styles = {"MyLinear": "-", "DataLinear": "--", "PlainTensorLinear": ":"}
 for name, losses in curves.items():
     ax1.semilogy(losses, styles[name], label=name)
 ax1.set(xlabel="训练步数", ylabel="均方误差", title="训练损失")
-ax1.legend()
 ax2.plot(x, y, color="gray", linewidth=4, alpha=0.4, label="目标 sin 3x")
 with torch.no_grad():
     for name, model in nets.items():
         ax2.plot(x, model(x), styles[name], label=name)
 ax2.set(xlabel="x", title="训练后的拟合")
-ax2.legend(fontsize=8)
+fig.legend(*ax2.get_legend_handles_labels(), loc="outside lower center", ncols=4)  # 两幅图共用一个图例
 show(fig)

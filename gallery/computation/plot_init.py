@@ -131,8 +131,8 @@ def weights_after(init) -> torch.Tensor:
 
 panels = [("默认：U(−1/16, 1/16)", None), ("正态 N(0, 0.01²)", init_normal),
           ("Xavier：U(−0.108, 0.108)", init_xavier), ("自定义的混合分布", init_mixture)]
-fig, axes = plt.subplots(1, 4, figsize=(12, 2.8), layout="constrained")
-for ax, (title, init) in zip(axes, panels):
+fig, axes = plt.subplots(2, 2, figsize=(6.4, 4.4), layout="constrained")
+for ax, (title, init) in zip(axes.flat, panels):
     ax.hist(weights_after(init).numpy(), bins=60, color="tab:blue")
     ax.set(title=title, xlabel="权重", yticks=[])
 show(fig)

@@ -105,12 +105,13 @@ print("加载后，两个模型的输出相同吗？", torch.equal(restored(x), 
 with torch.no_grad():
     pred, pred_restored = model(x).cpu(), restored(x).cpu()
 xs, ys = x.cpu(), y.cpu()
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.5), layout="constrained")
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.2, 3.4), layout="constrained")
 ax1.semilogy(losses.numpy())
 ax1.set(xlabel="训练步数", ylabel="均方误差", title="训练损失")
 ax2.scatter(xs, ys, s=6, color="gray", alpha=0.5, label="数据")
-ax2.plot(xs, pred, linewidth=3, alpha=0.6, label="训练好的模型")
-ax2.plot(xs, pred_restored, "--", color="black", label="从文件加载的模型")
+ax2.plot(xs, pred, linewidth=3, alpha=0.6, label="原模型")
+ax2.plot(xs, pred_restored, "--", color="black", label="加载回来的模型")
 ax2.set(xlabel="x", ylabel="y", title="预测")
-ax2.legend(loc="lower left", fontsize=8)
+fig.legend(*ax2.get_legend_handles_labels(), loc="outside lower right", ncols=3,
+           columnspacing=1.2)  # 放在右图下方，不挡住数据
 show(fig)

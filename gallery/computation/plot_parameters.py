@@ -159,7 +159,7 @@ print("整个 8×8 矩阵上的最大差别：", (grad_tied - (grad_a + grad_b))
 mats = [grad_a, grad_b, grad_a + grad_b, grad_tied]
 titles = ["拷贝 A 的梯度", "拷贝 B 的梯度", "A + B", "共享参数的梯度"]
 limit = max(m.abs().max().item() for m in mats)
-fig, axes = plt.subplots(1, 4, figsize=(11, 3), layout="constrained")
+fig, axes = plt.subplots(1, 4, figsize=(7.8, 2.3), layout="constrained")
 for ax, m, title in zip(axes, mats, titles):
     image = ax.imshow(m.cpu().numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
     ax.set(xticks=[], yticks=[], title=title)

@@ -168,7 +168,7 @@ def smooth(values: list[float]) -> torch.Tensor:
 
 
 steps = torch.arange(len(smooth(history.step_d_loss))) * window
-fig, (ax_loss, ax_prob) = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
+fig, (ax_loss, ax_prob) = plt.subplots(1, 2, figsize=(7, 3), layout="constrained")
 ax_loss.plot(steps, smooth(history.step_d_loss), label="判别器")
 ax_loss.plot(steps, smooth(history.step_g_loss), label="生成器")
 ax_loss.set(xlabel="步数", ylabel="损失")

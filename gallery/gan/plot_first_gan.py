@@ -85,8 +85,11 @@ def density(x: torch.Tensor) -> torch.Tensor:
 
 
 shown = [s for s in snapshots if s == 0 or math.log2(s / 100).is_integer()]  # 0、100、200、400、800…… 步
-fig, axes = plt.subplots(1, len(shown), figsize=(2.3 * len(shown), 2.6), sharey=True, layout="constrained")
-for ax, step in zip(axes, shown):
+ncols = 3
+nrows = math.ceil(len(shown) / ncols)
+fig, axes = plt.subplots(nrows, ncols, figsize=(6.4, 2.2 * nrows + 0.4), sharey=True, layout="constrained",
+                         squeeze=False)
+for i, (ax, step) in enumerate(zip(axes.flat, shown)):
     samples, d_grid = snapshots[step]
     ax.plot(grid, density(grid), color="gray", label="真实密度")
     ax.hist(samples.numpy(), bins=80, range=(-5, 5), density=True, color="tab:blue", alpha=0.6, label="生成样本")
@@ -94,10 +97,15 @@ for ax, step in zip(axes, shown):
     twin = ax.twinx()
     twin.plot(grid, d_grid, color="tab:red", label="D(x)")
     twin.set_ylim(0, 1)
-    if step != shown[-1]:
+    if i % ncols == ncols - 1:  # 最右边一列标出 D(x) 的纵轴
+        twin.set_ylabel("D(x)", color="tab:red")
+    else:
         twin.set_yticklabels([])
-axes[0].legend(fontsize=7, loc="upper left")
-twin.set_ylabel("D(x)", color="tab:red")
+handles, labels = ax.get_legend_handles_labels()
+twin_handles, twin_labels = twin.get_legend_handles_labels()
+fig.legend(handles + twin_handles, labels + twin_labels, loc="outside upper center", ncols=3)
+for ax in axes.flat[len(shown):]:
+    ax.set_visible(False)
 show(fig)
 
 # %% [markdown]
@@ -114,7 +122,7 @@ def smooth(values: list[float], width: int = 20) -> torch.Tensor:
 
 
 steps = torch.arange(len(smooth(history.step_d_loss))) * 20 + 10
-fig, (ax_loss, ax_prob) = plt.subplots(1, 2, figsize=(9, 3.2), layout="constrained")
+fig, (ax_loss, ax_prob) = plt.subplots(1, 2, figsize=(7, 3), layout="constrained")
 ax_loss.plot(steps, smooth(history.step_d_loss), label="判别器损失")
 ax_loss.plot(steps, smooth(history.step_g_loss), label="生成器损失")
 ax_loss.axhline(2 * math.log(2), color="tab:blue", linestyle=":", label="2 log 2")
@@ -126,7 +134,7 @@ ax_prob.axhline(0.5, color="gray", linestyle=":")
 ax_prob.set(xlabel="步数", ylabel="判别器给出的平均概率", ylim=(0, 1))
 for ax in (ax_loss, ax_prob):
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9)
 show(fig)
 
 # %% [markdown]

@@ -46,17 +46,19 @@ for di, g1, g2 in zip(d.tolist(), grad_minimax.tolist(), grad_ns.tolist()):
 
 # %%
 D = torch.linspace(0.001, 0.999, 500)
-fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(8.5, 3.2), layout="constrained")
+fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(7, 3.2), layout="constrained")
 ax_loss.plot(D, torch.log(1 - D), label=r"极小极大：$\log(1-D)$")
 ax_loss.plot(D, -torch.log(D), label=r"非饱和：$-\log D$")
 ax_loss.set(xlabel="D(G(z))", ylabel="生成器要最小化的损失", title="损失")
 ax_grad.plot(D, D, label="极小极大：|梯度| = D")
 ax_grad.plot(D, 1 - D, label="非饱和：|梯度| = 1 − D")
 ax_grad.axvspan(0, 0.1, color="tab:red", alpha=0.1, label="训练初期：D(G(z)) 很小")
-ax_grad.set(xlabel="D(G(z))", ylabel="对 logit 的梯度大小", title="梯度")
+ax_grad.set(xlabel="D(G(z))", ylabel="对 logit 的梯度大小", title="梯度",
+            ylim=(-0.05, 1.5), yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0])  # 上方留出图例的位置
 for ax in (ax_loss, ax_grad):
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+ax_loss.legend(fontsize=9)
+ax_grad.legend(fontsize=9, loc="upper center")
 show(fig)
 
 # %% [markdown]

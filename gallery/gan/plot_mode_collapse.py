@@ -99,10 +99,11 @@ for name, options in settings.items():
 # ## 训练过程
 #
 # 每行一种设置，从左到右是训练中的几个时刻（黑色叉号是 8 个中心，蓝点是同一批 2500 个噪声生成的样本）。
+# 每幅的标题是步数和覆盖的模式数（共 8 个）。
 
 # %%
 shown = sorted({1, 2, records // 4, records // 2, records})
-fig, axes = plt.subplots(len(settings), len(shown), figsize=(2.1 * len(shown), 2.3 * len(settings)),
+fig, axes = plt.subplots(len(settings), len(shown), figsize=(1.45 * len(shown), 1.6 * len(settings)),
                          layout="constrained")
 for row, name in zip(axes, settings):
     trace = runs[name, seeds[0]][2]
@@ -111,7 +112,7 @@ for row, name in zip(axes, settings):
         ax.scatter(samples[:, 0], samples[:, 1], s=1, alpha=0.3, color="tab:blue", rasterized=True)
         ax.scatter(centers[:, 0], centers[:, 1], s=25, marker="x", color="black")
         ax.set(xlim=(-3, 3), ylim=(-3, 3), aspect="equal", xticks=[], yticks=[])
-        ax.set_title(f"{r * steps_per_record} 步：{coverage.modes}/8 个模式", fontsize=9)
+        ax.set_title(f"{r * steps_per_record} 步：{coverage.modes}/8")
     row[0].set_ylabel(name)
 show(fig)
 
@@ -129,13 +130,14 @@ def nearest_share(samples: torch.Tensor) -> torch.Tensor:
     return torch.bincount(nearest, minlength=len(centers)) / len(samples)
 
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3), layout="constrained", sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(7, 3), layout="constrained", sharey=True)
 for ax, name in zip(axes, list(settings)[:2]):
     trace = runs[name, seeds[0]][2]
     share = torch.stack([nearest_share(samples) for samples, _ in trace], dim=1)  # (8, 记录次数)
     image = ax.imshow(share, aspect="auto", cmap="magma", vmin=0, vmax=1,
                       extent=(0.5 * steps_per_record, (records + 0.5) * steps_per_record, 7.5, -0.5))
-    ax.set(title=name, xlabel="步数", ylabel="模式", yticks=range(8))
+    ax.set(title=name, xlabel="步数", yticks=range(8))
+axes[0].set_ylabel("模式")
 fig.colorbar(image, ax=axes, label="离该模式最近的样本比例")
 show(fig)
 

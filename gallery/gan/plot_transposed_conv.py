@@ -66,8 +66,8 @@ Z
 #
 # ## 把两个例子画出来
 #
-# 左边两幅：卷积的 $7\times 7$ 填充后输入（灰色是填充的 0）和 $3\times 3$ 输出，红框是输出 $[1, 1]$ 的窗口。
-# 右边两幅是同一个转置卷积的另一种看法：在 $3\times 3$ 输入的相邻元素之间插 0（浅蓝），四周补 $k-1-p=1$ 圈 0（灰），
+# 上面一行：卷积的 $7\times 7$ 填充后输入（灰色是填充的 0）和 $3\times 3$ 输出，红框是输出 $[1, 1]$ 的窗口。
+# 下面一行是同一个转置卷积的另一种看法：在 $3\times 3$ 输入的相邻元素之间插 0（浅蓝），四周补 $k-1-p=1$ 圈 0（灰），
 # 得到 $7\times 7$，再用**翻转后**的卷积核做步幅为 1 的普通卷积，就得到 $5\times 5$ 的输出。
 # 红框是输出 $[1, 2]$ 的窗口：里面只有两个真实输入 13 和 60，其余都是 0，所以这个输出是 $13 + 60 = 73$。
 # 有的窗口里真实输入一个都没有（例如输出 $[1, 1]$），输出就是 0。
@@ -80,8 +80,8 @@ def draw_grid(ax, values, kinds, title, window=None):
     h, w = values.shape
     for r, c in itertools.product(range(h), range(w)):
         ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=colors[int(kinds[r, c])],
-                               edgecolor="#999999", linewidth=0.6))
-        ax.text(c, r, f"{values[r, c]:.0f}", ha="center", va="center", fontsize=7 if h > 5 else 9,
+                               edgecolor="#999999", linewidth=0.6, clip_on=False))
+        ax.text(c, r, f"{values[r, c]:.0f}", ha="center", va="center", fontsize=10,
                 color="black" if kinds[r, c] == 0 else "#777777")
     if window is not None:
         r, c, k = window
@@ -94,12 +94,12 @@ padded = F.pad(X, (1, 1, 1, 1))
 kinds_conv = F.pad(torch.zeros(5, 5), (1, 1, 1, 1), value=2)
 inserted = F.pad(zero_insert(Y, 2), (1, 1, 1, 1))
 kinds_t = F.pad(1 - zero_insert(torch.ones(3, 3), 2), (1, 1, 1, 1), value=2)
-fig, axes = plt.subplots(1, 4, figsize=(12, 3.4), layout="constrained",
-                         gridspec_kw={"width_ratios": [7, 3.6, 7, 5]})
-draw_grid(axes[0], padded, kinds_conv, "卷积：填充后的 5×5 输入", window=(2, 2, 3))
-draw_grid(axes[1], Y, torch.zeros(3, 3), "输出 3×3", window=(1, 1, 1))
-draw_grid(axes[2], inserted, kinds_t, "转置卷积：插 0、补边后的 3×3 输入", window=(1, 2, 3))
-draw_grid(axes[3], Z, torch.zeros(5, 5), "输出 5×5", window=(1, 2, 1))
+fig, axes = plt.subplots(2, 2, figsize=(5.6, 6.6), layout="constrained", gridspec_kw={"width_ratios": [7, 5]})
+draw_grid(axes[0, 0], padded, kinds_conv, "卷积：填充后的 5×5 输入", window=(2, 2, 3))
+draw_grid(axes[0, 1], Y, torch.zeros(3, 3), "输出 3×3", window=(1, 1, 1))
+axes[0, 1].set(xlim=(-1.5, 3.5), ylim=(3.5, -1.5))  # 留出 5×5 的位置，格子与其他三幅一样大
+draw_grid(axes[1, 0], inserted, kinds_t, "转置卷积：插 0、补边后的 3×3 输入", window=(1, 2, 3))
+draw_grid(axes[1, 1], Z, torch.zeros(5, 5), "输出 5×5", window=(1, 2, 1))
 show(fig)
 
 # %%
@@ -114,7 +114,7 @@ print("插 0 再卷积（核翻转）与直接撒的结果相同：",
 # %%
 X2 = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
 K2 = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
-fig, axes = plt.subplots(1, 5, figsize=(11, 2.6), layout="constrained")
+fig, axes = plt.subplots(1, 5, figsize=(7.5, 1.9), layout="constrained")
 for ax, (i, j) in zip(axes, itertools.product(range(2), range(2))):
     stamp = torch.zeros(3, 3)
     stamp[i : i + 2, j : j + 2] = X2[i, j] * K2
@@ -215,6 +215,7 @@ print("卷积矩阵的形状：", tuple(C.shape))
 print("C x = 卷积：", torch.equal(C @ X.flatten(), Y.flatten()))
 print("Cᵀ y = 转置卷积：", torch.equal((C.T @ Y.flatten()).reshape(5, 5), Z))
 fig = show_matrix(C, title="5×5 → 3×3 卷积的矩阵 C（9 × 25）", annotate=False)
+fig.set_size_inches(7.5, 3.2)  # 默认 10 英寸宽，放进正文后刻度太小
 show(fig)
 
 # %% [markdown]
@@ -236,7 +237,7 @@ print("伴随关系 <conv(x), u> = <x, convᵀ(u)>：",
 # %% [markdown]
 # ## 插 0 再卷积
 #
-# `conv_transpose2d_as_conv` 把上面图里右半边的做法写成了一般情形：插 $s-1$ 个 0、四周补 $d(k-1)-p$ 圈 0、
+# `conv_transpose2d_as_conv` 把上面图里下面一行的做法写成了一般情形：插 $s-1$ 个 0、四周补 $d(k-1)-p$ 圈 0、
 # 核上下左右翻转并交换输入输出通道，再做步幅为 1 的 `F.conv2d`。它和直接“撒”的结果相同，只是白白乘了许多 0。
 
 # %%

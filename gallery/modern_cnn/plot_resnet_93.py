@@ -72,8 +72,9 @@ test_iter = TensorLoader(X_test, y_test, batch_size=256)
 print("训练集：", tuple(X_train.shape), " 测试集：", tuple(X_test.shape), " 每轮批量数：", len(train_iter))
 
 samples = X_train[:8]
-fig = show_images(torch.cat([samples, augment(samples)]).cpu(), nrows=2, ncols=8, scale=1.1,
+fig = show_images(torch.cat([samples, augment(samples)]).cpu(), nrows=2, ncols=8, scale=0.9,
                   titles=["原图"] * 8 + ["增强后"] * 8)
+fig.set_size_inches(7.2, 2.3)  # 每行加高一些留给标题，图像才能占满格子的宽度
 fig.tight_layout()
 show(fig)
 

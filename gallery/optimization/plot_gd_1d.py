@@ -51,7 +51,7 @@ for lr, xs in runs.items():
     err = max(abs(a - b) for a, b in zip(xs, closed))
     print(f"学习率 {lr:<4}：10 步后 x = {xs[-1]:9.4f}，与闭式解 (1-2η)^t·x₀ 的最大差 {err:.1e}")
 
-fig, axes = plt.subplots(1, 3, figsize=(10, 2.8))
+fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.6))
 for ax, (lr, xs) in zip(axes, runs.items()):
     n = max(abs(v) for v in xs)
     grid = torch.linspace(-n, n, 201)

@@ -48,7 +48,7 @@ for lr, xs in paths.items():
     print(f"学习率 {lr:<4}：每步 x₁ 乘 {1 - 2 * lr:+.2f}、x₂ 乘 {1 - 4 * lr:+.2f}；"
           f"20 步后 x = ({xs[-1, 0]:+.4f}, {xs[-1, 1]:+.4f})，f = {f_2d(xs[-1]):.4g}")
 
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.3))
+fig, axes = plt.subplots(1, 3, figsize=(7.5, 3.3))
 for ax, (lr, xs) in zip(axes, paths.items()):
     contour(ax, f_2d, xs, f"学习率 {lr}")
 fig.tight_layout()
@@ -111,7 +111,7 @@ for name, f, xs in runs:
     kind = "极小值" if d2 > 0 else "极大值"
     print(f"{name:<24} 10 步后 x = {xs[-1]:8.4f}，f' = {d.item():+.1e}，f'' = {d2.item():+.3f}（{kind}）")
 
-fig, axes = plt.subplots(1, 3, figsize=(11, 3))
+fig, axes = plt.subplots(1, 3, figsize=(8, 2.8))
 for ax, (name, f, xs) in zip(axes, runs):
     lo, hi = min(min(xs), -12.0), max(max(xs), 12.0)
     grid = torch.linspace(lo - 1, hi + 1, 401, dtype=torch.float64)

@@ -185,7 +185,7 @@ for batch_size, lr in settings.items():
     print(f"b = {batch_size:>5}，学习率 {lr:<5}：{steps:>6} 步，用时 {r['seconds'][-1]:6.2f} 秒，"
           f"每步 {1e3 * r['seconds'][-1] / steps:7.3f} 毫秒，最后的训练损失 {r['loss'][-1]:.3f}")
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.3), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(8, 3.3), sharey=True)
 for batch_size, r in records.items():
     label = "梯度下降" if batch_size == n else ("随机梯度下降" if batch_size == 1 else f"小批量 {batch_size}")
     axes[0].plot(r["epoch"], r["loss"], "o-" if batch_size == n else "-", ms=4, label=label)

@@ -54,13 +54,15 @@ for name, (ours, theirs) in recipes.items():
           f"与 torch.optim 的最大差 {(xs - ref).abs().max():.1e}")
 
 # %%
-fig, axes = plt.subplots(1, 5, figsize=(15, 3.2), sharey=True)
+fig, axes = plt.subplots(2, 3, figsize=(8, 4.6), sharey=True)  # 五幅图排成两行，右下角空着
 g1, g2 = torch.meshgrid(torch.linspace(-5.5, 2.0, 120), torch.linspace(-2.5, 2.5, 120), indexing="ij")
-for ax, (name, xs) in zip(axes, paths.items()):
+for ax, (name, xs) in zip(axes.flat, paths.items()):
     ax.contour(g1, g2, f(torch.stack([g1, g2])), levels=10, colors="tab:blue", linewidths=0.6)
     ax.plot(xs[:, 0], xs[:, 1], "o-", color="tab:orange", ms=2.5)
-    ax.set(title=name, xlabel="$x_1$", xlim=(-5.5, 2.0), ylim=(-2.5, 2.5))
-axes[0].set_ylabel("$x_2$")
+    ax.set(title=name, xlabel="$x_1$", xlim=(-5.5, 2.0), ylim=(-2.5, 2.5), aspect="equal")
+axes[-1, -1].set_axis_off()
+for ax in axes[:, 0]:
+    ax.set_ylabel("$x_2$")
 fig.tight_layout()
 show(fig)
 
