@@ -12,13 +12,14 @@
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 
 import torch
 from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
+
+from dlbook.text import pad, text_width
 
 __all__ = ["count_flops", "layer_shapes", "num_params", "summary"]
 
@@ -157,15 +158,6 @@ def layer_shapes(
     return [(name, shape) for name, _module, shape in _walk(model, x, depth)]
 
 
-def _width(text: str) -> int:
-    """字符串在等宽字体里占的列数：汉字等全角字符占两列。"""
-    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
-
-
-def _pad(text: str, width: int) -> str:
-    return text + " " * (width - _width(text))
-
-
 def summary(model: nn.Module, x: Tensor | Sequence[int], *, depth: int = 1) -> str:
     """一张文字表格：每层的名字、类型、输出形状和参数量（与 :func:`layer_shapes` 的遍历相同），
     最后是整个模型的参数量和这次前向传播的 FLOPs（口径同 :func:`count_flops`）。
@@ -186,8 +178,8 @@ def summary(model: nn.Module, x: Tensor | Sequence[int], *, depth: int = 1) -> s
     rows = [("层", "类型", "输出形状", "参数量")]
     for name, module, shape in _walk(model, x, depth, counter):
         rows.append((name, type(module).__name__, str(shape), f"{num_params(module):,}"))
-    widths = [max(_width(row[i]) for row in rows) for i in range(4)]
-    lines = ["  ".join(_pad(cell, w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    widths = [max(text_width(row[i]) for row in rows) for i in range(4)]
+    lines = ["  ".join(pad(cell, w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     lines.append(f"参数总量：{num_params(model):,}")
     lines.append(f"FLOPs：{int(counter.get_total_flops()):,}")
     return "\n".join(lines)

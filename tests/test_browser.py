@@ -159,6 +159,32 @@ def test_punctuation_does_not_start_a_line_after_inline_math(page, server, path)
     assert page.errors == [], page.errors
 
 
+_MONO_WIDTHS = r"""(selector) => {
+  const block = [...document.querySelectorAll(selector)].find(c => c.textContent.includes("输出形状"));
+  const probe = document.createElement("span");
+  block.appendChild(probe);
+  const width = text => { probe.textContent = text; return probe.getBoundingClientRect().width / text.length; };
+  const widths = [width("features.0"), width("层类型输出形状参数量")];
+  probe.remove();
+  return widths;
+}"""
+
+
+@pytest.mark.parametrize(
+    "path, selector",
+    [("modern-cnn/alexnet/", ".language-text code"), ("gallery/modern_cnn/plot_alexnet/", ".jp-RenderedText pre")],
+)
+def test_text_outputs_give_chinese_two_columns(page, server, path, selector):
+    # 示例按终端的宽度（汉字两格）对齐打印表格；页面上汉字原来只有 1.66 个拉丁字符宽，表头对不上下面的数据
+    page.goto(f"{server}/{path}")
+    page.evaluate("() => document.fonts.ready")
+    latin, cjk = page.evaluate(_MONO_WIDTHS, selector)
+    assert cjk == pytest.approx(2 * latin, rel=0.005), (latin, cjk)
+    loaded = page.evaluate("() => [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)")
+    assert {"dlbook-mono", "dlbook-cjk-mono"} <= {f.strip('"') for f in loaded}, loaded
+    assert page.errors == [] and page.outside == []
+
+
 def test_math_on_formula_page(page, server):
     page.goto(f"{server}/cnn-basics/padding-and-stride/")
     assert _wait_for_math(page) > 0

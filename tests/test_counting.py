@@ -7,7 +7,8 @@ import torch
 from torch import Tensor, nn
 
 from dlbook.conv import conv_output_size
-from dlbook.counting import _width, count_flops, layer_shapes, num_params, summary
+from dlbook.counting import count_flops, layer_shapes, num_params, summary
+from dlbook.text import text_width
 from dlbook.models import LeNet
 from tests.test_models import LENET_SHAPES
 
@@ -156,5 +157,5 @@ def test_summary_table() -> None:
     assert lines[-2:] == ["参数总量：61,706", "FLOPs：833,040"]
     assert len(lines) == 1 + len(LENET_SHAPES) + 2
     # 各列按显示宽度（汉字占两列）对齐：每一行的“类型”列从同一列开始
-    starts = {_width(line[: line.index(line.split()[1])]) for line in lines[1:-2]}
-    assert starts == {_width(lines[0][: lines[0].index("类型")])}
+    starts = {text_width(line[: line.index(line.split()[1])]) for line in lines[1:-2]}
+    assert starts == {text_width(lines[0][: lines[0].index("类型")])}

@@ -15,6 +15,7 @@ from skimage import data
 
 import dlbook
 from dlbook.plot import show
+from dlbook.text import pad
 
 photo = torch.from_numpy(data.camera()).float().div(255)[None, None]  # (1, 1, 512, 512)
 photo = F.interpolate(photo, size=(256, 256), mode="bilinear", antialias=True)  # 缩小一半，计算更快
@@ -44,8 +45,8 @@ kernels = {
     "Sobel 竖直梯度": sobel_x.T.clone(),
     "拉普拉斯": torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]),
 }
-for name, k in kernels.items():
-    print(f"{name:<14} 形状 {tuple(k.shape)}  元素和 {k.sum().item():+.2f}")
+for name, k in kernels.items():  # pad 按终端里的宽度补空格（汉字占两列）
+    print(f"{pad(name, 14)} 形状 {tuple(k.shape)}  元素和 {k.sum().item():+.2f}")
 
 # %% [markdown]
 # 元素和为 1 的卷积核（模糊、锐化、浮雕）保持平坦区域的亮度不变；
@@ -123,4 +124,4 @@ for name in ["高斯模糊 σ=1.5", "拉普拉斯", "Sobel 水平梯度"]:
     flipped = k.flip(-2, -1)
     same = torch.allclose(filter2d(photo, flipped), filter2d(photo, k))
     negated = torch.allclose(filter2d(photo, flipped), -filter2d(photo, k))
-    print(f"{name:<14} 翻转后输出不变：{same}，翻转后输出变号：{negated}")
+    print(f"{pad(name, 14)} 翻转后输出不变：{same}，翻转后输出变号：{negated}")

@@ -16,6 +16,7 @@ from torch import nn
 import dlbook
 from dlbook.conv import pool2d, pool_output_size, receptive_field
 from dlbook.plot import show, show_images
+from dlbook.text import pad
 
 dlbook.seed_everything(0)
 
@@ -90,12 +91,13 @@ def similarity(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 base = features(canvas)
-print("平移像素  不汇聚  2×2 最大汇聚  2×2 平均汇聚")
+header = [("平移像素", 8), ("不汇聚", 10), ("2×2 最大汇聚", 14), ("2×2 平均汇聚", 14)]
+print("".join(pad(name, width, align=">") for name, width in header))  # 汉字占两列
 for shift in range(5):
     moved = features(torch.roll(canvas, shifts=shift, dims=-1))
-    print(f"{shift:>6} {similarity(base, moved):>9.3f} "
-          f"{similarity(F.max_pool2d(base, 2), F.max_pool2d(moved, 2)):>12.3f} "
-          f"{similarity(F.avg_pool2d(base, 2), F.avg_pool2d(moved, 2)):>13.3f}")
+    print(f"{shift:>8}{similarity(base, moved):>10.3f}"
+          f"{similarity(F.max_pool2d(base, 2), F.max_pool2d(moved, 2)):>14.3f}"
+          f"{similarity(F.avg_pool2d(base, 2), F.avg_pool2d(moved, 2)):>14.3f}")
 
 # %% [markdown]
 # 这种容忍是局部的：平移得越多，相似度越低。网络靠一层层叠加汇聚（以及越来越大的感受野）才对位置变得稳健。

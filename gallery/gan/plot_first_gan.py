@@ -143,8 +143,10 @@ show(fig)
 # 最后比较真实分布与生成分布的几个统计量：均值、标准差，以及落在右边那个峰（$x > 0$）的比例。
 
 # %%
+from dlbook.text import pad  # 按终端里的宽度补空格：一个汉字占两列，f"{s:>8}" 只数字符个数
+
 samples = snapshots[max(snapshots)][0]
 real = gaussian_mixture(5000, centers, std=std, seed=1).flatten()
-print(f"{'':<6}{'均值':>8}{'标准差':>8}{'x > 0 的比例':>14}")
+print(pad("", 6) + pad("均值", 8, align=">") + pad("标准差", 8, align=">") + pad("x > 0 的比例", 14, align=">"))
 for name, s in [("真实", real), ("生成", samples)]:
-    print(f"{name:<6}{s.mean().item():>8.3f}{s.std().item():>8.3f}{(s > 0).float().mean().item():>14.3f}")
+    print(pad(name, 6) + f"{s.mean().item():>8.3f}{s.std().item():>8.3f}{(s > 0).float().mean().item():>14.3f}")

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 import dlbook
 from dlbook.gan import MLPDiscriminator, MLPGenerator, gaussian_mixture
 from dlbook.plot import show
+from dlbook.text import pad
 
 dlbook.seed_everything(0)
 torch.set_num_threads(1)  # 网络很小：在 CPU 上多线程的同步开销比计算本身还大
@@ -40,7 +41,7 @@ d = torch.tensor([0.001, 0.01, 0.1, 0.5, 0.9])
 a = torch.logit(d).requires_grad_(True)  # 判别器对假样本给出的 logit
 (grad_minimax,) = torch.autograd.grad(-F.softplus(a).sum(), a)  # log(1 - σ(a)) = -softplus(a)
 (grad_ns,) = torch.autograd.grad(F.softplus(-a).sum(), a)  # -log σ(a) = softplus(-a)
-print(f"{'D(G(z))':>8} {'log(1-D) 的梯度':>16} {'-log D 的梯度':>14}")
+print(f"{'D(G(z))':>8} {pad('log(1-D) 的梯度', 16, align='>')} {pad('-log D 的梯度', 14, align='>')}")  # 汉字占两列
 for di, g1, g2 in zip(d.tolist(), grad_minimax.tolist(), grad_ns.tolist()):
     print(f"{di:>8.3f} {g1:>16.4f} {g2:>14.4f}")
 
@@ -89,7 +90,7 @@ print(f"判别器训练后，假样本的平均 D(G(z)) = {torch.sigmoid(logits)
 for name, g_loss in [("极小极大 log(1-D)", -F.softplus(logits).mean()), ("非饱和 -log D", F.softplus(-logits).mean())]:
     grads = torch.autograd.grad(g_loss, list(G.parameters()), retain_graph=True)
     norm = torch.sqrt(sum((g**2).sum() for g in grads))
-    print(f"{name:<18} 生成器参数梯度的范数 {norm.item():.2e}")
+    print(f"{pad(name, 18)} 生成器参数梯度的范数 {norm.item():.2e}")
 
 # %% [markdown]
 # 两个损失推动的方向相同（都让 $D(G(z))$ 变大），但在生成器最需要信号的时候，

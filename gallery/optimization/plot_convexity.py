@@ -14,6 +14,7 @@ from matplotlib.patches import Circle
 
 import dlbook
 from dlbook.plot import show
+from dlbook.text import pad
 
 dlbook.seed_everything(0)
 g = torch.Generator().manual_seed(0)
@@ -116,7 +117,7 @@ show(fig)
 X = torch.empty(100000, dtype=torch.float64).exponential_(1.0, generator=g)
 for name, f in [("x²", torch.square), ("exp(-x)", lambda t: torch.exp(-t)), ("log x（凹）", torch.log)]:
     lhs, rhs = f(X).mean().item(), f(X.mean()).item()
-    print(f"f = {name:<10} E[f(X)] = {lhs:+.4f}   f(E[X]) = {rhs:+.4f}   {'≥' if lhs >= rhs else '<'}")
+    print(f"f = {pad(name, 12)} E[f(X)] = {lhs:+.4f}   f(E[X]) = {rhs:+.4f}   {'≥' if lhs >= rhs else '<'}")
 
 # %% [markdown]
 # ## 二阶条件

@@ -104,10 +104,13 @@ for name, (build, size) in models.items():
 # ## 结果
 
 # %%
-print(f"{'模型':<10}{'即时（毫秒/步）':>14}{'编译后（毫秒/步）':>16}{'加速':>8}{'编译（秒）':>10}  回本步数")
+from dlbook.text import pad  # 按终端里的宽度补空格：汉字占两列
+
+columns = [("即时（毫秒/步）", 18), ("编译后（毫秒/步）", 20), ("加速", 8), ("编译（秒）", 12)]
+print(pad("模型", 10) + "".join(pad(title, width, align=">") for title, width in columns) + "  回本步数")
 for name, eager_s, compiled_s, compile_s, break_even in rows:
-    print(f"{name:<10}{eager_s * 1e3:>16.2f}{compiled_s * 1e3:>18.2f}{eager_s / compiled_s:>9.2f}×"
-          f"{compile_s:>11.1f}  {break_even}")
+    print(f"{pad(name, 10)}{eager_s * 1e3:>18.2f}{compiled_s * 1e3:>20.2f}{eager_s / compiled_s:>7.2f}×"
+          f"{compile_s:>12.1f}  {break_even}")
 print(environment(device))
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.2))

@@ -20,6 +20,7 @@ from dlbook.data import fashion_mnist_loaders
 from dlbook.fast import FastConfig
 from dlbook.models import LeNet
 from dlbook.results import report
+from dlbook.text import pad
 from dlbook.train import fit, init_xavier
 
 device = dlbook.get_device()
@@ -77,7 +78,7 @@ def steady_speed(history) -> float:
 base = histories["默认"]
 for name, h in histories.items():
     speed = steady_speed(h)
-    print(f"{name:<14} 测试准确率 {h.test_acc[-1]:.4f}（与默认路径差 {h.test_acc[-1] - base.test_acc[-1]:+.4f}），"
+    print(f"{pad(name, 14)} 测试准确率 {h.test_acc[-1]:.4f}（与默认路径差 {h.test_acc[-1] - base.test_acc[-1]:+.4f}），"
           f"{speed:,.0f} 样本/秒（默认路径的 {speed / steady_speed(base):.2f} 倍），第一轮 {h.seconds[0]:.1f} 秒")
 same = histories["fast=True"].step_loss == base.step_loss
 print("fast=True 与默认路径每一步的损失逐位相同：", same)
