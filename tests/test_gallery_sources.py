@@ -8,6 +8,7 @@ r"""示例脚本的源码本身（不执行）：文档字符串里 TeX 命令�
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 import warnings
 
@@ -56,3 +57,22 @@ def test_compiles_without_warnings(script):
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # 无效转义：3.12 起是 SyntaxWarning，之前是 DeprecationWarning
         compile(source, str(script), "exec")
+
+
+# f"{'均值':>8}" 按字符个数补空格，汉字却占两列：表头对不上下面的数据。要用 dlbook.text.pad。
+_PADDED_CHINESE = re.compile(
+    r"""\{\s*(['"])(?:(?!\1).)*[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef](?:(?!\1).)*\1\s*:\s*[<>^]?\d+\s*\}"""
+)
+
+
+def test_padded_chinese_pattern():
+    assert _PADDED_CHINESE.search("""print(f"{'':<6}{'均值':>8}{'标准差':>8}")""")
+    assert _PADDED_CHINESE.search('''print(f"{"模型（层）":<10}")''')
+    assert not _PADDED_CHINESE.search("""print(f"{'D(G(z))':>8} {pad('的梯度', 16, align='>')}")""")
+    assert not _PADDED_CHINESE.search("""print(f"{name:<10} 参数")""")
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=IDS)
+def test_chinese_literals_are_not_padded_by_character_count(script):
+    found = [m[0] for m in _PADDED_CHINESE.finditer(script.read_text(encoding="utf-8"))]
+    assert found == [], f"{found}：汉字占两列，请用 dlbook.text.pad(文字, 宽度, align=...) 补空格"

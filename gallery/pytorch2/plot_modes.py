@@ -19,6 +19,7 @@ from torch import nn
 
 import dlbook
 from dlbook.bench import environment, synchronize, time_interleaved
+from dlbook.text import pad
 
 # 装了 CUDA 工具包却没有 GPU 的机器上，Inductor 会警告一句“No CUDA runtime is found”，与 CPU 上的编译无关。
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
@@ -90,7 +91,7 @@ for mode in modes:
 
 times = time_interleaved(candidates, steps=steps, warmup=2, device=device)
 eager_s = times["即时执行"]
-print(f"{'即时执行':<24}{'':>12}{eager_s * 1e3:>10.2f} 毫秒/步")
+print(f"{pad('即时执行', 24)}{'':>13}{eager_s * 1e3:>10.2f} 毫秒/步")  # pad 按终端宽度补空格：汉字占两列
 for mode in modes:
     compile_s = max(first_step[mode] - eager_s, 0.0)
     print(f"mode={mode!r:<19}编译 {compile_s:5.1f} 秒{times[mode] * 1e3:>10.2f} 毫秒/步"
