@@ -32,6 +32,7 @@ from dlbook.gallery.cache import CacheEntry, ExampleCache, atomic_write, cache_k
 from dlbook.gallery.execute import ExampleError, execute_notebook
 from dlbook.gallery.notebook import script_to_notebook
 from dlbook.gallery.render import Image, coalesce_streams, extract_images
+from dlbook.text import text_width
 
 __all__ = ["Example", "GalleryBuild", "build_gallery", "find_scripts"]
 
@@ -326,7 +327,7 @@ def _title_lines(title: str, width: int = 24) -> list[str]:
     """
     lines, line, used = [], "", 0
     for ch in title:
-        w = 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+        w = text_width(ch)
         if used + w > width and line and not unicodedata.category(ch).startswith("P"):
             lines.append(line.rstrip())
             line, used = "", 0
