@@ -4,7 +4,8 @@
 适合配合 :class:`dlbook.data.TensorLoader` 的 ``transform`` 参数使用：
 
 >>> X = torch.arange(2 * 1 * 4 * 4, dtype=torch.float32).reshape(2, 1, 4, 4)
->>> out = random_crop_flip(X, padding=1, generator=torch.Generator().manual_seed(0))
+>>> gen = torch.Generator().manual_seed(0)
+>>> out = random_crop_flip(X, padding=1, generator=gen)
 >>> out.shape, out.dtype
 (torch.Size([2, 1, 4, 4]), torch.float32)
 """
@@ -36,7 +37,8 @@ def random_crop_flip(
     >>> torch.equal(random_crop_flip(X, padding=0, flip=False), X)
     True
     >>> flipped = random_crop_flip(X.repeat(64, 1, 1, 1), padding=0)
-    >>> sorted({int(img[0, 0, 0]) for img in flipped})  # 左上角要么是 0（没翻转），要么是 2（翻转了）
+    >>> # 左上角要么是 0（没翻转），要么是 2（翻转了）
+    >>> sorted({int(img[0, 0, 0]) for img in flipped})
     [0, 2]
     """
     if X.ndim != 4:

@@ -20,7 +20,9 @@
 由优化器更新，所以是**模型参数**而不是超参数；超参数是人事先选定的 ``momentum`` 和 ``eps``。
 
 >>> bn = BatchNorm(6, num_dims=4)
->>> sum(p.numel() for p in bn.parameters()), sum(b.numel() for b in bn.buffers())
+>>> n_params = sum(p.numel() for p in bn.parameters())
+>>> n_buffers = sum(b.numel() for b in bn.buffers())
+>>> n_params, n_buffers
 (12, 13)
 >>> sorted(bn.state_dict()) == sorted(nn.BatchNorm2d(6).state_dict())
 True
@@ -74,7 +76,8 @@ def batch_norm(
 
     >>> X = torch.tensor([[1., 2.], [3., 6.]])
     >>> mean, var = torch.zeros(2), torch.ones(2)
-    >>> batch_norm(X, torch.ones(2), torch.zeros(2), mean, var, training=True, eps=0.)
+    >>> gamma, beta = torch.ones(2), torch.zeros(2)
+    >>> batch_norm(X, gamma, beta, mean, var, training=True, eps=0.)
     tensor([[-1., -1.],
             [ 1.,  1.]])
     >>> mean, var  # 0.9 × 旧值 + 0.1 × 批量均值 (2, 4) 与无偏方差 (2, 8)

@@ -2,7 +2,8 @@
 
 ::
 
-    python -m dlbook.bench --model lenet --epochs 10 --device cpu --mode plain fast compile
+    python -m dlbook.bench --model lenet --epochs 10 --device cpu \\
+        --mode plain fast compile
 
 默认配方就是 d2l 训练 LeNet 的那一套：sigmoid + 平均汇聚的 LeNet，Xavier 初始化，小批量 SGD，
 学习率 0.9，批量 256，10 轮，数据是完整的 Fashion-MNIST（放在训练所用的设备上，见
@@ -154,7 +155,8 @@ def time_interleaved(
     取最快的一遍而不是平均，与标准库 ``timeit`` 的建议相同：别的程序只会让一遍变慢、不会让它变快，
     最快的一遍最接近这段代码本身的开销。
 
-    >>> times = time_interleaved({"a": lambda: None, "b": lambda: sum(range(100))}, steps=5)
+    >>> steps = {"a": lambda: None, "b": lambda: sum(range(100))}
+    >>> times = time_interleaved(steps, steps=5)
     >>> sorted(times), all(t >= 0 for t in times.values())
     (['a', 'b'], True)
     """
@@ -196,14 +198,17 @@ def hardware_name(device: torch.device | str = "cpu") -> str:
 
 
 def environment(device: torch.device | str = "cpu") -> str:
-    """一行运行环境：硬件、PyTorch 与 Python 版本、日期（UTC）。测出的速度数字旁边都应当印上它。
+    """两行运行环境：硬件；PyTorch 与 Python 的版本和日期（UTC）。测出的速度数字旁边都应当印上它。
 
-    >>> environment("cpu").startswith("硬件：")
-    True
+    分成两行，页面上 80 个字符宽的输出框放得下。
+
+    >>> hardware, versions = environment("cpu").split("\\n")
+    >>> hardware.startswith("硬件："), versions.startswith("PyTorch ")
+    (True, True)
     """
     return (
-        f"硬件：{hardware_name(device)}；PyTorch {torch.__version__}；"
-        f"Python {platform.python_version()}；{_now()[:10]}"
+        f"硬件：{hardware_name(device)}\n"
+        f"PyTorch {torch.__version__} · Python {platform.python_version()} · {_now()[:10]}"
     )
 
 
@@ -234,8 +239,10 @@ def run(config: BenchConfig) -> dict[str, Any]:
     - ``wall_seconds``：整个 :func:`~dlbook.train.fit` 的用时，含编译和每轮的评估；
     - ``compile_seconds``：第一轮比其后各轮多用的时间，只在编译时估计（不编译为 0，只有一轮时为 ``null``）。
 
-    >>> record = run(BenchConfig(epochs=1, device="cpu", subset=256, test_subset=256))
-    >>> record["model"], record["mode"], record["epochs"], record["batch_size"], record["lr"]
+    >>> config = BenchConfig(epochs=1, device="cpu", subset=256, test_subset=256)
+    >>> record = run(config)
+    >>> keys = "model", "mode", "epochs", "batch_size", "lr"
+    >>> tuple(record[k] for k in keys)
     ('lenet', 'plain', 1, 256, 0.9)
     """
     from dlbook.data import fashion_mnist_loaders

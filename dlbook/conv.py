@@ -210,7 +210,8 @@ def corr2d_multi_in(
 
     >>> X = torch.stack([torch.arange(9.).reshape(3, 3), torch.ones(3, 3)])
     >>> K = torch.stack([torch.arange(4.).reshape(2, 2), torch.ones(2, 2)])
-    >>> corr2d_multi_in(X, K)  # 第一个通道给 [[19, 25], [37, 43]]，第二个通道处处是 4
+    >>> # 第一个通道给 [[19, 25], [37, 43]]，第二个通道处处是 4
+    >>> corr2d_multi_in(X, K)
     tensor([[23., 29.],
             [41., 47.]])
     """

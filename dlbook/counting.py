@@ -4,7 +4,8 @@
 >>> net = LeNet()
 >>> num_params(net)
 61706
->>> count_flops(net, (1, 1, 28, 28))  # 一张 28×28 的图：约 0.42 M 次乘加，每次算 2 个 FLOP
+>>> # 一张 28×28 的图：约 0.42 M 次乘加，每次算 2 个 FLOP
+>>> count_flops(net, (1, 1, 28, 28))
 833040
 >>> layer_shapes(net, (1, 1, 28, 28))[:3]
 [('conv1', (1, 6, 28, 28)), ('act', (1, 6, 28, 28)), ('pool1', (1, 6, 14, 14))]
@@ -91,7 +92,8 @@ def count_flops(model: nn.Module, x: Tensor | Sequence[int]) -> int:
 
     >>> count_flops(nn.Linear(3, 4), (5, 3))  # 5 个样本 × 3 × 4 次乘加 × 2
     120
-    >>> count_flops(nn.Conv2d(1, 2, kernel_size=3), (1, 1, 5, 5))  # 2 · 1·3·3 · 2 · 3·3
+    >>> conv = nn.Conv2d(1, 2, kernel_size=3)
+    >>> count_flops(conv, (1, 1, 5, 5))  # 2 · 1·3·3 · 2 · 3·3
     324
     """
     x = _as_input(model, x)

@@ -365,7 +365,8 @@ class TensorLoader:
     [[0, 1], [2, 3], [4]]
     >>> len(TensorLoader(X, y, batch_size=2, drop_last=True))
     2
-    >>> [xb.tolist() for xb, _ in TensorLoader(X, y, batch_size=3, transform=lambda xb: -xb)][1]
+    >>> negated = TensorLoader(X, y, batch_size=3, transform=lambda xb: -xb)
+    >>> [xb.tolist() for xb, _ in negated][1]
     [[-6, -7], [-8, -9]]
     >>> shuffled = TensorLoader(X, y, batch_size=5, shuffle=True)
     >>> sorted(next(iter(shuffled))[1].tolist())

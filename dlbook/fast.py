@@ -9,8 +9,10 @@
 - CUDA 图只在 CUDA 上、并且与编译一起打开。
 
 >>> plan(True, torch.device("cpu"))
-FastPlan(device_type='cpu', amp=False, channels_last=False, compile=False, cuda_graphs=False)
->>> plan(False, torch.device("cpu")).autocast()  # 不开混合精度时是一个什么也不做的上下文
+FastPlan(device_type='cpu', amp=False, channels_last=False,
+         compile=False, cuda_graphs=False)
+>>> # 不开混合精度时是一个什么也不做的上下文
+>>> plan(False, torch.device("cpu")).autocast()
 <contextlib.nullcontext object at ...>
 """
 
@@ -55,7 +57,8 @@ class FastConfig:
     >>> FastConfig(cuda_graphs=True)
     Traceback (most recent call last):
     ...
-    ValueError: cuda_graphs=True 要求 compile=True：CUDA 图由 torch.compile(mode="reduce-overhead") 录制
+    ValueError: cuda_graphs=True 要求 compile=True：CUDA 图由
+        torch.compile(mode="reduce-overhead") 录制
     """
 
     amp: bool = True
@@ -95,7 +98,8 @@ class FastPlan:
         """``channels_last`` 时把四维批量 ``(B, C, H, W)`` 换成按 NHWC 存放（形状不变）。
 
         >>> X = torch.zeros(2, 3, 4, 5)
-        >>> FastPlan("cpu", channels_last=True).batch(X).is_contiguous(memory_format=torch.channels_last)
+        >>> nhwc = FastPlan("cpu", channels_last=True).batch(X)
+        >>> nhwc.is_contiguous(memory_format=torch.channels_last)
         True
         >>> FastPlan("cpu").batch(X) is X
         True

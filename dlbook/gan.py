@@ -17,7 +17,8 @@
 >>> X = gaussian_mixture(2500, centers, std=0.05, seed=0)
 >>> X.shape
 torch.Size([2500, 2])
->>> print(modes_covered(X, centers, std=0.05))  # 真实数据：3 个标准差以内约占 1 - e^(-4.5)
+>>> # 真实数据：3 个标准差以内约占 1 - e^(-4.5)
+>>> print(modes_covered(X, centers, std=0.05))
 覆盖 8/8 个模式，高质量样本 98.6%
 """
 
@@ -512,7 +513,9 @@ def modes_covered(
         min_count: 一个模式至少有多少个高质量样本才算被覆盖。
 
     >>> centers = torch.tensor([[0.0, 0.0], [5.0, 0.0]])
-    >>> samples = torch.tensor([[0.1, 0.0]] * 30 + [[5.0, 0.05]] * 5 + [[2.5, 0.0]] * 5)
+    >>> samples = torch.tensor([[0.1, 0.0]] * 30    # 第一个中心旁 30 个
+    ...                        + [[5.0, 0.05]] * 5  # 第二个中心旁只有 5 个，不到 20
+    ...                        + [[2.5, 0.0]] * 5)  # 两者中间的 5 个不算高质量
     >>> c = modes_covered(samples, centers, std=0.1)
     >>> c.modes, c.counts, c.high_quality
     (1, (30, 5), 0.875)

@@ -49,7 +49,8 @@ class MyLinear(nn.Module):
     MyLinear(in_features=5, out_features=3, bias=True)
     >>> _ = torch.manual_seed(0)
     >>> builtin = nn.Linear(5, 3)
-    >>> torch.equal(ours.weight, builtin.weight), torch.equal(ours.bias, builtin.bias)
+    >>> (torch.equal(ours.weight, builtin.weight),
+    ...  torch.equal(ours.bias, builtin.bias))
     (True, True)
 
     参数是 ``nn.Parameter``，前向计算直接使用它们，所以梯度能传到参数上：
@@ -173,8 +174,10 @@ class FixedHiddenMLP(nn.Module):
 
     >>> _ = torch.manual_seed(0)
     >>> net = FixedHiddenMLP(20)
-    >>> [name for name, _ in net.named_parameters()], [name for name, _ in net.named_buffers()]
-    (['linear.weight', 'linear.bias'], ['rand_weight'])
+    >>> [name for name, _ in net.named_parameters()]
+    ['linear.weight', 'linear.bias']
+    >>> [name for name, _ in net.named_buffers()]
+    ['rand_weight']
     >>> out = net(torch.rand(2, 20))
     >>> out.shape, bool(out.abs() <= 1)
     (torch.Size([]), True)

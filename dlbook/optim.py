@@ -546,11 +546,13 @@ def trajectory(
         形状 ``(steps + 1, len(x0))`` 的张量。
 
     >>> f = lambda x: x[0] ** 2 + 2 * x[1] ** 2
-    >>> trajectory(lambda p: SGD(p, lr=0.1), f, [1.0, 1.0], steps=2)  # x₁ ← 0.8 x₁，x₂ ← 0.6 x₂
+    >>> # 每一步 x₁ ← 0.8 x₁，x₂ ← 0.6 x₂
+    >>> trajectory(lambda p: SGD(p, lr=0.1), f, [1.0, 1.0], steps=2)
     tensor([[1.0000, 1.0000],
             [0.8000, 0.6000],
             [0.6400, 0.3600]])
-    >>> trajectory(lambda p: torch.optim.Adam(p, lr=0.5), f, [1.0, 1.0], steps=20).shape
+    >>> adam = lambda p: torch.optim.Adam(p, lr=0.5)
+    >>> trajectory(adam, f, [1.0, 1.0], steps=20).shape
     torch.Size([21, 2])
     """
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 0:

@@ -186,7 +186,9 @@ def describe_figure(fig: Figure, *, limit: int = 200) -> str:
     图里什么文字也没有时返回空字符串。
 
     >>> fig, (a, b) = plt.subplots(1, 2)
-    >>> _ = fig.suptitle("LeNet"); _ = a.set_title("训练损失"); _ = b.set(xlabel="轮次", ylabel="准确率")
+    >>> _ = fig.suptitle("LeNet")
+    >>> _ = a.set_title("训练损失")
+    >>> _ = b.set(xlabel="轮次", ylabel="准确率")
     >>> describe_figure(fig)
     'LeNet；训练损失；纵轴准确率、横轴轮次'
     >>> plt.close(fig)
@@ -285,7 +287,8 @@ def plot_history(history: History, *, title: str | None = None) -> Figure:
     """画出训练记录：左边是训练损失，右边是训练与测试准确率，横轴为轮次。
 
     >>> from dlbook.train import History
-    >>> h = History(epoch=[1, 2], train_loss=[0.9, 0.5], train_acc=[0.6, 0.8], test_acc=[0.6, 0.7])
+    >>> h = History(epoch=[1, 2], train_loss=[0.9, 0.5],
+    ...             train_acc=[0.6, 0.8], test_acc=[0.6, 0.7])
     >>> fig = plot_history(h, title="LeNet")
     >>> [ax.get_ylabel() for ax in fig.axes]
     ['损失', '准确率']
@@ -344,7 +347,8 @@ def show_images(
     也可以是图像的列表。每张图占 ``scale`` 英寸见方。
 
     >>> import torch
-    >>> fig = show_images(torch.rand(5, 1, 28, 28), nrows=2, ncols=3, titles=["T恤", "裤子"])
+    >>> images = torch.rand(5, 1, 28, 28)
+    >>> fig = show_images(images, nrows=2, ncols=3, titles=["T恤", "裤子"])
     >>> len(fig.axes), [ax.get_title() for ax in fig.axes[:3]]
     (6, ['T恤', '裤子', ''])
     >>> plt.close(fig)

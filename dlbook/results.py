@@ -1,7 +1,7 @@
-"""训练结果的记录：示例脚本报告一行结果，网站构建把它们汇成表格。
+"""训练结果的记录：示例脚本报告结果，网站构建把它们汇成表格。
 
-示例脚本训练完一个模型后调用 :func:`report`。单独运行时它只打印一行小结；在 Jupyter 内核里
-（网站构建执行示例时）它输出一条带有 :data:`RESULT_MIME` 数据的显示结果，页面上看到的仍是那一行文字，
+示例脚本训练完一个模型后调用 :func:`report`。单独运行时它只打印两行小结；在 Jupyter 内核里
+（网站构建执行示例时）它输出一条带有 :data:`RESULT_MIME` 数据的显示结果，页面上看到的仍是那两行文字，
 而构建从执行过的笔记本里读出结构化的记录，章节页面写 ``{{ results_table("modern_cnn") }}``
 就得到该章所有结果的表格。表格里的数字因此总是来自真实的执行（或其缓存），而不是手写的。
 
@@ -9,10 +9,12 @@
 追加到那个文件里，好让单独运行的脚本（例如 ``scripts/gpu_check.sh`` 在 GPU 上以 full 模式运行的示例）
 留下机器可读的记录。
 
->>> r = Result(name="LeNet", params=61706, test_acc=0.8123, train_acc=0.83, train_loss=0.47,
-...            examples_per_sec=45210.0, epochs=10, seconds=14.2, device="cpu", mode="full")
->>> r.line()
-'结果：LeNet · 参数 61.7 千 · 测试准确率 0.812 · 45210 样本/秒 · 10 轮 14.2 秒 · cpu · full 模式'
+>>> r = Result(name="LeNet", params=61706, test_acc=0.8123,
+...            train_acc=0.83, train_loss=0.47, examples_per_sec=45210.0,
+...            epochs=10, seconds=14.2, device="cpu", mode="full")
+>>> print(r.summary())
+结果：LeNet · 参数 61.7 千 · 测试准确率 0.812
+      45210 样本/秒 · 10 轮 14.2 秒 · cpu · full 模式
 >>> Result.from_dict(r.to_dict()) == r
 True
 """
@@ -31,6 +33,7 @@ from torch import nn
 from dlbook._env import in_jupyter_kernel
 from dlbook.counting import num_params
 from dlbook.mode import current_mode
+from dlbook.text import text_width
 from dlbook.train import History
 
 __all__ = ["RESULTS_ENV", "RESULT_MIME", "Result", "format_count", "report", "results_in", "results_table"]
@@ -73,14 +76,21 @@ class Result:
     mode: str
     note: str = ""
 
-    def line(self) -> str:
-        """一行中文小结。"""
-        text = (
-            f"结果：{self.name} · 参数 {format_count(self.params)} · 测试准确率 {self.test_acc:.3f} · "
-            f"{self.examples_per_sec:.0f} 样本/秒 · {self.epochs} 轮 {self.seconds:.1f} 秒 · "
-            f"{self.device} · {self.mode} 模式"
-        )
-        return text + (f" · {self.note}" if self.note else "")
+    def summary(self) -> str:
+        """两行中文小结：模型、参数量和准确率一行，速度与运行环境（和附注）缩进一行。
+
+        分成两行，页面上 80 个字符宽的输出框放得下。
+        """
+        first = f"结果：{self.name} · 参数 {format_count(self.params)} · 测试准确率 {self.test_acc:.3f}"
+        second = [
+            f"{self.examples_per_sec:.0f} 样本/秒",
+            f"{self.epochs} 轮 {self.seconds:.1f} 秒",
+            self.device,
+            f"{self.mode} 模式",
+        ]
+        if self.note:
+            second.append(self.note)
+        return first + "\n" + " " * text_width("结果：") + " · ".join(second)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -97,7 +107,7 @@ class Result:
 
 
 def report(name: str, *, model: nn.Module, history: History, note: str = "") -> Result:
-    """报告一次训练的结果：打印（或在内核里显示）一行小结，并返回 :class:`Result`。
+    """报告一次训练的结果：打印（或在内核里显示）两行小结，并返回 :class:`Result`。
 
     吞吐量取除第一轮以外各轮的中位数（第一轮含预热、编译等一次性开销）；只训练了一轮时就用第一轮。
 
@@ -113,9 +123,11 @@ def report(name: str, *, model: nn.Module, history: History, note: str = "") -> 
     >>> h = History(epoch=[1], train_loss=[0.5], train_acc=[0.8], test_acc=[0.79],
     ...             examples_per_sec=[1000.0], seconds=[2.0])
     >>> path = tempfile.mkdtemp() + "/results.jsonl"
-    >>> with mock.patch.dict("os.environ", {"DLBOOK_RESULTS": path, "DLBOOK_MODE": "quick"}):
+    >>> env = {"DLBOOK_RESULTS": path, "DLBOOK_MODE": "quick"}
+    >>> with mock.patch.dict("os.environ", env):
     ...     _ = report("线性模型", model=nn.Linear(3, 2), history=h)
-    结果：线性模型 · 参数 8 · 测试准确率 0.790 · 1000 样本/秒 · 1 轮 2.0 秒 · cpu · quick 模式
+    结果：线性模型 · 参数 8 · 测试准确率 0.790
+          1000 样本/秒 · 1 轮 2.0 秒 · cpu · quick 模式
     >>> Result.from_dict(json.loads(Path(path).read_text(encoding="utf-8"))).params
     8
     """
@@ -139,9 +151,9 @@ def report(name: str, *, model: nn.Module, history: History, note: str = "") -> 
     if in_jupyter_kernel():
         from IPython.display import display
 
-        display({"text/plain": result.line(), RESULT_MIME: result.to_dict()}, raw=True)
+        display({"text/plain": result.summary(), RESULT_MIME: result.to_dict()}, raw=True)
     else:
-        print(result.line())
+        print(result.summary())
     path = os.environ.get(RESULTS_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as f:  # 每条一行：几次运行可以追加到同一个文件
@@ -163,7 +175,8 @@ def results_in(notebook: Any) -> list[Result]:
 def results_table(rows: list[tuple[Result, str]]) -> str:
     """Markdown 表格；``rows`` 是（结果，示例页面的链接）。
 
-    >>> r = Result("LeNet", 61706, 0.8123, 0.83, 0.47, 45210.0, 10, 14.2, "cpu", "full")
+    >>> r = Result("LeNet", 61706, 0.8123, 0.83, 0.47, 45210.0, 10, 14.2,
+    ...            "cpu", "full")
     >>> print(results_table([(r, "plot_lenet.ipynb")]))
     | 模型 | 参数量 | 测试准确率 | 训练准确率 | 样本/秒 | 训练 | 设备 · 模式 | 示例 |
     | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |

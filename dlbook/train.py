@@ -170,8 +170,9 @@ def fit(
 
     >>> def run(fast):
     ...     _ = torch.manual_seed(0); net = nn.Linear(2, 2)
-    ...     return fit(net, [(X, y)], None, epochs=3, fast=fast,
-    ...                optimizer=torch.optim.SGD(net.parameters(), lr=1.0)).step_loss
+    ...     sgd = torch.optim.SGD(net.parameters(), lr=1.0)
+    ...     history = fit(net, [(X, y)], None, epochs=3, fast=fast, optimizer=sgd)
+    ...     return history.step_loss
     >>> run(fast=False) == run(fast=True)
     True
     """

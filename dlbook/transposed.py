@@ -69,15 +69,17 @@ def conv_transpose_output_size(
     Raises:
         ValueError: 参数不合法，或算出的输出尺寸不是正数。
 
-    >>> conv_transpose_output_size(3, 3, stride=2, padding=1)   # 3×3 → 5×5
+    >>> conv_transpose_output_size(3, 3, stride=2, padding=1)  # 3×3 → 5×5
     5
-    >>> conv_output_size(5, 3, stride=2, padding=1)             # 卷积把 5×5 变回 3×3
+    >>> conv_output_size(5, 3, stride=2, padding=1)  # 卷积把 5×5 变回 3×3
     3
-    >>> conv_output_size(6, 3, stride=2, padding=1)             # 6×6 也变成 3×3 ……
+    >>> conv_output_size(6, 3, stride=2, padding=1)  # 6×6 也变成 3×3 ……
     3
-    >>> conv_transpose_output_size(3, 3, stride=2, padding=1, output_padding=1)  # …… 要回到 6 得多留一行
+    >>> # …… 要回到 6 得多留一行
+    >>> conv_transpose_output_size(3, 3, stride=2, padding=1, output_padding=1)
     6
-    >>> conv_transpose_output_size(4, 4, stride=2, padding=1)   # DCGAN 的标准放大：尺寸翻倍
+    >>> # DCGAN 的标准放大：尺寸翻倍
+    >>> conv_transpose_output_size(4, 4, stride=2, padding=1)
     8
     """
     for name, value, low in (
@@ -116,7 +118,8 @@ def trans_conv2d(X: Tensor, K: Tensor, *, stride: IntOrPair = 1, padding: IntOrP
         形状 ``(H', W')`` 的输出，尺寸见 :func:`conv_transpose_output_size`。
 
     >>> X = torch.tensor([[1., 2.], [3., 4.]])
-    >>> trans_conv2d(X, torch.ones(2, 2), stride=2)  # 步幅等于核的大小：各块互不重叠
+    >>> # 步幅等于核的大小：各块互不重叠
+    >>> trans_conv2d(X, torch.ones(2, 2), stride=2)
     tensor([[1., 1., 2., 2.],
             [1., 1., 2., 2.],
             [3., 3., 4., 4.],
@@ -239,8 +242,10 @@ def conv_transpose2d_as_conv(
     结果与 :func:`conv_transpose2d` 相同。这种写法浪费了大量乘 0 的计算，但它说明转置卷积
     不过是一种特殊的卷积。参数与返回值见 :func:`conv_transpose2d`。
 
-    >>> X, K = torch.arange(4.).reshape(1, 1, 2, 2), torch.arange(9.).reshape(1, 1, 3, 3)
-    >>> torch.equal(conv_transpose2d_as_conv(X, K, stride=2), conv_transpose2d(X, K, stride=2))
+    >>> X = torch.arange(4.).reshape(1, 1, 2, 2)
+    >>> K = torch.arange(9.).reshape(1, 1, 3, 3)
+    >>> ours = conv_transpose2d_as_conv(X, K, stride=2)
+    >>> torch.equal(ours, conv_transpose2d(X, K, stride=2))
     True
     """
     _check_ndim(X, (4,), "conv_transpose2d_as_conv 的输入 X ", "（应为 (B, C_in, H, W)）")
@@ -269,7 +274,8 @@ def conv_matrix(
     >>> C.shape                          # 5×5 → 3×3 的卷积是一个 9×25 的矩阵
     torch.Size([9, 25])
     >>> Y = torch.arange(9.).reshape(3, 3)
-    >>> torch.equal((C.T @ Y.flatten()).reshape(5, 5), trans_conv2d(Y, torch.ones(3, 3), stride=2, padding=1))
+    >>> Z = trans_conv2d(Y, torch.ones(3, 3), stride=2, padding=1)
+    >>> torch.equal((C.T @ Y.flatten()).reshape(5, 5), Z)
     True
     """
     H, W = _pair(input_shape, "input_shape")

@@ -103,11 +103,12 @@ def test_chapter_page(page, server):
     assert page.outside == [], page.outside
 
 
-def test_wide_figures_fill_the_chapter_column_and_link_to_the_full_size_file(page, server):
-    from dlbook.gallery.figures import CHAPTER_COLUMN_PX
+@pytest.mark.parametrize("path", ["cnn-basics/lenet/", "gallery/cnn_basics/plot_lenet/"])
+def test_wide_figures_fill_the_column_and_link_to_the_full_size_file(page, server, path):
+    from dlbook.gallery.figures import COLUMN_PX
 
     page.set_viewport_size({"width": 1280, "height": 800})
-    page.goto(f"{server}/cnn-basics/lenet/")
+    page.goto(f"{server}/{path}")
     figures = page.locator('article img[src*="/images/"]')
     shrunk = []
     for i in range(figures.count()):
@@ -120,7 +121,7 @@ def test_wide_figures_fill_the_chapter_column_and_link_to_the_full_size_file(pag
         assert figures.nth(i).evaluate("img => img.closest('a.dlbook-figure-link').href === img.src")
     # 图里文字大小的检查（test_site.py）按这个正文宽度换算；正文窄了，那里的数字就高估了
     assert shrunk, "这一页应当有比正文宽、被缩小的图"
-    assert min(shrunk) >= CHAPTER_COLUMN_PX - 1, shrunk
+    assert min(shrunk) >= COLUMN_PX - 1, shrunk
     with page.expect_navigation():
         figures.first.click()
     assert page.url.endswith(".png")
@@ -220,6 +221,38 @@ def test_every_chapter_page_renders(page, server, path):
     assert page.locator("mjx-merror").count() == 0, "公式里有 TeX 错误"
     assert page.errors == [], page.errors
     assert page.outside == [], page.outside
+
+
+_SCROLLING_CODE = r"""() => {
+  // 代码框（不是输出）里比框宽、要横向滚动才看得全的行：返回每个框里最长的一行
+  const boxes = document.querySelectorAll(
+    "article .language-python pre > code, article .jp-InputArea pre");
+  return [...boxes].filter(c => c.scrollWidth > c.clientWidth + 1).map(
+    c => c.textContent.split("\n").reduce((a, b) => (a.length >= b.length ? a : b)));
+}"""
+
+
+def test_code_fits_the_column_on_chapter_and_example_pages(page, server, site):  # noqa: F811
+    # 示例的代码行不超过 CODE_COLUMNS 个字符（test_gallery_sources.py 检查源码）；这里检查页面上真的放得下：
+    # 1280 px 宽的窗口里，章节页和示例页（去掉了 In [n]: 提示列）的代码框都不用横向滚动
+    examples = [p.parent.relative_to(site).as_posix() + "/" for p in sorted(site.glob("gallery/*/plot_*/index.html"))]
+    pages = [p for p in CHAPTER_PAGES if p != "api/"] + examples
+    assert len(examples) >= 40
+    page.set_viewport_size({"width": 1280, "height": 800})
+    scrolling = {}
+    for path in pages:
+        page.goto(f"{server}/{path}")
+        page.evaluate("() => document.fonts.ready")
+        if found := page.evaluate(_SCROLLING_CODE):
+            scrolling[path] = found
+    assert scrolling == {}
+    # 代码框、文本输出和图都从正文的左边开始：提示列真的不见了
+    page.goto(f"{server}/gallery/cnn_basics/plot_lenet/")
+    lefts = page.evaluate(
+        """() => [".md-content__inner", ".jp-InputArea pre", ".jp-OutputArea-output pre", ".jp-OutputArea img"].map(
+               s => document.querySelector(s).getBoundingClientRect().left)"""
+    )
+    assert max(lefts) - min(lefts) < 8, lefts
 
 
 def test_example_page_downloads_and_anchors(page, server):

@@ -429,7 +429,7 @@ WIDE_SCRIPT = '''\
 # %%
 import matplotlib.pyplot as plt
 from dlbook.plot import show
-for width in (12, 5):
+for width in (14, 5):
     fig, ax = plt.subplots(figsize=(width, 3))
     ax.plot([0, 1], [0, 1])
     show(fig)
@@ -443,8 +443,8 @@ def test_figures_command_reports_text_size_on_the_page(tmp_path, capsys):
     assert figures.main([str(gallery / "ch" / "plot_w.py")]) == 0
     lines = capsys.readouterr().out.splitlines()[1:]
     assert len(lines) == 2
-    # 12 英寸宽的图（裁掉四周空白后约 980 px）缩到 584 px，10 点的刻度（13.9 px）只剩 8 px 多；5 英寸的图原样显示
-    wide, narrow = (float(line.split("章节页上 ")[1].split(" px")[0]) for line in lines)
+    # 14 英寸宽的图（裁掉四周空白后约 1150 px）缩到 688 px，10 点的刻度（13.9 px）只剩 8 px 多；5 英寸的图原样显示
+    wide, narrow = (float(line.split("页面上 ")[1].split(" px")[0]) for line in lines)
     assert 7 < wide < 9 and "小于 9 px" in lines[0]
     assert narrow == pytest.approx(13.9) and "小于" not in lines[1]
 
@@ -462,5 +462,5 @@ def test_too_small_names_the_figure_and_its_sizes():
     small, fine, unknown = (Image(0, 0, "a_001.png", png, text_px=px) for px in (13.89, 20.0, None))
     problems = too_small([("plot_a", small), ("plot_b", fine), ("plot_c", unknown)])
     assert problems == [
-        "plot_a（a_001.png）：1168 px 宽，最小的文字 13.9 px，缩到正文的 584 px 后只有 6.9 px（至少 9 px）"
+        "plot_a（a_001.png）：1168 px 宽，最小的文字 13.9 px，缩到正文的 688 px 后只有 8.2 px（至少 9 px）"
     ]

@@ -15,6 +15,7 @@ import warnings
 import pytest
 
 from dlbook.gallery.build import find_scripts
+from dlbook.gallery.notebook import CODE_COLUMNS, long_code_lines
 from tests.conftest import GALLERY
 
 SCRIPTS = find_scripts(GALLERY)
@@ -76,3 +77,11 @@ def test_padded_chinese_pattern():
 def test_chinese_literals_are_not_padded_by_character_count(script):
     found = [m[0] for m in _PADDED_CHINESE.finditer(script.read_text(encoding="utf-8"))]
     assert found == [], f"{found}：汉字占两列，请用 dlbook.text.pad(文字, 宽度, align=...) 补空格"
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=IDS)
+def test_code_lines_fit_the_page(script):
+    # 页面上的代码框放得下 CODE_COLUMNS 个字符（tests/test_browser.py 量它）；更长的行要横向滚动才看得全
+    long = long_code_lines(script)
+    where = "\n".join(f"{script.relative_to(GALLERY)}:{line}: {width} 个字符宽" for line, width in long)
+    assert not long, f"代码行比 {CODE_COLUMNS} 个字符宽（汉字算两个），请拆行或把注释移到上一行：\n{where}"

@@ -57,7 +57,7 @@ def test_report_prints_and_returns(capsys, monkeypatch):
     tied = nn.Sequential(model, nn.ReLU(), model)  # 共享的参数只算一次
     r = report("线性", model=tied, history=_history())
     assert r == Result("线性", 8, 0.75, 0.8, 0.5, 250.0, 3, 6.0, "cpu", "quick")
-    assert capsys.readouterr().out == r.line() + "\n"
+    assert capsys.readouterr().out == r.summary() + "\n"
 
 
 def test_report_speed_skips_the_first_epoch_unless_alone(monkeypatch):

@@ -235,7 +235,7 @@ def test_every_figure_links_to_its_own_file(site):
 
 
 def test_figure_text_stays_readable_on_chapter_pages(site):
-    # 比正文宽的图缩到正文宽度，图里的字跟着缩小：每张图最小的文字在章节页上至少 MIN_TEXT_PX
+    # 比正文宽的图缩到正文宽度，图里的字跟着缩小：每张图最小的文字在页面上至少 MIN_TEXT_PX
     import nbformat
 
     from dlbook.gallery.figures import too_small
@@ -249,6 +249,27 @@ def test_figure_text_stays_readable_on_chapter_pages(site):
     assert len(measured) >= 55, len(measured)  # dlbook.plot.show 显示的图都记下了最小字号
     problems = too_small(images)
     assert not problems, "这些图的文字在页面上太小：\n" + "\n".join(problems)
+
+
+def test_printed_chinese_lines_fit_the_page(site):
+    # 文本输出的框和代码框一样宽（CODE_COLUMNS 个字符，汉字两格）。示例自己打印的行都含中文，要放得下；
+    # PyTorch 自己的英文输出（模块的 repr、生成的代码、报错原文）可以横向滚动
+    import nbformat
+
+    from dlbook.gallery.notebook import CODE_COLUMNS
+    from dlbook.text import text_width
+
+    wide, lines = [], 0
+    for path in sorted((site / "gallery" / "_downloads").glob("*/plot_*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                text = output.get("text") or output.get("data", {}).get("text/plain", "")
+                for line in text.splitlines():
+                    lines += 1
+                    if re.search(r"[\u3000-\u9fff\uff00-\uffef]", line) and text_width(line) > CODE_COLUMNS:
+                        wide.append(f"{path.stem}: {text_width(line)} 列：{line}")
+    assert lines > 1000, lines
+    assert not wide, "\n".join(wide)
 
 
 def test_the_build_kept_mkdocs_jupyter_cache_beside_its_own(site, gallery_cache):

@@ -14,8 +14,16 @@ from sphinx_gallery.py_source_parser import (
 )
 
 from dlbook.gallery.cjk import join_cjk_markdown
+from dlbook.text import text_width
 
-__all__ = ["ScriptError", "script_to_notebook", "script_title"]
+__all__ = ["CODE_COLUMNS", "ScriptError", "long_code_lines", "script_to_notebook", "script_title"]
+
+CODE_COLUMNS = 80
+"""示例里一行代码最多这么宽（等宽字符的个数，汉字算两个）。
+
+章节页和示例页的代码框在桌面浏览器里都放得下 80 个字符（``tests/test_browser.py`` 量它）；
+更长的行要横向滚动才看得全。代码里的汉字实际只有 1.66 个字符宽，按两个算留了余量。
+"""
 
 _SETEXT_TITLE = re.compile(r"^\s*(?P<title>[^\n]+)\n(?P<rule>=+)\s*(\n|$)")
 
@@ -83,6 +91,28 @@ def _blocks(path: Path):
         if block.type == "text":
             _check_text(block.content, path, block.lineno)
     return blocks
+
+
+def long_code_lines(path: str | Path, *, columns: int = CODE_COLUMNS) -> list[tuple[int, int]]:
+    """脚本的代码单元格里比 ``columns`` 宽的行：``[(行号, 宽度), ...]``（宽度按 :func:`dlbook.text.text_width`）。
+
+    文字块（文档字符串和 Markdown 注释）是正文，页面上自动折行，不算在内。
+
+    >>> import tempfile, pathlib
+    >>> src = '\"\"\"\\n标题\\n====\\n\"\"\"\\n\\n# %%\\nx = 1  # 一个很长的注释\\nprint("好")\\n'
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     p = pathlib.Path(d, "plot_demo.py")
+    ...     _ = p.write_text(src, encoding="utf-8")
+    ...     long_code_lines(p, columns=20)
+    [(7, 23)]
+    """
+    found = []
+    for block in _blocks(Path(path)):
+        if block.type == "code":
+            for offset, row in enumerate(block.content.split("\n")):
+                if text_width(row) > columns:
+                    found.append((block.lineno + offset, text_width(row)))
+    return found
 
 
 def script_title(path: str | Path) -> str:

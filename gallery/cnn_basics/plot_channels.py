@@ -13,7 +13,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import dlbook
-from dlbook.conv import corr2d, corr2d_multi_in, corr2d_multi_in_out, corr2d_multi_in_out_1x1
+from dlbook.conv import (
+    corr2d, corr2d_multi_in, corr2d_multi_in_out, corr2d_multi_in_out_1x1,
+)
 from dlbook.plot import show
 
 dlbook.seed_everything(0)
@@ -24,10 +26,14 @@ dlbook.seed_everything(0)
 # 输入有 2 个通道，卷积核也必须有 2 个通道。每个通道各做一次二维互相关，两个结果逐元素相加。
 
 # %%
-X = torch.stack([torch.arange(9.0).reshape(3, 3),
-                 torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 1.0]])])  # (2, 3, 3)
-K = torch.stack([torch.tensor([[0.0, 1.0], [2.0, 3.0]]),
-                 torch.tensor([[1.0, -1.0], [-1.0, 1.0]])])  # (2, 2, 2)
+X = torch.stack([
+    torch.arange(9.0).reshape(3, 3),
+    torch.tensor([[1.0, 0.0, 1.0], [0.0, 1.0, 0.0], [1.0, 0.0, 1.0]]),
+])  # (2, 3, 3)
+K = torch.stack([
+    torch.tensor([[0.0, 1.0], [2.0, 3.0]]),
+    torch.tensor([[1.0, -1.0], [-1.0, 1.0]]),
+])  # (2, 2, 2)
 
 parts = [corr2d(X[c], K[c]) for c in range(2)]
 Y = corr2d_multi_in(X, K)
@@ -47,7 +53,8 @@ K3 = torch.stack([K, K + 1, 2 * K])  # (3, 2, 2, 2)
 Y3 = corr2d_multi_in_out(X, K3)
 print("权重形状：", tuple(K3.shape), " nn.Conv2d(2, 3, 2) 的权重形状：",
       tuple(nn.Conv2d(2, 3, kernel_size=2).weight.shape))
-print("输出形状：", tuple(Y3.shape), " 第 0 个通道就是上面的输出：", torch.equal(Y3[0], Y))
+print("输出形状：", tuple(Y3.shape),
+      " 第 0 个通道就是上面的输出：", torch.equal(Y3[0], Y))
 print("与 F.conv2d 一致：", torch.equal(Y3, F.conv2d(X[None], K3)[0]))
 
 # %% [markdown]
@@ -62,8 +69,9 @@ print("与 F.conv2d 一致：", torch.equal(Y3, F.conv2d(X[None], K3)[0]))
 
 # %%
 g = torch.Generator().manual_seed(3)
-X = torch.randint(0, 3, (3, 5, 5), generator=g).float()   # (C_in, H, W)
-W = torch.randint(-1, 2, (2, 3, 3, 3), generator=g).float()  # (C_out, C_in, kh, kw)
+# X 的形状是 (C_in, H, W)，W 的形状是 (C_out, C_in, kh, kw)
+X = torch.randint(0, 3, (3, 5, 5), generator=g).float()
+W = torch.randint(-1, 2, (2, 3, 3, 3), generator=g).float()
 b = torch.tensor([1.0, 0.0])
 padding, stride = 1, 2
 
@@ -73,9 +81,11 @@ Y_loop = torch.zeros(2, out_size, out_size)
 for o in range(2):
     for i in range(out_size):
         for j in range(out_size):
-            window = X_padded[:, i * stride : i * stride + 3, j * stride : j * stride + 3]
+            top, left = i * stride, j * stride
+            window = X_padded[:, top : top + 3, left : left + 3]
             Y_loop[o, i, j] = (window * W[o]).sum() + b[o]
-print("填充后的输入：", tuple(X_padded.shape), " 输出：", tuple(Y_loop.shape))
+print("填充后的输入：", tuple(X_padded.shape),
+      " 输出：", tuple(Y_loop.shape))
 print(Y_loop)
 
 # %% [markdown]
@@ -84,13 +94,15 @@ print(Y_loop)
 # %%
 contrib = [(X_padded[c, :3, :3] * W[0, c]).sum().item() for c in range(3)]
 terms = [f"({v:.0f})" if v < 0 else f"{v:.0f}" for v in contrib]
-print("输出[0, 0, 0] =", " + ".join(terms), f"+ {b[0]:.0f}（偏置） = {sum(contrib) + b[0]:.0f}")
+print("输出[0, 0, 0] =", " + ".join(terms),
+      f"+ {b[0]:.0f}（偏置） = {sum(contrib) + b[0]:.0f}")
 
 # %% [markdown]
 # 再用 `dlbook.conv` 的从零实现和 PyTorch 的 `F.conv2d` 各算一遍，三种算法的结果应当完全相同。
 
 # %%
-Y_ours = corr2d_multi_in_out(X, W, padding=padding, stride=stride) + b[:, None, None]
+Y_ours = (corr2d_multi_in_out(X, W, padding=padding, stride=stride)
+          + b[:, None, None])
 Y_torch = F.conv2d(X[None], W, b, padding=padding, stride=stride)[0]
 print("dlbook.conv 与循环一致：", torch.equal(Y_ours, Y_loop))
 print("F.conv2d 与循环一致：", torch.equal(Y_torch, Y_loop))
@@ -105,14 +117,16 @@ import matplotlib.pyplot as plt
 from matplotlib.patches import Rectangle
 
 
-def heat(ax, M: torch.Tensor, title: str, *, vmin: float, vmax: float, cmap: str) -> None:
+def heat(ax, M: torch.Tensor, title: str, *,
+         vmin: float, vmax: float, cmap: str) -> None:
     image = ax.imshow(M.numpy(), cmap=cmap, vmin=vmin, vmax=vmax)
     for i in range(M.shape[0]):
         for j in range(M.shape[1]):
             r, g_, b_, _ = image.cmap(image.norm(M[i, j].item()))
-            dark = 0.299 * r + 0.587 * g_ + 0.114 * b_ < 0.5  # 深色格子上用白字
-            ax.text(j, i, f"{M[i, j]:.0f}", ha="center", va="center", fontsize=10,
-                    color="white" if dark else "black")
+            # 深色格子上用白字
+            dark = 0.299 * r + 0.587 * g_ + 0.114 * b_ < 0.5
+            ax.text(j, i, f"{M[i, j]:.0f}", ha="center", va="center",
+                    fontsize=10, color="white" if dark else "black")
     ax.set(xticks=[], yticks=[], title=title)
 
 
@@ -121,25 +135,29 @@ def gray_border(ax, size: int) -> None:
     for r in range(size):
         for c in range(size):
             if r in (0, size - 1) or c in (0, size - 1):
-                ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="#bbbbbb", alpha=0.8))
+                ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1,
+                                       facecolor="#bbbbbb", alpha=0.8))
 
 
 def frame(ax, size: int) -> None:
-    ax.add_patch(Rectangle((-0.5, -0.5), size, size, fill=False, edgecolor="tab:red", linewidth=2.5))
+    ax.add_patch(Rectangle((-0.5, -0.5), size, size, fill=False,
+                           edgecolor="tab:red", linewidth=2.5))
 
 
 fig, axes = plt.subplots(3, 4, figsize=(7.8, 6), layout="constrained")
 for c in range(3):
-    heat(axes[0, c], X_padded[c], f"输入通道 {c}（填充后）", vmin=-1, vmax=3, cmap="Blues")
+    heat(axes[0, c], X_padded[c], f"输入通道 {c}（填充后）",
+         vmin=-1, vmax=3, cmap="Blues")
     gray_border(axes[0, c], X_padded.shape[-1])
     frame(axes[0, c], 3)
     for o in range(2):
-        heat(axes[o + 1, c], W[o, c], f"卷积核 {o} 的通道 {c}", vmin=-2, vmax=2, cmap="RdBu_r")
+        heat(axes[o + 1, c], W[o, c], f"卷积核 {o} 的通道 {c}",
+             vmin=-2, vmax=2, cmap="RdBu_r")
 axes[0, 3].set_axis_off()
 limit = Y_loop.abs().max().item()
 for o in range(2):
-    heat(axes[o + 1, 3], Y_loop[o], f"输出通道 {o}（偏置 {b[o]:.0f}）", vmin=-limit, vmax=limit,
-         cmap="PiYG")
+    heat(axes[o + 1, 3], Y_loop[o], f"输出通道 {o}（偏置 {b[o]:.0f}）",
+         vmin=-limit, vmax=limit, cmap="PiYG")
     frame(axes[o + 1, 3], 1)
 show(fig)
 
@@ -155,8 +173,10 @@ K = torch.randn(2, 3, 1, 1)
 Y_matmul = corr2d_multi_in_out_1x1(X, K)
 Y_slide = corr2d_multi_in_out(X, K)
 print("矩阵乘法与滑动窗口一致：", torch.allclose(Y_matmul, Y_slide, atol=1e-6))
-print("与 F.conv2d 一致：", torch.allclose(Y_matmul, F.conv2d(X[None], K)[0], atol=1e-6))
+print("与 F.conv2d 一致：",
+      torch.allclose(Y_matmul, F.conv2d(X[None], K)[0], atol=1e-6))
 
 i, j = 2, 1
 pixel = K[:, :, 0, 0] @ X[:, i, j]  # (2, 3) @ (3,) → (2,)
-print(f"像素 ({i}, {j})：W @ x = {pixel.numpy().round(4)}，卷积输出 = {Y_matmul[:, i, j].numpy().round(4)}")
+print(f"像素 ({i}, {j})：W @ x = {pixel.numpy().round(4)}，"
+      f"卷积输出 = {Y_matmul[:, i, j].numpy().round(4)}")

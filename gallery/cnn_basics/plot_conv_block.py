@@ -30,7 +30,8 @@ print(f"输入形状 {tuple(x.shape)}，类别：{FASHION_MNIST_CLASSES_ZH[label
 
 # %%
 sobel = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
-kernels = torch.stack([sobel, -sobel, sobel.T, -sobel.T]).unsqueeze(1)  # (4, 1, 3, 3)
+# 形状 (4, 1, 3, 3)：(输出通道, 输入通道, 高, 宽)
+kernels = torch.stack([sobel, -sobel, sobel.T, -sobel.T]).unsqueeze(1)
 names = ["左暗右亮", "左亮右暗", "上暗下亮", "上亮下暗"]
 
 block = nn.Sequential(
@@ -75,7 +76,8 @@ axes[0, 0].imshow(x[0, 0].numpy(), cmap="gray")
 axes[0, 0].set_title("输入 28×28", fontsize=10)
 limit = conv_out.abs().max().item()
 for c in range(4):
-    axes[0, c + 1].imshow(conv_out[c].numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
+    axes[0, c + 1].imshow(conv_out[c].numpy(), cmap="RdBu_r",
+                          vmin=-limit, vmax=limit)
     axes[0, c + 1].set_title(f"卷积：{names[c]}", fontsize=10)
     axes[1, c + 1].imshow(relu_out[c].numpy(), cmap="gray")
     axes[1, c + 1].set_title("ReLU 之后", fontsize=10)

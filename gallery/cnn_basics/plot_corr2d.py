@@ -30,9 +30,11 @@ K = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
 Y = corr2d(X, K)
 
 window = X[:2, :2]
-terms = " + ".join(f"{x:.0f}×{k:.0f}" for x, k in zip(window.flatten(), K.flatten()))
+pairs = zip(window.flatten(), K.flatten())
+terms = " + ".join(f"{x:.0f}×{k:.0f}" for x, k in pairs)
 print(f"左上角：{terms} = {(window * K).sum():.0f}")
-print("与 F.conv2d 一致：", torch.equal(Y, F.conv2d(X[None, None], K[None, None])[0, 0]))
+print("与 F.conv2d 一致：",
+      torch.equal(Y, F.conv2d(X[None, None], K[None, None])[0, 0]))
 Y
 
 # %% [markdown]
@@ -74,7 +76,8 @@ def draw(ax, M: torch.Tensor, title: str, *, signed: bool) -> None:
         for j in range(M.shape[1]):
             v = M[i, j].item()
             dark = abs(v) > 0.5 if signed else v < 0.5  # 深色格子上用白字
-            ax.text(j, i, f"{v:.0f}", ha="center", va="center", color="white" if dark else "black")
+            ax.text(j, i, f"{v:.0f}", ha="center", va="center",
+                    color="white" if dark else "black")
     ax.set(xticks=[], yticks=[], title=title)
 
 
@@ -94,7 +97,8 @@ show(fig)
 # 调用上面的 `corr2d`，权重和偏置都是 `nn.Parameter`，梯度由自动微分求出。
 
 # %%
-def learn(layer: nn.Module, X: torch.Tensor, Y: torch.Tensor, *, steps: int, lr: float) -> list[float]:
+def learn(layer: nn.Module, X: torch.Tensor, Y: torch.Tensor, *,
+          steps: int, lr: float) -> list[float]:
     optimizer = torch.optim.SGD(layer.parameters(), lr=lr)
     losses = []
     for step in range(1, steps + 1):
@@ -108,7 +112,8 @@ def learn(layer: nn.Module, X: torch.Tensor, Y: torch.Tensor, *, steps: int, lr:
     return losses
 
 
-steps, lr = 40, 0.015  # 损失是 42 个平方误差之和，梯度很大，学习率要小（0.03 就会发散）
+# 损失是 42 个平方误差之和，梯度很大，学习率要小（0.03 就会发散）
+steps, lr = 40, 0.015
 ours = Conv2D((1, 2))
 losses_ours = learn(ours, X, Y, steps=steps, lr=lr)
 print("学到的卷积核：", ours.weight.detach(), "偏置：", ours.bias.detach())
@@ -119,16 +124,20 @@ print("学到的卷积核：", ours.weight.detach(), "偏置：", ours.bias.deta
 
 # %%
 builtin = nn.Conv2d(1, 1, kernel_size=(1, 2))
-losses_builtin = learn(builtin, X[None, None], Y[None, None], steps=steps, lr=lr)
-print("学到的卷积核：", builtin.weight.detach().reshape(1, 2), "偏置：", builtin.bias.detach())
+losses_builtin = learn(builtin, X[None, None], Y[None, None],
+                       steps=steps, lr=lr)
+print("学到的卷积核：", builtin.weight.detach().reshape(1, 2),
+      "偏置：", builtin.bias.detach())
 
 # %% [markdown]
 # 两条损失曲线几乎重合，40 步内都下降了四个数量级以上（纵轴是对数刻度）。
 
 # %%
 fig, ax = plt.subplots(figsize=(5, 3), layout="constrained")
-ax.semilogy(range(1, steps + 1), losses_ours, marker="o", label="dlbook.conv.Conv2D")
-ax.semilogy(range(1, steps + 1), losses_builtin, marker="s", linestyle="--", label="nn.Conv2d")
+ax.semilogy(range(1, steps + 1), losses_ours, marker="o",
+            label="dlbook.conv.Conv2D")
+ax.semilogy(range(1, steps + 1), losses_builtin, marker="s", linestyle="--",
+            label="nn.Conv2d")
 ax.set(xlabel="梯度下降步数", ylabel="平方误差之和", title="学习边缘检测卷积核")
 ax.grid(alpha=0.3)
 ax.legend()

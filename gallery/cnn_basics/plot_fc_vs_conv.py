@@ -32,7 +32,8 @@ for h, w in [(28, 28), (224, 224), (1000, 1000)]:
     fc = nn.Linear(h * w, 1000, device="meta")
     conv = nn.Conv2d(1, 1, kernel_size=3, device="meta")
     n_fc = count(fc)
-    print(f"{f'{h}×{w}':<9} {n_fc:>18,} {n_fc * 4 / 1e9:>11.3f} GB {count(conv):>16}")
+    size = f"{h}×{w}"
+    print(f"{size:<9} {n_fc:>18,} {n_fc * 4 / 1e9:>11.3f} GB {count(conv):>16}")
 
 # %% [markdown]
 # 全连接层的参数随像素数线性增长，卷积层的参数个数与图像大小无关。
@@ -70,8 +71,8 @@ fig, ax = plt.subplots(figsize=(5, 4.4), layout="constrained")
 limit = W.abs().max().item()
 im = ax.imshow(W.numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit)
 fig.colorbar(im, ax=ax, shrink=0.8)
-ax.set(title="与 3×3 卷积层等价的 36×36 权重矩阵", xlabel="输入像素（拉平后的下标）",
-       ylabel="输出像素（拉平后的下标）")
+ax.set(title="与 3×3 卷积层等价的 36×36 权重矩阵",
+       xlabel="输入像素（拉平后的下标）", ylabel="输出像素（拉平后的下标）")
 show(fig)
 
 # %% [markdown]
@@ -90,7 +91,10 @@ canvas[0, 0, 4:32, 4:32] = images[0].float() / 255
 
 
 def shift(t: torch.Tensor) -> torch.Tensor:
-    """向下、向右各平移 12 个像素；图像离画布边缘还有 4 个像素，循环平移不会把它卷回来。"""
+    """向下、向右各平移 12 个像素。
+
+    图像离画布边缘还有 4 个像素，循环平移不会把它卷回来。
+    """
     return torch.roll(t, shifts=(12, 12), dims=(-2, -1))
 
 
@@ -109,7 +113,8 @@ with torch.no_grad():
         gap = (out_shifted - shift(out)).abs().max().item()
         scale = out.abs().max().item()
         results[name] = (out, out_shifted)
-        print(f"{name}：max|f(Tx) − T f(x)| = {gap:.2e}（输出本身的最大幅度 {scale:.2f}）")
+        print(f"{name}：max|f(Tx) − T f(x)| = {gap:.2e}"
+              f"（输出本身的最大幅度 {scale:.2f}）")
 
 # %% [markdown]
 # 卷积层的差异是 0（换到 GPU 上也至多是浮点舍入误差），全连接层的差异则和输出本身的幅度相当。下图第一行是输入，

@@ -17,8 +17,10 @@ import dlbook
 from dlbook.plot import show
 from dlbook.text import pad
 
-photo = torch.from_numpy(data.camera()).float().div(255)[None, None]  # (1, 1, 512, 512)
-photo = F.interpolate(photo, size=(256, 256), mode="bilinear", antialias=True)  # 缩小一半，计算更快
+# 摄影师照片，形状 (1, 1, 512, 512)
+photo = torch.from_numpy(data.camera()).float().div(255)[None, None]
+# 缩小一半，计算更快
+photo = F.interpolate(photo, size=(256, 256), mode="bilinear", antialias=True)
 print("照片：", tuple(photo.shape))
 
 # %% [markdown]
@@ -35,18 +37,23 @@ def gaussian_kernel(size: int, sigma: float) -> torch.Tensor:
     return k / k.sum()
 
 
+sharpen = torch.tensor([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]])
+emboss = torch.tensor([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]])
 sobel_x = torch.tensor([[-1.0, 0.0, 1.0], [-2.0, 0.0, 2.0], [-1.0, 0.0, 1.0]])
+laplacian = torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]])
 kernels = {
     "方框模糊 5×5": torch.full((5, 5), 1 / 25),
     "高斯模糊 σ=1.5": gaussian_kernel(7, 1.5),
-    "锐化": torch.tensor([[0.0, -1.0, 0.0], [-1.0, 5.0, -1.0], [0.0, -1.0, 0.0]]),
-    "浮雕": torch.tensor([[-2.0, -1.0, 0.0], [-1.0, 1.0, 1.0], [0.0, 1.0, 2.0]]),
+    "锐化": sharpen,
+    "浮雕": emboss,
     "Sobel 水平梯度": sobel_x,
     "Sobel 竖直梯度": sobel_x.T.clone(),
-    "拉普拉斯": torch.tensor([[0.0, 1.0, 0.0], [1.0, -4.0, 1.0], [0.0, 1.0, 0.0]]),
+    "拉普拉斯": laplacian,
 }
-for name, k in kernels.items():  # pad 按终端里的宽度补空格（汉字占两列）
-    print(f"{pad(name, 14)} 形状 {tuple(k.shape)}  元素和 {k.sum().item():+.2f}")
+# pad 按终端里的宽度补空格（汉字占两列）
+for name, k in kernels.items():
+    print(f"{pad(name, 14)} 形状 {tuple(k.shape)}  "
+          f"元素和 {k.sum().item():+.2f}")
 
 # %% [markdown]
 # 元素和为 1 的卷积核（模糊、锐化、浮雕）保持平坦区域的亮度不变；
@@ -75,14 +82,16 @@ def apply_all(image: torch.Tensor) -> dict[str, torch.Tensor]:
     for name, k in kernels.items():
         y = filter2d(image, k)
         out[name] = signed_to_gray(y) if k.sum().abs() < 1e-6 else y.clamp(0, 1)
-    gx, gy = filter2d(image, kernels["Sobel 水平梯度"]), filter2d(image, kernels["Sobel 竖直梯度"])
+    gx = filter2d(image, kernels["Sobel 水平梯度"])
+    gy = filter2d(image, kernels["Sobel 竖直梯度"])
     magnitude = torch.sqrt(gx**2 + gy**2)
     out["Sobel 梯度幅值"] = magnitude / magnitude.max()
     return out
 
 
 def grid(results: dict[str, torch.Tensor], *, size: float):
-    fig, axes = plt.subplots(3, 3, figsize=(3 * size, 3 * size + 0.6), layout="constrained")
+    fig, axes = plt.subplots(3, 3, figsize=(3 * size, 3 * size + 0.6),
+                             layout="constrained")
     for ax, (name, img) in zip(axes.flat, results.items()):
         ax.imshow(img[0, 0].numpy(), cmap="gray", vmin=0, vmax=1)
         ax.set_title(name, fontsize=10)

@@ -31,8 +31,14 @@ print("设备：", device, " 模式：", dlbook.current_mode())
 net = LeNet()
 names = {module: name for name, module in net.named_children()}
 calls = []
-hooks = [m.register_forward_hook(lambda module, args, out: calls.append((module, args[0].shape, out.shape)))
-         for m in net.children()]
+
+
+def record(module, args, out):
+    """前向钩子：记下模块、它的输入形状和输出形状。"""
+    calls.append((module, args[0].shape, out.shape))
+
+
+hooks = [m.register_forward_hook(record) for m in net.children()]
 with torch.no_grad():
     net(torch.rand(1, 1, 28, 28))
 for h in hooks:
@@ -40,10 +46,13 @@ for h in hooks:
 
 previous = (1, 1, 28, 28)
 for module, in_shape, out_shape in calls:
-    if tuple(in_shape) != previous:  # 形状在两个子模块之间变了：forward 里做了展平
+    # 形状在两个子模块之间变了：forward 里做了展平
+    if tuple(in_shape) != previous:
         print(f"{'':<6}{'flatten':<11} output shape: {tuple(in_shape)}")
-    params = sum(p.numel() for p in module.parameters())  # 共用的激活函数没有参数，重复出现也不会多算
-    print(f"{names[module]:<6}{module.__class__.__name__:<11} output shape: {tuple(out_shape)!s:<16} 参数 {params}")
+    # 共用的激活函数没有参数，重复出现也不会多算
+    params = sum(p.numel() for p in module.parameters())
+    print(f"{names[module]:<6}{module.__class__.__name__:<11} "
+          f"output shape: {tuple(out_shape)!s:<16} 参数 {params}")
     previous = tuple(out_shape)
 print("参数总数：", sum(p.numel() for p in net.parameters()))
 
@@ -63,12 +72,15 @@ batch_size = dlbook.pick(quick=96, full=256)
 epochs = dlbook.pick(quick=3, full=10)
 subset = dlbook.pick(quick=24000, full=None)  # None：全部 60000 张训练图像
 
-train_iter, test_iter = fashion_mnist_loaders(batch_size, subset=subset, device=device)
+train_iter, test_iter = fashion_mnist_loaders(
+    batch_size, subset=subset, device=device)
 net = LeNet()
 net.apply(init_xavier)
 optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device)
-print(f"批量 {batch_size}，训练了 {epochs} 轮，每轮 {len(train_iter)} 个批量，共 {epochs * len(train_iter)} 步")
+history = fit(net, train_iter, test_iter, epochs=epochs,
+              optimizer=optimizer, device=device)
+print(f"批量 {batch_size}，训练了 {epochs} 轮，每轮 {len(train_iter)} 个批量，"
+      f"共 {epochs * len(train_iter)} 步")
 print(history.summary())
 
 # %%
@@ -85,7 +97,9 @@ X, y = X[:10], y[:10]
 net.eval()
 with torch.no_grad():
     preds = net(X.to(device)).argmax(dim=1).cpu()
-titles = [f"真：{FASHION_MNIST_CLASSES_ZH[t]}\n预：{FASHION_MNIST_CLASSES_ZH[p]}" for t, p in zip(y.tolist(), preds.tolist())]
+titles = [f"真：{FASHION_MNIST_CLASSES_ZH[t]}\n"
+          f"预：{FASHION_MNIST_CLASSES_ZH[p]}"
+          for t, p in zip(y.tolist(), preds.tolist())]
 print("这 10 张里预测对了", int((preds == y.cpu()).sum()), "张")
 fig = show_images(X.cpu(), nrows=2, ncols=5, titles=titles, scale=1.7)
 for ax, t, p in zip(fig.axes, y.tolist(), preds.tolist()):

@@ -30,7 +30,8 @@ dlbook.seed_everything(0)
 X = torch.rand(1, 1, 32, 32)  # (B, C, H, W)
 print("填充后：", tuple(F.pad(X, (1, 1, 1, 1)).shape))
 conv = nn.Conv2d(1, 1, kernel_size=3, padding=1)
-print("3×3 卷积、填充 1：", tuple(conv(X).shape), "公式：", conv_output_size(32, 3, padding=1))
+print("3×3 卷积、填充 1：", tuple(conv(X).shape),
+      "公式：", conv_output_size(32, 3, padding=1))
 
 # %% [markdown]
 # 步幅为 2 时，same 填充的输出尺寸减半；两个方向也可以用不同的卷积核、填充和步幅：
@@ -41,8 +42,10 @@ conv = nn.Conv2d(1, 1, kernel_size=3, padding=1, stride=2)
 print("8×8，3×3 卷积、填充 1、步幅 2：", tuple(conv(X).shape[-2:]))
 
 conv = nn.Conv2d(1, 1, kernel_size=(3, 5), padding=(0, 1), stride=(3, 4))
-expected = (conv_output_size(8, 3, padding=0, stride=3), conv_output_size(8, 5, padding=1, stride=4))
-print("8×8，3×5 卷积、填充 (0, 1)、步幅 (3, 4)：", tuple(conv(X).shape[-2:]), "公式：", expected)
+expected = (conv_output_size(8, 3, padding=0, stride=3),
+            conv_output_size(8, 5, padding=1, stride=4))
+print("8×8，3×5 卷积、填充 (0, 1)、步幅 (3, 4)：", tuple(conv(X).shape[-2:]),
+      "公式：", expected)
 
 # %% [markdown]
 # ## 公式与 `nn.Conv2d` 逐一对照
@@ -79,8 +82,12 @@ with torch.no_grad():
             mismatches.append(((n, k, p, s, d), ours, theirs))
 torch.set_num_threads(threads)
 
-print(f"共检查 {len(settings)} 种设置，其中 {both_reject} 种两边都拒绝（卷积核比填充后的输入大）")
-print(f"全部 {agree} 种设置一致" if not mismatches else f"不一致的设置：{mismatches}")
+print(f"共检查 {len(settings)} 种设置，"
+      f"其中 {both_reject} 种两边都拒绝（卷积核比填充后的输入大）")
+if mismatches:
+    print(f"不一致的设置：{mismatches}")
+else:
+    print(f"全部 {agree} 种设置一致")
 
 # %% [markdown]
 # ## 看卷积核怎样滑动
@@ -99,17 +106,23 @@ X = torch.arange(float(n * n)).reshape(n, n)
 Y = corr2d(X, torch.ones(k, k), padding=p, stride=s)
 size = n + 2 * p
 
-fig, axes = plt.subplots(Y.shape[0], Y.shape[1], figsize=(5.8, 6.1), layout="constrained")
-for (i, j), ax in zip(itertools.product(range(Y.shape[0]), range(Y.shape[1])), axes.flat):
+fig, axes = plt.subplots(Y.shape[0], Y.shape[1], figsize=(5.8, 6.1),
+                         layout="constrained")
+positions = itertools.product(range(Y.shape[0]), range(Y.shape[1]))
+for (i, j), ax in zip(positions, axes.flat):
     for r, c in itertools.product(range(size), repeat=2):
         inside = p <= r < p + n and p <= c < p + n
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor="white" if inside else "#d9d9d9",
+        face = "white" if inside else "#d9d9d9"
+        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=face,
                                edgecolor="#999999", linewidth=0.5))
         value = f"{X[r - p, c - p]:.0f}" if inside else "0"
-        ax.text(c, r, value, ha="center", va="center", fontsize=8, color="black" if inside else "#777777")
+        ax.text(c, r, value, ha="center", va="center", fontsize=8,
+                color="black" if inside else "#777777")
     corner = (j * s - 0.5, i * s - 0.5)  # 第 (i, j) 个窗口的左上角
-    ax.add_patch(Rectangle(corner, k, k, facecolor="tab:red", alpha=0.15, edgecolor="none"))
-    ax.add_patch(Rectangle(corner, k, k, fill=False, edgecolor="tab:red", linewidth=2.5))
+    ax.add_patch(Rectangle(corner, k, k, facecolor="tab:red", alpha=0.15,
+                           edgecolor="none"))
+    ax.add_patch(Rectangle(corner, k, k, fill=False, edgecolor="tab:red",
+                           linewidth=2.5))
     ax.set(xlim=(-0.5, size - 0.5), ylim=(size - 0.5, -0.5), aspect="equal")
     ax.set_axis_off()
     ax.set_title(f"输出 [{i}, {j}] = {Y[i, j]:.0f}", fontsize=10)

@@ -16,7 +16,7 @@ from torch import nn
 import dlbook
 from dlbook.conv import pool2d, pool_output_size, receptive_field
 from dlbook.plot import show, show_images
-from dlbook.text import pad
+from dlbook.text import pad, text_width
 
 dlbook.seed_everything(0)
 
@@ -37,7 +37,8 @@ print("平均汇聚：", pool2d(X, 2, stride=1, mode="avg").tolist())
 # %%
 settings = [
     (n, k, p, s, mode)
-    for n, k, s, mode in itertools.product(range(3, 8), range(1, 4), range(1, 4), ["max", "avg"])
+    for n, k, s, mode in itertools.product(
+        range(3, 8), range(1, 4), range(1, 4), ["max", "avg"])
     for p in range(k // 2 + 1)
 ]
 agree = 0
@@ -46,8 +47,10 @@ for n, k, p, s, mode in settings:
     ours = pool2d(X, k, mode=mode, padding=p, stride=s)
     torch_pool = F.max_pool2d if mode == "max" else F.avg_pool2d
     theirs = torch_pool(X[None], k, stride=s, padding=p)[0]
-    agree += ours.shape == theirs.shape and torch.allclose(ours, theirs, atol=1e-6)
-print(f"共 {len(settings)} 种设置，{agree} 种一致" + ("（全部一致）" if agree == len(settings) else ""))
+    same_shape = ours.shape == theirs.shape
+    agree += same_shape and torch.allclose(ours, theirs, atol=1e-6)
+note = "（全部一致）" if agree == len(settings) else ""
+print(f"共 {len(settings)} 种设置，{agree} 种一致{note}")
 
 # %% [markdown]
 # ## 填充、步幅与通道
@@ -58,12 +61,16 @@ print(f"共 {len(settings)} 种设置，{agree} 种一致" + ("（全部一致�
 # %%
 X = torch.arange(16.0).reshape(1, 1, 4, 4)
 X2 = torch.cat([X, X + 1], dim=1)  # (1, 2, 4, 4)：两个通道
-print("nn.MaxPool2d(3) 的默认步幅：", nn.MaxPool2d(3).stride, "，输出形状：", tuple(nn.MaxPool2d(3)(X2).shape))
-for (kh, kw), (ph, pw), (sh, sw) in [((3, 3), (1, 1), (2, 2)), ((2, 3), (0, 1), (2, 3))]:
+print("nn.MaxPool2d(3) 的默认步幅：", nn.MaxPool2d(3).stride,
+      "，输出形状：", tuple(nn.MaxPool2d(3)(X2).shape))
+# 每组是 (窗口, 填充, 步幅)
+configs = [((3, 3), (1, 1), (2, 2)), ((2, 3), (0, 1), (2, 3))]
+for (kh, kw), (ph, pw), (sh, sw) in configs:
     layer = nn.MaxPool2d((kh, kw), padding=(ph, pw), stride=(sh, sw))
-    formula = (pool_output_size(4, kh, padding=ph, stride=sh), pool_output_size(4, kw, padding=pw, stride=sw))
-    print(f"窗口 {kh}×{kw}、填充 ({ph}, {pw})、步幅 ({sh}, {sw})：输出形状 {tuple(layer(X2).shape)}，"
-          f"公式给出的高和宽 {formula}")
+    formula = (pool_output_size(4, kh, padding=ph, stride=sh),
+               pool_output_size(4, kw, padding=pw, stride=sw))
+    print(f"窗口 {kh}×{kw}、填充 ({ph}, {pw})、步幅 ({sh}, {sw})："
+          f"输出形状 {tuple(layer(X2).shape)}，公式给出的高宽 {formula}")
 
 # %% [markdown]
 # ## 汇聚层让特征对平移不那么敏感
@@ -91,8 +98,10 @@ def similarity(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 base = features(canvas)
-header = [("平移像素", 8), ("不汇聚", 10), ("2×2 最大汇聚", 14), ("2×2 平均汇聚", 14)]
-print("".join(pad(name, width, align=">") for name, width in header))  # 汉字占两列
+header = [("平移像素", 8), ("不汇聚", 10),
+          ("2×2 最大汇聚", 14), ("2×2 平均汇聚", 14)]
+# 汉字占两列，用 pad 补空格对齐
+print("".join(pad(name, width, align=">") for name, width in header))
 for shift in range(5):
     moved = features(torch.roll(canvas, shifts=shift, dims=-1))
     print(f"{shift:>8}{similarity(base, moved):>10.3f}"
@@ -111,9 +120,12 @@ for shift in range(5):
 from dlbook.data import FASHION_MNIST_CLASSES_ZH
 
 x = images[1, None].float() / 255  # (1, 28, 28)
-tiles = [x, pool2d(x, 2), pool2d(x, 2, mode="avg"), pool2d(x, 4), pool2d(x, 4, mode="avg")]
-titles = ["原图 28×28", "最大汇聚 2×2", "平均汇聚 2×2", "最大汇聚 4×4", "平均汇聚 4×4"]
-titles = [f"{t}\n→ {tuple(tile.shape[-2:])}" if i else t for i, (t, tile) in enumerate(zip(titles, tiles))]
+tiles = [x, pool2d(x, 2), pool2d(x, 2, mode="avg"),
+         pool2d(x, 4), pool2d(x, 4, mode="avg")]
+titles = ["原图 28×28", "最大汇聚 2×2", "平均汇聚 2×2",
+          "最大汇聚 4×4", "平均汇聚 4×4"]
+titles = [f"{t}\n→ {tuple(tile.shape[-2:])}" if i else t
+          for i, (t, tile) in enumerate(zip(titles, tiles))]
 print("图像类别：", FASHION_MNIST_CLASSES_ZH[labels[1]])
 show(show_images(tiles, nrows=1, ncols=5, titles=titles, scale=1.9))
 
@@ -125,14 +137,23 @@ show(show_images(tiles, nrows=1, ncols=5, titles=titles, scale=1.9))
 # 步幅为 2 的汇聚层之后，每层的增量翻倍。
 
 # %%
+conv3, conv5 = ("3×3 卷积", 3, 1), ("5×5 卷积", 5, 1)
+pool2 = ("2×2 汇聚", 2, 2)
 architectures = {
-    "三个 3×3 卷积": [("3×3 卷积", 3, 1)] * 3,
-    "LeNet 的卷积部分": [("5×5 卷积", 5, 1), ("2×2 汇聚", 2, 2), ("5×5 卷积", 5, 1), ("2×2 汇聚", 2, 2)],
-    "VGG 式的两个块": [("3×3 卷积", 3, 1), ("3×3 卷积", 3, 1), ("2×2 汇聚", 2, 2)] * 2,
+    "三个 3×3 卷积": [conv3] * 3,
+    "LeNet 的卷积部分": [conv5, pool2] * 2,
+    "VGG 式的两个块": [conv3, conv3, pool2] * 2,
 }
 for name, layers in architectures.items():
-    sizes = [receptive_field([(k, s) for _, k, s in layers[: i + 1]]) for i in range(len(layers))]
-    print(f"{name}：" + " → ".join(f"{label}({r})" for (label, _, _), r in zip(layers, sizes)))
+    sizes = [receptive_field([(k, s) for _, k, s in layers[: i + 1]])
+             for i in range(len(layers))]
+    steps = [f"{label}({r})" for (label, _, _), r in zip(layers, sizes)]
+    indent = " " * text_width(f"{name}：")
+    text = f"{name}：" + steps[0]
+    for (previous, _, _), step in zip(layers, steps[1:]):
+        # 在汇聚层之后换行，续行缩进到第一层的位置
+        text += (f"\n{indent}→ " if "汇聚" in previous else " → ") + step
+    print(text)
 
 # %% [markdown]
 # 用梯度验证 LeNet 卷积部分的感受野：对最后一个特征图中间的一个元素求关于输入的梯度，

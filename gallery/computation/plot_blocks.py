@@ -26,7 +26,9 @@ print("设备：", device)
 # 上一层的输出就是下一层的输入。
 
 # %%
-net = nn.Sequential(nn.Linear(20, 256), nn.ReLU(), nn.Linear(256, 10)).to(device)
+net = nn.Sequential(
+    nn.Linear(20, 256), nn.ReLU(), nn.Linear(256, 10),
+).to(device)
 X = torch.rand(2, 20, device=device)  # (B, 20)
 print("输出形状：", tuple(net(X).shape))
 net
@@ -37,7 +39,14 @@ net
 
 # %%
 calls = []
-handle = net.register_forward_hook(lambda module, inputs, output: calls.append(tuple(output.shape)))
+
+
+def record_shape(module, inputs, output):
+    """前向钩子：记下这次调用的输出形状。"""
+    calls.append(tuple(output.shape))
+
+
+handle = net.register_forward_hook(record_shape)
 y_call, y_forward = net(X), net.forward(X)
 handle.remove()
 print("两种调用的结果相同：", torch.equal(y_call, y_forward))
@@ -51,7 +60,8 @@ print("钩子被调用的次数：", len(calls), "（只有 net(X) 触发了它�
 
 # %%
 class MLP(nn.Module):
-    def __init__(self, in_features: int = 20, hidden: int = 256, out_features: int = 10) -> None:
+    def __init__(self, in_features: int = 20, hidden: int = 256,
+                 out_features: int = 10) -> None:
         super().__init__()
         self.hidden = nn.Linear(in_features, hidden)
         self.out = nn.Linear(hidden, out_features)
@@ -62,7 +72,8 @@ class MLP(nn.Module):
 
 mlp = MLP().to(device)
 print(mlp)
-print("参数个数：", sum(p.numel() for p in mlp.parameters()), "= 20×256 + 256 + 256×10 + 10")
+print("参数个数：", sum(p.numel() for p in mlp.parameters()),
+      "= 20×256 + 256 + 256×10 + 10")
 
 # %% [markdown]
 # 两个子模块是赋给属性 `self.hidden`、`self.out` 的，`nn.Module` 会截获这样的赋值，把它们登记为子模块；
@@ -153,13 +164,15 @@ class PlainConstantMLP(nn.Module):
 plain = PlainConstantMLP()
 print("state_dict：", list(plain.state_dict()))
 plain.double()
-print("转换后：linear.weight 是", plain.linear.weight.dtype, "，rand_weight 是", plain.rand_weight.dtype)
+print("转换后：linear.weight 是", plain.linear.weight.dtype,
+      "，rand_weight 是", plain.rand_weight.dtype)
 try:
     plain(torch.rand(2, 20, dtype=torch.float64))
 except RuntimeError as error:
-    print("RuntimeError：", error)
+    print(f"RuntimeError：\n{error}")
 fixed64 = FixedHiddenMLP(20).double()
-print("登记为缓冲区则一起转换：", fixed64.rand_weight.dtype, fixed64.linear.weight.dtype)
+print("登记为缓冲区则一起转换：",
+      fixed64.rand_weight.dtype, fixed64.linear.weight.dtype)
 
 # %% [markdown]
 # ## 块的嵌套
@@ -171,13 +184,16 @@ print("登记为缓冲区则一起转换：", fixed64.rand_weight.dtype, fixed64
 class NestMLP(nn.Module):
     def __init__(self) -> None:
         super().__init__()
-        self.net = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 32), nn.ReLU())
+        self.net = nn.Sequential(nn.Linear(20, 64), nn.ReLU(),
+                                 nn.Linear(64, 32), nn.ReLU())
         self.linear = nn.Linear(32, 16)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.linear(self.net(x))
 
 
-chimera = nn.Sequential(NestMLP(), nn.Linear(16, 20), FixedHiddenMLP(20)).to(device)
+chimera = nn.Sequential(
+    NestMLP(), nn.Linear(16, 20), FixedHiddenMLP(20),
+).to(device)
 print(chimera)
 print("输出：", chimera(X).item())

@@ -16,6 +16,7 @@ from torch import nn
 import dlbook
 from dlbook.layers import CenteredLayer, MyLinear
 from dlbook.plot import show
+from dlbook.text import pad
 
 dlbook.seed_everything(0)
 device = dlbook.get_device()
@@ -64,8 +65,10 @@ ours(X).square().sum().backward()
 builtin(X).square().sum().backward()
 tol = dict(rtol=1e-5, atol=1e-6)  # 两者的求和顺序可能不同，只差浮点舍入
 print("输出一致：", torch.allclose(ours(X), builtin(X), **tol))
-print("权重梯度一致：", torch.allclose(ours.weight.grad, builtin.weight.grad, **tol))
-print("偏置梯度一致：", torch.allclose(ours.bias.grad, builtin.bias.grad, **tol))
+print("权重梯度一致：",
+      torch.allclose(ours.weight.grad, builtin.weight.grad, **tol))
+print("偏置梯度一致：",
+      torch.allclose(ours.bias.grad, builtin.bias.grad, **tol))
 
 # %% [markdown]
 # 因为参数名和形状都相同，`MyLinear` 可以直接加载 `nn.Linear` 的 `state_dict`，反过来也行。
@@ -105,7 +108,7 @@ print("输出 requires_grad：", out.requires_grad, "，grad_fn：", out.grad_fn
 try:
     out.sum().backward()
 except RuntimeError as error:
-    print("RuntimeError：", error)
+    print(f"RuntimeError：\n{error}")
 
 # %% [markdown]
 # 真正危险的是把它放在一个正常的层后面：输出经由前一层的参数仍然连着计算图，`backward()` 不报错，
@@ -127,7 +130,8 @@ for name, param in net.named_parameters():
 class PlainTensorLinear(nn.Module):
     def __init__(self, in_features: int, out_features: int) -> None:
         super().__init__()
-        self.weight = torch.randn(out_features, in_features, requires_grad=True)  # 错误：没有登记
+        # 错误：没有登记
+        self.weight = torch.randn(out_features, in_features, requires_grad=True)
         self.bias = torch.randn(out_features, requires_grad=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,6 +171,8 @@ x = torch.linspace(-2, 2, 100).reshape(-1, 1)
 y = torch.sin(3 * x)
 steps = dlbook.pick(quick=500, full=2000)
 curves, nets = {}, {}
+print(pad("输出层", 17), "优化器管理的参数张量",
+      "最终损失", "输出层权重的最大变化", sep="  ")
 for cls in (MyLinear, DataLinear, PlainTensorLinear):
     model = make_net(cls)
     head_before = model[2].weight.detach().clone()
@@ -179,8 +185,9 @@ for cls in (MyLinear, DataLinear, PlainTensorLinear):
         optimizer.step()
         losses.append(loss.item())
     change = (model[2].weight.detach() - head_before).abs().max().item()
-    print(f"{cls.__name__:17s} 优化器管理的参数张量 {len(optimizer.param_groups[0]['params'])} 个，"
-          f"最终损失 {losses[-1]:.4f}，输出层权重的最大变化 {change:.4f}")
+    n_tensors = len(optimizer.param_groups[0]["params"])
+    print(f"{cls.__name__:17s}  {n_tensors:>20d}  "
+          f"{losses[-1]:>8.4f}  {change:>20.4f}")
     curves[cls.__name__], nets[cls.__name__] = losses, model
 
 # %% [markdown]
@@ -200,5 +207,7 @@ with torch.no_grad():
     for name, model in nets.items():
         ax2.plot(x, model(x), styles[name], label=name)
 ax2.set(xlabel="x", title="训练后的拟合")
-fig.legend(*ax2.get_legend_handles_labels(), loc="outside lower center", ncols=4)  # 两幅图共用一个图例
+# 两幅图共用一个图例
+handles, labels = ax2.get_legend_handles_labels()
+fig.legend(handles, labels, loc="outside lower center", ncols=4)
 show(fig)

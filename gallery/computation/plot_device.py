@@ -26,7 +26,8 @@ dlbook.seed_everything(0)
 # %%
 device = dlbook.get_device()
 print("选中的设备：", device)
-print("CUDA 可用：", torch.cuda.is_available(), "，GPU 数量：", torch.cuda.device_count())
+print("CUDA 可用：", torch.cuda.is_available(),
+      "，GPU 数量：", torch.cuda.device_count())
 if torch.cuda.is_available():
     for i in range(torch.cuda.device_count()):
         print(f"  cuda:{i}：{torch.cuda.get_device_name(i)}")
@@ -70,7 +71,7 @@ print("x.to(other) is x：", x.to(other) is x)
 try:
     x + z
 except RuntimeError as error:
-    print("RuntimeError：", error)
+    print(f"RuntimeError：\n{error}")
 
 # %% [markdown]
 # 在 CPU 和 GPU 之间混用时，报错的措辞是 “Expected all tensors to be on the same device, but found at least two devices,
@@ -98,7 +99,7 @@ print("缓冲区所在的设备：", {str(b.device) for b in net.buffers()})
 try:
     net(torch.rand(2, 20))
 except RuntimeError as error:
-    print("RuntimeError：", error)
+    print(f"RuntimeError：\n{error}")
 
 # %% [markdown]
 # ## 在选中的设备上训练
@@ -126,7 +127,8 @@ for epoch in range(1, epochs + 1):
         loss.backward()
         optimizer.step()
         total += loss.detach()
-    print(f"第 {epoch} 轮，平均损失 {total.item() / len(batches):.4f}（在 {total.device} 上累加）")
+    print(f"第 {epoch} 轮，平均损失 {total.item() / len(batches):.4f}"
+          f"（在 {total.device} 上累加）")
 
 # %% [markdown]
 # 训练好的模型保存参数之前不必搬回 CPU：加载时用 `map_location` 指定目标设备即可（见“读写文件”一节）。

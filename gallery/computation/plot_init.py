@@ -55,7 +55,8 @@ def init_normal(m: nn.Module) -> None:
 
 
 net.apply(init_normal)
-print("正态分布 N(0, 0.01²)：", net[0].weight[0].detach(), net[0].bias[0].detach())
+print("正态分布 N(0, 0.01²)：",
+      net[0].weight[0].detach(), net[0].bias[0].detach())
 
 
 def init_constant(m: nn.Module) -> None:
@@ -84,7 +85,8 @@ def init_42(m: nn.Module) -> None:
 
 net[0].apply(init_xavier)
 net[2].apply(init_42)
-print(f"Xavier 的范围 ±{math.sqrt(6 / (4 + 8)):.4f}：", net[0].weight[0].detach())
+print(f"Xavier 的范围 ±{math.sqrt(6 / (4 + 8)):.4f}：",
+      net[0].weight[0].detach())
 print("常数 42：", net[2].weight.detach())
 
 # %% [markdown]
@@ -129,8 +131,10 @@ def weights_after(init) -> torch.Tensor:
     return layer.weight.detach().flatten().cpu()
 
 
-panels = [("默认：U(−1/16, 1/16)", None), ("正态 N(0, 0.01²)", init_normal),
-          ("Xavier：U(−0.108, 0.108)", init_xavier), ("自定义的混合分布", init_mixture)]
+panels = [("默认：U(−1/16, 1/16)", None),
+          ("正态 N(0, 0.01²)", init_normal),
+          ("Xavier：U(−0.108, 0.108)", init_xavier),
+          ("自定义的混合分布", init_mixture)]
 fig, axes = plt.subplots(2, 2, figsize=(6.4, 4.4), layout="constrained")
 for ax, (title, init) in zip(axes.flat, panels):
     ax.hist(weights_after(init).numpy(), bins=60, color="tab:blue")
@@ -155,7 +159,9 @@ y = X[:, :2].square().sum(dim=1, keepdim=True)
 steps = 300
 for name, init in [("默认随机初始化", None), ("全部设为常数 1", init_constant)]:
     dlbook.seed_everything(0)
-    model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1)).to(device)
+    model = nn.Sequential(
+        nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1),
+    ).to(device)
     if init is not None:
         model.apply(init)
     optimizer = torch.optim.SGD(model.parameters(), lr=0.1)

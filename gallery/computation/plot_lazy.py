@@ -34,11 +34,11 @@ print("第一层的权重：", net[0].weight)
 try:
     sum(p.numel() for p in net.parameters())
 except ValueError as error:
-    print("数参数个数：ValueError：", str(error).split(". ")[0])
+    print("数参数个数：ValueError：\n" + str(error).split(". ")[0])
 try:
     nn.init.xavier_uniform_(net[0].weight)
 except ValueError as error:
-    print("初始化：ValueError：", str(error).split(". ")[0])
+    print("初始化：ValueError：\n" + str(error).split(". ")[0])
 
 # %% [markdown]
 # ## 第一次前向计算
@@ -94,7 +94,8 @@ lenet_like = nn.Sequential(
     nn.Conv2d(1, 6, kernel_size=5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
     nn.Conv2d(6, 16, kernel_size=5), nn.ReLU(), nn.MaxPool2d(2),
     nn.Flatten(),
-    nn.LazyLinear(120), nn.ReLU(), nn.LazyLinear(84), nn.ReLU(), nn.LazyLinear(10),
+    nn.LazyLinear(120), nn.ReLU(), nn.LazyLinear(84), nn.ReLU(),
+    nn.LazyLinear(10),
 ).to(device)
 images = torch.rand(8, 1, 28, 28, device=device)  # (B, C, H, W)
 print("输出形状：", tuple(lenet_like(images).shape))

@@ -95,7 +95,8 @@ with tempfile.TemporaryDirectory() as tmp:
     print(f"文件大小：{path.stat().st_size} 字节")
     restored = build()
     print("加载前，两个模型的输出相同吗？", torch.equal(restored(x), model(x)))
-    restored.load_state_dict(torch.load(path, map_location=device, weights_only=True))
+    state = torch.load(path, map_location=device, weights_only=True)
+    restored.load_state_dict(state)
 print("加载后，两个模型的输出相同吗？", torch.equal(restored(x), model(x)))
 
 # %% [markdown]

@@ -38,7 +38,8 @@ net[2].state_dict()
 
 # %%
 bias = net[2].bias
-print("类型：", type(bias).__name__, "，是张量吗？", isinstance(bias, torch.Tensor))
+print("类型：", type(bias).__name__,
+      "，是张量吗？", isinstance(bias, torch.Tensor))
 print("requires_grad：", bias.requires_grad)
 print("数值：", bias.detach())
 print("梯度：", bias.grad)
@@ -82,10 +83,14 @@ rgnet
 # 它的参数名是完整的路径 `0.block1.0.bias`。
 
 # %%
-print("rgnet[0][1][0].bias：", rgnet[0][1][0].bias.detach())
-print("按路径取出：", rgnet.get_parameter("0.block1.0.bias").detach())
+print("rgnet[0][1][0].bias：")
+print(rgnet[0][1][0].bias.detach())
+print("按路径取出：")
+print(rgnet.get_parameter("0.block1.0.bias").detach())
 names = [name for name, _ in rgnet.named_parameters()]
-print(f"共 {len(names)} 个参数张量：{names[:3]} …… {names[-2:]}")
+print(f"共 {len(names)} 个参数张量")
+print("前三个：", names[:3])
+print("最后两个：", names[-2:])
 
 # %% [markdown]
 # ## 共享参数
@@ -110,7 +115,7 @@ print("改了 tied[2]，tied[4] 也变了：", tied[4].weight[0, 0].item())
 
 # %%
 print("parameters() 中的张量个数：", len(list(tied.parameters())))
-print("state_dict 的键：", list(tied.state_dict()))
+print("state_dict 的键：" + " ".join(tied.state_dict()))
 
 # %% [markdown]
 # ## 共享参数的梯度会累加
@@ -124,12 +129,14 @@ print("state_dict 的键：", list(tied.state_dict()))
 dlbook.seed_everything(1)
 shared = nn.Linear(8, 8)
 first, last = nn.Linear(4, 8), nn.Linear(8, 1)
-tied = nn.Sequential(first, nn.Tanh(), shared, nn.Tanh(), shared, nn.Tanh(), last).to(device)
+tied = nn.Sequential(first, nn.Tanh(), shared, nn.Tanh(),
+                     shared, nn.Tanh(), last).to(device)
 
 copy_a, copy_b = nn.Linear(8, 8), nn.Linear(8, 8)
 copy_a.load_state_dict(shared.state_dict())
 copy_b.load_state_dict(shared.state_dict())
-untied = nn.Sequential(first, nn.Tanh(), copy_a, nn.Tanh(), copy_b, nn.Tanh(), last).to(device)
+untied = nn.Sequential(first, nn.Tanh(), copy_a, nn.Tanh(),
+                       copy_b, nn.Tanh(), last).to(device)
 
 X = torch.rand(16, 4, device=device)
 tied(X).sum().backward()
@@ -149,7 +156,8 @@ print("  位置 2（拷贝 A）：", fmt(grad_a))
 print("  位置 4（拷贝 B）：", fmt(grad_b))
 print("  两者之和：        ", fmt(grad_a + grad_b))
 print("  共享参数：        ", fmt(grad_tied))
-print("整个 8×8 矩阵上的最大差别：", (grad_tied - (grad_a + grad_b)).abs().max().item())
+print("整个 8×8 矩阵上的最大差别：",
+      (grad_tied - (grad_a + grad_b)).abs().max().item())
 
 # %% [markdown]
 # 差别为 0 或只剩浮点舍入。
@@ -176,4 +184,5 @@ loss = tied(X).sum()
 loss.backward(retain_graph=True)
 once = tied[-1].bias.grad.clone()
 loss.backward()
-print("一次 backward 的梯度：", once.item(), " 两次之后：", tied[-1].bias.grad.item())
+print("一次 backward 的梯度：", once.item(),
+      " 两次之后：", tied[-1].bias.grad.item())

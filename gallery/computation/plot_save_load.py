@@ -95,7 +95,8 @@ data = torch.randn(32, 3, device=device)
 target = data.sum(dim=1, keepdim=True)
 
 
-def train_steps(model: nn.Module, optimizer: torch.optim.Optimizer, n: int) -> float:
+def train_steps(model: nn.Module, optimizer: torch.optim.Optimizer,
+                n: int) -> float:
     for _ in range(n):
         loss = F.mse_loss(model(data), target)
         optimizer.zero_grad()
@@ -105,18 +106,20 @@ def train_steps(model: nn.Module, optimizer: torch.optim.Optimizer, n: int) -> f
 
 
 train_steps(model, optimizer, 10)
-torch.save({"epoch": 10, "model": model.state_dict(), "optimizer": optimizer.state_dict()},
-           root / "checkpoint.pt")
+torch.save({"epoch": 10, "model": model.state_dict(),
+            "optimizer": optimizer.state_dict()}, root / "checkpoint.pt")
 reference = train_steps(model, optimizer, 10)  # 不中断，一口气训练到第 20 步
 
-checkpoint = torch.load(root / "checkpoint.pt", map_location=device, weights_only=True)
+checkpoint = torch.load(root / "checkpoint.pt", map_location=device,
+                        weights_only=True)
 resumed = nn.Linear(3, 1).to(device)
 resumed_optimizer = torch.optim.Adam(resumed.parameters(), lr=0.01)
 resumed.load_state_dict(checkpoint["model"])
 resumed_optimizer.load_state_dict(checkpoint["optimizer"])
 print("存档里的 Adam 状态：", list(checkpoint["optimizer"]["state"][0]))
-print(f"从第 {checkpoint['epoch']} 步恢复，再训练 10 步，损失 {train_steps(resumed, resumed_optimizer, 10):.6f}；"
-      f"不中断的训练：{reference:.6f}")
+resumed_loss = train_steps(resumed, resumed_optimizer, 10)
+print(f"从第 {checkpoint['epoch']} 步恢复，再训练 10 步，"
+      f"损失 {resumed_loss:.6f}；不中断的训练：{reference:.6f}")
 
 # %% [markdown]
 # 两个损失完全相同：恢复的训练与没有中断过的训练走的是同一条路。如果只恢复模型参数、不恢复优化器状态，
@@ -134,7 +137,8 @@ class Payload:
         return (print, ("【加载这个文件时，执行了文件里指定的函数！】",))
 
 
-torch.save({"weight": torch.ones(2), "extra": Payload()}, root / "suspicious.pt")
+torch.save({"weight": torch.ones(2), "extra": Payload()},
+           root / "suspicious.pt")
 print("weights_only=False：")
 loaded = torch.load(root / "suspicious.pt", weights_only=False)
 
@@ -153,7 +157,7 @@ def explain(error: Exception) -> str:
 try:
     torch.load(root / "suspicious.pt", weights_only=True)
 except pickle.UnpicklingError as error:
-    print(type(error).__name__, "：", explain(error))
+    print(f"{type(error).__name__}：\n{explain(error)}")
 
 # %% [markdown]
 # 同样的道理，自定义类的对象、以及用 `torch.save(net)` 保存的**整个模型**，也都会被拒绝：
@@ -171,7 +175,7 @@ for name in ("config.pt", "whole_model.pt"):
     try:
         torch.load(root / name, weights_only=True)
     except pickle.UnpicklingError as error:
-        print(f"{name:15s}", type(error).__name__, "：", explain(error))
+        print(f"{name:15s} {type(error).__name__}：\n{explain(error)}")
 
 # %% [markdown]
 # 报错信息本身给出了两条出路：确认文件可信之后用 `weights_only=False`，或者用

@@ -23,7 +23,8 @@ from dlbook.models.dcgan import Discriminator, Generator
 from dlbook.plot import show
 
 dlbook.seed_everything(0)
-torch.set_num_threads(dlbook.pick(quick=1, full=torch.get_num_threads()))  # quick 的网络很小，CPU 上单线程反而快
+# quick 的网络很小，CPU 上单线程反而快
+torch.set_num_threads(dlbook.pick(quick=1, full=torch.get_num_threads()))
 device = dlbook.get_device()
 print("设备：", device, " 模式：", dlbook.current_mode())
 
@@ -50,7 +51,9 @@ lr, betas = 2e-4, (0.5, 0.999)  # DCGAN 论文的 Adam 设置
 def layer_shapes(model: torch.nn.Module, x: torch.Tensor) -> None:
     hooks = [
         module.register_forward_hook(
-            lambda m, args, out, name=name: print(f"  {name:<6}{type(m).__name__:<16}{tuple(out.shape)}")
+            lambda m, args, out, name=name: print(
+                f"  {name:<6}{type(m).__name__:<16}{tuple(out.shape)}"
+            )
         )
         for name, module in model.named_children()
         if name not in ("relu", "lrelu")
@@ -90,7 +93,9 @@ print(f"{len(X)} 张训练图像，每轮 {len(loader)} 个批量")
 # 每轮结束时用同一批固定的噪声 `z_fixed` 生成 64 张图像存下来：同一个 $z$ 在不同轮次生成的图像可以直接比较。
 
 # %%
-z_fixed = torch.randn(64, latent_dim, generator=torch.Generator().manual_seed(1))
+z_fixed = torch.randn(
+    64, latent_dim, generator=torch.Generator().manual_seed(1),
+)
 samples = {}  # 轮次 → (64, 1, 28, 28)
 
 
@@ -103,13 +108,21 @@ history = train_gan(
     g_optimizer=torch.optim.Adam(G.parameters(), lr=lr, betas=betas),
     d_optimizer=torch.optim.Adam(D.parameters(), lr=lr, betas=betas),
     on_epoch_end=on_epoch_end,
-    fast=True,  # CUDA 上 bfloat16 混合精度 + channels_last；CPU 上与默认路径完全相同
+    # CUDA 上 bfloat16 混合精度 + channels_last；CPU 上与默认路径完全相同
+    fast=True,
 )
 for e, d_loss, g_loss, d_real, d_fake, sec in zip(
-    history.epoch, history.d_loss, history.g_loss, history.d_real, history.d_fake, history.seconds
+    history.epoch, history.d_loss, history.g_loss,
+    history.d_real, history.d_fake, history.seconds,
 ):
-    print(f"第 {e:>2} 轮：D 损失 {d_loss:.3f}  G 损失 {g_loss:.3f}  D(x) {d_real:.3f}  D(G(z)) {d_fake:.3f}  {sec:.1f} 秒")
-print(f"训练 {epochs} 轮共 {len(history.step_d_loss)} 步，用时 {sum(history.seconds):.1f} 秒（{device}）")
+    print(
+        f"第 {e:>2} 轮：D 损失 {d_loss:.3f}  G 损失 {g_loss:.3f}  "
+        f"D(x) {d_real:.3f}  D(G(z)) {d_fake:.3f}  {sec:.1f} 秒"
+    )
+print(
+    f"训练 {epochs} 轮共 {len(history.step_d_loss)} 步，"
+    f"用时 {sum(history.seconds):.1f} 秒（{device}）"
+)
 
 # %% [markdown]
 # ## 每轮的样本
@@ -118,14 +131,17 @@ print(f"训练 {epochs} 轮共 {len(history.step_d_loss)} 步，用时 {sum(hist
 
 # %%
 def to_image(batch: torch.Tensor, nrow: int = 8) -> torch.Tensor:
-    grid = make_grid((batch + 1) / 2, nrow=nrow, padding=1, pad_value=1.0)  # (3, H, W)
-    return grid[0].clamp(0, 1)
+    grid = make_grid((batch + 1) / 2, nrow=nrow, padding=1, pad_value=1.0)
+    return grid[0].clamp(0, 1)  # grid 的形状是 (3, H, W)，取一个通道
 
 
 shown = sorted({e for e in (1, 2, 3, 5, 10, 15, epochs) if e <= epochs})
 ncols = min(len(shown), 4)
 nrows = -(-len(shown) // ncols)
-fig, axes = plt.subplots(nrows, ncols, figsize=(2.8 * ncols, 3.0 * nrows), layout="constrained", squeeze=False)
+fig, axes = plt.subplots(
+    nrows, ncols, figsize=(2.8 * ncols, 3.0 * nrows),
+    layout="constrained", squeeze=False,
+)
 for ax in axes.flat:
     ax.set_axis_off()
 for ax, e in zip(axes.flat, shown):
@@ -140,10 +156,20 @@ show(fig)
 # 以及同一个 $z$ 在训练中途有时会“换”成另一类衣物。
 
 # %%
-rows = torch.stack([torch.stack([samples[e][i] for e in shown]) for i in range(8)])  # (8, 轮数, 1, 28, 28)
-fig, ax = plt.subplots(figsize=(1.0 * len(shown) + 0.6, 8.6), layout="constrained")
-ax.imshow(to_image(rows.flatten(0, 1), nrow=len(shown)), cmap="gray", vmin=0, vmax=1)
-ax.set_xticks([14.5 + 29 * i for i in range(len(shown))], [str(e) for e in shown])
+# rows 的形状是 (8, 轮数, 1, 28, 28)
+rows = torch.stack(
+    [torch.stack([samples[e][i] for e in shown]) for i in range(8)]
+)
+fig, ax = plt.subplots(
+    figsize=(1.0 * len(shown) + 0.6, 8.6), layout="constrained",
+)
+ax.imshow(
+    to_image(rows.flatten(0, 1), nrow=len(shown)),
+    cmap="gray", vmin=0, vmax=1,
+)
+ax.set_xticks(
+    [14.5 + 29 * i for i in range(len(shown))], [str(e) for e in shown],
+)
 ax.set_yticks([])
 ax.set_xlabel("轮次")
 ax.tick_params(length=0)
@@ -168,7 +194,9 @@ def smooth(values: list[float]) -> torch.Tensor:
 
 
 steps = torch.arange(len(smooth(history.step_d_loss))) * window
-fig, (ax_loss, ax_prob) = plt.subplots(1, 2, figsize=(7, 3), layout="constrained")
+fig, (ax_loss, ax_prob) = plt.subplots(
+    1, 2, figsize=(7, 3), layout="constrained",
+)
 ax_loss.plot(steps, smooth(history.step_d_loss), label="判别器")
 ax_loss.plot(steps, smooth(history.step_g_loss), label="生成器")
 ax_loss.set(xlabel="步数", ylabel="损失")
@@ -188,7 +216,9 @@ show(fig)
 # %%
 G.eval()
 fake = generate(G, torch.randn(64, latent_dim))
-fig, (ax_fake, ax_real) = plt.subplots(1, 2, figsize=(9, 4.8), layout="constrained")
+fig, (ax_fake, ax_real) = plt.subplots(
+    1, 2, figsize=(9, 4.8), layout="constrained",
+)
 ax_fake.imshow(to_image(fake), cmap="gray", vmin=0, vmax=1)
 ax_fake.set_title("生成的")
 ax_real.imshow(to_image(X[:64].cpu()), cmap="gray", vmin=0, vmax=1)
@@ -208,8 +238,11 @@ show(fig)
 pairs, steps_t = 6, 10
 z0, z1 = torch.randn(pairs, 1, latent_dim), torch.randn(pairs, 1, latent_dim)
 t = torch.linspace(0, 1, steps_t).reshape(1, -1, 1)
-z = ((1 - t) * z0 + t * z1).reshape(-1, latent_dim)  # (pairs × steps_t, latent_dim)
-fig, ax = plt.subplots(figsize=(steps_t * 0.9, pairs * 0.95), layout="constrained")
+# 每对端点之间 steps_t 个点，展平成 (pairs × steps_t, latent_dim)
+z = ((1 - t) * z0 + t * z1).reshape(-1, latent_dim)
+fig, ax = plt.subplots(
+    figsize=(steps_t * 0.9, pairs * 0.95), layout="constrained",
+)
 ax.imshow(to_image(generate(G, z), nrow=steps_t), cmap="gray", vmin=0, vmax=1)
 ax.set_title("$z_0$ → $z_1$")
 ax.set_axis_off()

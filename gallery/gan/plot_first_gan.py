@@ -15,11 +15,14 @@ import torch
 
 import dlbook
 from dlbook.data import TensorLoader
-from dlbook.gan import MLPDiscriminator, MLPGenerator, gaussian_mixture, generate, train_gan
+from dlbook.gan import (
+    MLPDiscriminator, MLPGenerator, gaussian_mixture, generate, train_gan,
+)
 from dlbook.plot import show
 
 dlbook.seed_everything(0)
-torch.set_num_threads(1)  # 网络很小：在 CPU 上多线程的同步开销比计算本身还大
+# 网络很小：在 CPU 上多线程的同步开销比计算本身还大
+torch.set_num_threads(1)
 device = dlbook.get_device()
 print("设备：", device, " 模式：", dlbook.current_mode())
 
@@ -37,7 +40,10 @@ epochs = dlbook.pick(quick=8, full=16)  # 每轮 100 步
 lr = 1e-3  # 两个网络相同；Adam 的 β1 = 0.5 是 GAN 的常用设置
 
 X = gaussian_mixture(100 * batch_size, centers, std=std, seed=0)
-loader = TensorLoader(X.to(device), torch.zeros(len(X), device=device), batch_size=batch_size, shuffle=True)
+loader = TensorLoader(
+    X.to(device), torch.zeros(len(X), device=device),
+    batch_size=batch_size, shuffle=True,
+)
 G = MLPGenerator(latent_dim, out_dim=1).to(device)
 D = MLPDiscriminator(1).to(device)
 print(G)
@@ -81,18 +87,25 @@ print(f"共 {len(history.step_d_loss)} 步，用时 {sum(history.seconds):.1f} �
 
 # %%
 def density(x: torch.Tensor) -> torch.Tensor:
-    return torch.distributions.Normal(centers.flatten(), std).log_prob(x[:, None]).exp().mean(dim=1)
+    normal = torch.distributions.Normal(centers.flatten(), std)
+    return normal.log_prob(x[:, None]).exp().mean(dim=1)
 
 
-shown = [s for s in snapshots if s == 0 or math.log2(s / 100).is_integer()]  # 0、100、200、400、800…… 步
+# 第 0、100、200、400、800…… 步
+shown = [s for s in snapshots if s == 0 or math.log2(s / 100).is_integer()]
 ncols = 3
 nrows = math.ceil(len(shown) / ncols)
-fig, axes = plt.subplots(nrows, ncols, figsize=(6.4, 2.2 * nrows + 0.4), sharey=True, layout="constrained",
-                         squeeze=False)
+fig, axes = plt.subplots(
+    nrows, ncols, figsize=(6.4, 2.2 * nrows + 0.4),
+    sharey=True, layout="constrained", squeeze=False,
+)
 for i, (ax, step) in enumerate(zip(axes.flat, shown)):
     samples, d_grid = snapshots[step]
     ax.plot(grid, density(grid), color="gray", label="真实密度")
-    ax.hist(samples.numpy(), bins=80, range=(-5, 5), density=True, color="tab:blue", alpha=0.6, label="生成样本")
+    ax.hist(
+        samples.numpy(), bins=80, range=(-5, 5), density=True,
+        color="tab:blue", alpha=0.6, label="生成样本",
+    )
     ax.set(title=f"第 {step} 步", xlabel="x", ylim=(0, 1.6))
     twin = ax.twinx()
     twin.plot(grid, d_grid, color="tab:red", label="D(x)")
@@ -103,7 +116,10 @@ for i, (ax, step) in enumerate(zip(axes.flat, shown)):
         twin.set_yticklabels([])
 handles, labels = ax.get_legend_handles_labels()
 twin_handles, twin_labels = twin.get_legend_handles_labels()
-fig.legend(handles + twin_handles, labels + twin_labels, loc="outside upper center", ncols=3)
+fig.legend(
+    handles + twin_handles, labels + twin_labels,
+    loc="outside upper center", ncols=3,
+)
 for ax in axes.flat[len(shown):]:
     ax.set_visible(False)
 show(fig)
@@ -122,11 +138,17 @@ def smooth(values: list[float], width: int = 20) -> torch.Tensor:
 
 
 steps = torch.arange(len(smooth(history.step_d_loss))) * 20 + 10
-fig, (ax_loss, ax_prob) = plt.subplots(1, 2, figsize=(7, 3), layout="constrained")
+fig, (ax_loss, ax_prob) = plt.subplots(
+    1, 2, figsize=(7, 3), layout="constrained",
+)
 ax_loss.plot(steps, smooth(history.step_d_loss), label="判别器损失")
 ax_loss.plot(steps, smooth(history.step_g_loss), label="生成器损失")
-ax_loss.axhline(2 * math.log(2), color="tab:blue", linestyle=":", label="2 log 2")
-ax_loss.axhline(math.log(2), color="tab:orange", linestyle=":", label="log 2")
+ax_loss.axhline(
+    2 * math.log(2), color="tab:blue", linestyle=":", label="2 log 2",
+)
+ax_loss.axhline(
+    math.log(2), color="tab:orange", linestyle=":", label="log 2",
+)
 ax_loss.set(xlabel="步数", ylabel="损失")
 ax_prob.plot(steps, smooth(history.step_d_real), label="D(x)")
 ax_prob.plot(steps, smooth(history.step_d_fake), label="D(G(z))")
@@ -143,10 +165,16 @@ show(fig)
 # 最后比较真实分布与生成分布的几个统计量：均值、标准差，以及落在右边那个峰（$x > 0$）的比例。
 
 # %%
-from dlbook.text import pad  # 按终端里的宽度补空格：一个汉字占两列，f"{s:>8}" 只数字符个数
+# 按终端里的宽度补空格：一个汉字占两列，f"{s:>8}" 只数字符个数
+from dlbook.text import pad
 
 samples = snapshots[max(snapshots)][0]
 real = gaussian_mixture(5000, centers, std=std, seed=1).flatten()
-print(pad("", 6) + pad("均值", 8, align=">") + pad("标准差", 8, align=">") + pad("x > 0 的比例", 14, align=">"))
+print(
+    pad("", 6) + pad("均值", 8, align=">") + pad("标准差", 8, align=">")
+    + pad("x > 0 的比例", 14, align=">")
+)
 for name, s in [("真实", real), ("生成", samples)]:
-    print(pad(name, 6) + f"{s.mean().item():>8.3f}{s.std().item():>8.3f}{(s > 0).float().mean().item():>14.3f}")
+    mean, sd = s.mean().item(), s.std().item()
+    right = (s > 0).float().mean().item()
+    print(pad(name, 6) + f"{mean:>8.3f}{sd:>8.3f}{right:>14.3f}")

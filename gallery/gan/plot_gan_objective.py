@@ -20,7 +20,8 @@ from dlbook.plot import show
 from dlbook.text import pad
 
 dlbook.seed_everything(0)
-torch.set_num_threads(1)  # 网络很小：在 CPU 上多线程的同步开销比计算本身还大
+# 网络很小：在 CPU 上多线程的同步开销比计算本身还大
+torch.set_num_threads(1)
 device = dlbook.get_device()
 print("设备：", device, " 模式：", dlbook.current_mode())
 
@@ -39,23 +40,36 @@ print("设备：", device, " 模式：", dlbook.current_mode())
 # %%
 d = torch.tensor([0.001, 0.01, 0.1, 0.5, 0.9])
 a = torch.logit(d).requires_grad_(True)  # 判别器对假样本给出的 logit
-(grad_minimax,) = torch.autograd.grad(-F.softplus(a).sum(), a)  # log(1 - σ(a)) = -softplus(a)
-(grad_ns,) = torch.autograd.grad(F.softplus(-a).sum(), a)  # -log σ(a) = softplus(-a)
-print(f"{'D(G(z))':>8} {pad('log(1-D) 的梯度', 16, align='>')} {pad('-log D 的梯度', 14, align='>')}")  # 汉字占两列
+# log(1 - σ(a)) = -softplus(a)
+(grad_minimax,) = torch.autograd.grad(-F.softplus(a).sum(), a)
+# -log σ(a) = softplus(-a)
+(grad_ns,) = torch.autograd.grad(F.softplus(-a).sum(), a)
+# 表头含汉字，用 pad 按显示宽度补空格（汉字占两列）
+print(
+    f"{'D(G(z))':>8} {pad('log(1-D) 的梯度', 16, align='>')}"
+    f" {pad('-log D 的梯度', 14, align='>')}"
+)
 for di, g1, g2 in zip(d.tolist(), grad_minimax.tolist(), grad_ns.tolist()):
     print(f"{di:>8.3f} {g1:>16.4f} {g2:>14.4f}")
 
 # %%
 D = torch.linspace(0.001, 0.999, 500)
-fig, (ax_loss, ax_grad) = plt.subplots(1, 2, figsize=(7, 3.2), layout="constrained")
+fig, (ax_loss, ax_grad) = plt.subplots(
+    1, 2, figsize=(7, 3.2), layout="constrained",
+)
 ax_loss.plot(D, torch.log(1 - D), label=r"极小极大：$\log(1-D)$")
 ax_loss.plot(D, -torch.log(D), label=r"非饱和：$-\log D$")
 ax_loss.set(xlabel="D(G(z))", ylabel="生成器要最小化的损失", title="损失")
 ax_grad.plot(D, D, label="极小极大：|梯度| = D")
 ax_grad.plot(D, 1 - D, label="非饱和：|梯度| = 1 − D")
-ax_grad.axvspan(0, 0.1, color="tab:red", alpha=0.1, label="训练初期：D(G(z)) 很小")
-ax_grad.set(xlabel="D(G(z))", ylabel="对 logit 的梯度大小", title="梯度",
-            ylim=(-0.05, 1.5), yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0])  # 上方留出图例的位置
+ax_grad.axvspan(
+    0, 0.1, color="tab:red", alpha=0.1, label="训练初期：D(G(z)) 很小",
+)
+ax_grad.set(
+    xlabel="D(G(z))", ylabel="对 logit 的梯度大小", title="梯度",
+    ylim=(-0.05, 1.5),  # 上方留出图例的位置
+    yticks=[0, 0.2, 0.4, 0.6, 0.8, 1.0],
+)
 for ax in (ax_loss, ax_grad):
     ax.grid(alpha=0.3)
 ax_loss.legend(fontsize=9)
@@ -86,8 +100,13 @@ for step in range(200):
 
 z = torch.randn(1024, latent_dim, device=device)
 logits = Dnet(G(z))
-print(f"判别器训练后，假样本的平均 D(G(z)) = {torch.sigmoid(logits).mean().item():.4f}")
-for name, g_loss in [("极小极大 log(1-D)", -F.softplus(logits).mean()), ("非饱和 -log D", F.softplus(-logits).mean())]:
+mean_d_fake = torch.sigmoid(logits).mean().item()
+print(f"判别器训练后，假样本的平均 D(G(z)) = {mean_d_fake:.4f}")
+g_losses = [
+    ("极小极大 log(1-D)", -F.softplus(logits).mean()),
+    ("非饱和 -log D", F.softplus(-logits).mean()),
+]
+for name, g_loss in g_losses:
     grads = torch.autograd.grad(g_loss, list(G.parameters()), retain_graph=True)
     norm = torch.sqrt(sum((g**2).sum() for g in grads))
     print(f"{pad(name, 18)} 生成器参数梯度的范数 {norm.item():.2e}")
@@ -130,15 +149,22 @@ p_data, p_g = mixture_density(x), p_g_dist.log_prob(x).exp()
 d_star = p_data / (p_data + p_g)
 with torch.no_grad():
     d_learned = torch.sigmoid(Dnet(x[:, None].to(device))).cpu()
-where = (p_data + p_g) > 0.02  # 两个分布都几乎没有样本的地方，判别器学不到东西
-print(f"训练 {steps} 步；在样本足够多的区间上 |D(x) − D*(x)| 最大 {(d_learned - d_star)[where].abs().max():.3f}，"
-      f"平均 {(d_learned - d_star)[where].abs().mean():.3f}")
+# 两个分布都几乎没有样本的地方，判别器学不到东西
+where = (p_data + p_g) > 0.02
+error = (d_learned - d_star)[where].abs()
+print(
+    f"训练 {steps} 步；在样本足够多的区间上 |D(x) − D*(x)| "
+    f"最大 {error.max():.3f}，平均 {error.mean():.3f}"
+)
 
 # %%
 fig, ax = plt.subplots(figsize=(7, 3.4), layout="constrained")
 ax.fill_between(x, p_data, alpha=0.25, label=r"$p_\mathrm{data}$")
 ax.fill_between(x, p_g, alpha=0.25, label=r"$p_g$")
-ax.plot(x, d_star, color="black", label=r"$D^*(x)=p_\mathrm{data}/(p_\mathrm{data}+p_g)$")
+ax.plot(
+    x, d_star, color="black",
+    label=r"$D^*(x)=p_\mathrm{data}/(p_\mathrm{data}+p_g)$",
+)
 ax.plot(x, d_learned, color="tab:red", linestyle="--", label="训练出的 D(x)")
 ax.set(xlabel="x", ylim=(0, 1.05))
 ax.legend(fontsize=8, loc="upper center", ncols=2)
@@ -159,9 +185,15 @@ kl = lambda p, q: (p * torch.log(p / q)).sum() * dx  # noqa: E731  数值积分
 js = 0.5 * kl(p_data, m) + 0.5 * kl(p_g, m)
 n = dlbook.pick(quick=100_000, full=1_000_000)
 with torch.no_grad():
-    log_d_real = -F.softplus(-Dnet(gaussian_mixture(n, centers, std=std, seed=1).to(device)))  # log D(x)
-    log_1m_d_fake = -F.softplus(Dnet(p_g_dist.sample((n, 1)).to(device)))  # log(1 - D(G(z)))
+    x_real = gaussian_mixture(n, centers, std=std, seed=1).to(device)
+    log_d_real = -F.softplus(-Dnet(x_real))  # log D(x)
+    x_fake = p_g_dist.sample((n, 1)).to(device)
+    log_1m_d_fake = -F.softplus(Dnet(x_fake))  # log(1 - D(G(z)))
 value = (log_d_real.mean() + log_1m_d_fake.mean()).item()
-stderr = math.sqrt((log_d_real.var() + log_1m_d_fake.var()).item() / n)  # 蒙特卡罗估计的标准误
+# 蒙特卡罗估计的标准误
+stderr = math.sqrt((log_d_real.var() + log_1m_d_fake.var()).item() / n)
 print(f"公式：-log 4 + 2·JS = {-math.log(4) + 2 * js.item():.4f}")
-print(f"训练出的判别器：V(D, G) ≈ {value:.4f} ± {2 * stderr:.4f}（{n} 个样本，±2 倍标准误）")
+print(
+    f"训练出的判别器：V(D, G) ≈ {value:.4f} ± {2 * stderr:.4f}"
+    f"（{n} 个样本，±2 倍标准误）"
+)

@@ -27,7 +27,8 @@ from dlbook.gan import (
 from dlbook.plot import show
 
 dlbook.seed_everything(0)
-torch.set_num_threads(1)  # 网络很小：在 CPU 上多线程的同步开销比计算本身还大
+# 网络很小：在 CPU 上多线程的同步开销比计算本身还大
+torch.set_num_threads(1)
 device = dlbook.get_device()
 print("设备：", device, " 模式：", dlbook.current_mode())
 
@@ -66,23 +67,34 @@ settings = {
 
 
 def train_ring(seed: int, *, lr_g: float, lr_d: float, minibatch_std: bool):
-    """训练一次，返回生成器、记录，以及每 100 步的（固定噪声生成的样本, 覆盖情况）。"""
+    """训练一次。
+
+    返回生成器、记录，以及每 100 步的（固定噪声生成的样本, 覆盖情况）。
+    """
     torch.manual_seed(seed)
-    X = gaussian_mixture(steps_per_record * batch_size, centers, std=std, seed=seed).to(device)
-    loader = TensorLoader(X, torch.zeros(len(X), device=device), batch_size=batch_size, shuffle=True, seed=seed)
+    X = gaussian_mixture(
+        steps_per_record * batch_size, centers, std=std, seed=seed,
+    ).to(device)
+    loader = TensorLoader(
+        X, torch.zeros(len(X), device=device),
+        batch_size=batch_size, shuffle=True, seed=seed,
+    )
     G = MLPGenerator(latent_dim).to(device)
     D = MLPDiscriminator(minibatch_std=minibatch_std).to(device)
-    z = torch.randn(2500, latent_dim, generator=torch.Generator().manual_seed(seed))
+    z = torch.randn(
+        2500, latent_dim, generator=torch.Generator().manual_seed(seed),
+    )
     trace = []
 
     def record(history):
         samples = generate(G, z)
         trace.append((samples, modes_covered(samples, centers, std=std)))
 
+    g_optimizer = torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999))
+    d_optimizer = torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999))
     history = train_gan(
         G, D, loader, epochs=records, latent_dim=latent_dim,
-        g_optimizer=torch.optim.Adam(G.parameters(), lr=lr_g, betas=(0.5, 0.999)),
-        d_optimizer=torch.optim.Adam(D.parameters(), lr=lr_d, betas=(0.5, 0.999)),
+        g_optimizer=g_optimizer, d_optimizer=d_optimizer,
         on_epoch_end=record,
     )
     return G, history, trace
@@ -93,7 +105,10 @@ for name, options in settings.items():
     for seed in seeds:
         runs[name, seed] = train_ring(seed, **options)
     G, history, trace = runs[name, seeds[0]]
-    print(f"{name}（种子 {seeds[0]}）：{trace[-1][1]}，用时 {sum(history.seconds):.1f} 秒")
+    print(
+        f"{name}（种子 {seeds[0]}）：{trace[-1][1]}，"
+        f"用时 {sum(history.seconds):.1f} 秒"
+    )
 
 # %% [markdown]
 # ## 训练过程
@@ -103,14 +118,21 @@ for name, options in settings.items():
 
 # %%
 shown = sorted({1, 2, records // 4, records // 2, records})
-fig, axes = plt.subplots(len(settings), len(shown), figsize=(1.45 * len(shown), 1.6 * len(settings)),
-                         layout="constrained")
+fig, axes = plt.subplots(
+    len(settings), len(shown),
+    figsize=(1.45 * len(shown), 1.6 * len(settings)), layout="constrained",
+)
 for row, name in zip(axes, settings):
     trace = runs[name, seeds[0]][2]
     for ax, r in zip(row, shown):
         samples, coverage = trace[r - 1]
-        ax.scatter(samples[:, 0], samples[:, 1], s=1, alpha=0.3, color="tab:blue", rasterized=True)
-        ax.scatter(centers[:, 0], centers[:, 1], s=25, marker="x", color="black")
+        ax.scatter(
+            samples[:, 0], samples[:, 1], s=1, alpha=0.3,
+            color="tab:blue", rasterized=True,
+        )
+        ax.scatter(
+            centers[:, 0], centers[:, 1], s=25, marker="x", color="black",
+        )
         ax.set(xlim=(-3, 3), ylim=(-3, 3), aspect="equal", xticks=[], yticks=[])
         ax.set_title(f"{r * steps_per_record} 步：{coverage.modes}/8")
     row[0].set_ylabel(name)
@@ -126,16 +148,22 @@ show(fig)
 
 # %%
 def nearest_share(samples: torch.Tensor) -> torch.Tensor:
-    nearest = torch.cdist(samples, centers).argmin(dim=1)  # 每个样本离哪个中心最近
+    # 每个样本离哪个中心最近
+    nearest = torch.cdist(samples, centers).argmin(dim=1)
     return torch.bincount(nearest, minlength=len(centers)) / len(samples)
 
 
-fig, axes = plt.subplots(1, 2, figsize=(7, 3), layout="constrained", sharey=True)
+extent = (0.5 * steps_per_record, (records + 0.5) * steps_per_record, 7.5, -0.5)
+fig, axes = plt.subplots(
+    1, 2, figsize=(7, 3), layout="constrained", sharey=True,
+)
 for ax, name in zip(axes, list(settings)[:2]):
     trace = runs[name, seeds[0]][2]
-    share = torch.stack([nearest_share(samples) for samples, _ in trace], dim=1)  # (8, 记录次数)
-    image = ax.imshow(share, aspect="auto", cmap="magma", vmin=0, vmax=1,
-                      extent=(0.5 * steps_per_record, (records + 0.5) * steps_per_record, 7.5, -0.5))
+    shares = [nearest_share(samples) for samples, _ in trace]
+    share = torch.stack(shares, dim=1)  # (8, 记录次数)
+    image = ax.imshow(
+        share, aspect="auto", cmap="magma", vmin=0, vmax=1, extent=extent,
+    )
     ax.set(title=name, xlabel="步数", yticks=range(8))
 axes[0].set_ylabel("模式")
 fig.colorbar(image, ax=axes, label="离该模式最近的样本比例")
@@ -172,4 +200,7 @@ for name in settings:
     finals = [runs[name, seed][2][-1][1] for seed in seeds]
     modes = [c.modes for c in finals]
     quality = sum(c.high_quality for c in finals) / len(finals)
-    print(f"{name}：各种子覆盖 {modes} 个模式，平均 {sum(modes) / len(modes):.1f}/8；高质量样本 {quality:.1%}")
+    print(
+        f"{name}：覆盖模式数 {modes}，平均 {sum(modes) / len(modes):.1f}/8；"
+        f"高质量样本 {quality:.1%}"
+    )

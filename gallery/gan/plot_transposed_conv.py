@@ -45,7 +45,10 @@ rng = random.Random(0)  # 后面随机抽取设置用
 X = torch.arange(25.0).reshape(5, 5)
 K = torch.tensor([[0.0, 1.0, 0.0], [1.0, 1.0, 1.0], [0.0, 1.0, 0.0]])
 Y = corr2d(X, K, stride=2, padding=1)
-print("输出尺寸：", tuple(Y.shape), "公式：", conv_output_size(5, 3, stride=2, padding=1))
+print(
+    "输出尺寸：", tuple(Y.shape),
+    "公式：", conv_output_size(5, 3, stride=2, padding=1),
+)
 Y
 
 # %% [markdown]
@@ -57,8 +60,12 @@ Y
 
 # %%
 Z = trans_conv2d(Y, K, stride=2, padding=1)
-print("输出尺寸：", tuple(Z.shape), "公式：", conv_transpose_output_size(3, 3, stride=2, padding=1))
-print("与 F.conv_transpose2d 相同：", torch.allclose(Z, F.conv_transpose2d(Y[None, None], K[None, None], stride=2, padding=1)[0, 0]))
+print(
+    "输出尺寸：", tuple(Z.shape),
+    "公式：", conv_transpose_output_size(3, 3, stride=2, padding=1),
+)
+theirs = F.conv_transpose2d(Y[None, None], K[None, None], stride=2, padding=1)
+print("与 F.conv_transpose2d 相同：", torch.allclose(Z, theirs[0, 0]))
 Z
 
 # %% [markdown]
@@ -75,18 +82,33 @@ Z
 
 # %%
 def draw_grid(ax, values, kinds, title, window=None):
-    """画一个矩阵，kinds 里 0 = 真实输入（白）、1 = 插入的 0（浅蓝）、2 = 填充的 0（灰）。"""
+    """画一个矩阵。
+
+    kinds 里 0 = 真实输入（白）、1 = 插入的 0（浅蓝）、2 = 填充的 0（灰）。
+    """
     colors = {0: "white", 1: "#d6e9f8", 2: "#d9d9d9"}
     h, w = values.shape
     for r, c in itertools.product(range(h), range(w)):
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, facecolor=colors[int(kinds[r, c])],
-                               edgecolor="#999999", linewidth=0.6, clip_on=False))
-        ax.text(c, r, f"{values[r, c]:.0f}", ha="center", va="center", fontsize=10,
-                color="black" if kinds[r, c] == 0 else "#777777")
+        cell = Rectangle(
+            (c - 0.5, r - 0.5), 1, 1, facecolor=colors[int(kinds[r, c])],
+            edgecolor="#999999", linewidth=0.6, clip_on=False,
+        )
+        ax.add_patch(cell)
+        ax.text(
+            c, r, f"{values[r, c]:.0f}", ha="center", va="center",
+            fontsize=10, color="black" if kinds[r, c] == 0 else "#777777",
+        )
     if window is not None:
         r, c, k = window
-        ax.add_patch(Rectangle((c - 0.5, r - 0.5), k, k, fill=False, edgecolor="tab:red", linewidth=2.5))
-    ax.set(xlim=(-0.5, w - 0.5), ylim=(h - 0.5, -0.5), aspect="equal", title=title)
+        frame = Rectangle(
+            (c - 0.5, r - 0.5), k, k,
+            fill=False, edgecolor="tab:red", linewidth=2.5,
+        )
+        ax.add_patch(frame)
+    ax.set(
+        xlim=(-0.5, w - 0.5), ylim=(h - 0.5, -0.5),
+        aspect="equal", title=title,
+    )
     ax.set_axis_off()
 
 
@@ -94,17 +116,27 @@ padded = F.pad(X, (1, 1, 1, 1))
 kinds_conv = F.pad(torch.zeros(5, 5), (1, 1, 1, 1), value=2)
 inserted = F.pad(zero_insert(Y, 2), (1, 1, 1, 1))
 kinds_t = F.pad(1 - zero_insert(torch.ones(3, 3), 2), (1, 1, 1, 1), value=2)
-fig, axes = plt.subplots(2, 2, figsize=(5.6, 6.6), layout="constrained", gridspec_kw={"width_ratios": [7, 5]})
-draw_grid(axes[0, 0], padded, kinds_conv, "卷积：填充后的 5×5 输入", window=(2, 2, 3))
+fig, axes = plt.subplots(
+    2, 2, figsize=(5.6, 6.6), layout="constrained",
+    gridspec_kw={"width_ratios": [7, 5]},
+)
+draw_grid(
+    axes[0, 0], padded, kinds_conv, "卷积：填充后的 5×5 输入",
+    window=(2, 2, 3),
+)
 draw_grid(axes[0, 1], Y, torch.zeros(3, 3), "输出 3×3", window=(1, 1, 1))
-axes[0, 1].set(xlim=(-1.5, 3.5), ylim=(3.5, -1.5))  # 留出 5×5 的位置，格子与其他三幅一样大
-draw_grid(axes[1, 0], inserted, kinds_t, "转置卷积：插 0、补边后的 3×3 输入", window=(1, 2, 3))
+# 留出 5×5 的位置，格子与其他三幅一样大
+axes[0, 1].set(xlim=(-1.5, 3.5), ylim=(3.5, -1.5))
+draw_grid(
+    axes[1, 0], inserted, kinds_t, "转置卷积：插 0、补边后的 3×3 输入",
+    window=(1, 2, 3),
+)
 draw_grid(axes[1, 1], Z, torch.zeros(5, 5), "输出 5×5", window=(1, 2, 1))
 show(fig)
 
 # %%
-print("插 0 再卷积（核翻转）与直接撒的结果相同：",
-      torch.allclose(F.conv2d(inserted[None, None], K.flip(0, 1)[None, None])[0, 0], Z))
+via_conv = F.conv2d(inserted[None, None], K.flip(0, 1)[None, None])[0, 0]
+print("插 0 再卷积（核翻转）与直接撒的结果相同：", torch.allclose(via_conv, Z))
 
 # %% [markdown]
 # ## 转置卷积就是“撒”
@@ -151,15 +183,25 @@ threads = torch.get_num_threads()
 torch.set_num_threads(1)  # 张量都很小，多线程只会徒增调度开销
 checked, mismatches = {"卷积": 0, "转置卷积": 0}, []
 with torch.no_grad():
-    for n, k, s, p, d in itertools.product(range(1, 9), range(1, 5), range(1, 4), range(0, 3), (1, 2)):
+    for n, k, s, p, d in itertools.product(
+        range(1, 9), range(1, 5), range(1, 4), range(0, 3), (1, 2)
+    ):
         conv = nn.Conv2d(1, 1, k, stride=s, padding=p, dilation=d)
-        ours = formula_size(conv_output_size, n, k, stride=s, padding=p, dilation=d)
+        ours = formula_size(
+            conv_output_size, n, k, stride=s, padding=p, dilation=d,
+        )
         checked["卷积"] += 1
         if ours != layer_size(conv, n):
             mismatches.append(("卷积", n, k, s, p, d))
-        for op in range(max(s, d)):  # output_padding 必须小于步幅或空洞率
-            tconv = nn.ConvTranspose2d(1, 1, k, stride=s, padding=p, output_padding=op, dilation=d)
-            ours = formula_size(conv_transpose_output_size, n, k, stride=s, padding=p, output_padding=op, dilation=d)
+        # output_padding 必须小于步幅或空洞率
+        for op in range(max(s, d)):
+            tconv = nn.ConvTranspose2d(
+                1, 1, k, stride=s, padding=p, output_padding=op, dilation=d,
+            )
+            ours = formula_size(
+                conv_transpose_output_size, n, k,
+                stride=s, padding=p, output_padding=op, dilation=d,
+            )
             checked["转置卷积"] += 1
             if ours != layer_size(tconv, n):
                 mismatches.append(("转置卷积", n, k, s, p, op, d))
@@ -174,8 +216,13 @@ print("全部一致" if not mismatches else f"不一致：{mismatches}")
 # %%
 for n in (5, 6):
     m = conv_output_size(n, 3, stride=2, padding=1)
-    back = conv_transpose_output_size(m, 3, stride=2, padding=1, output_padding=n - 5)
-    print(f"{n}×{n} --卷积--> {m}×{m} --转置卷积（output_padding={n - 5}）--> {back}×{back}")
+    back = conv_transpose_output_size(
+        m, 3, stride=2, padding=1, output_padding=n - 5,
+    )
+    print(
+        f"{n}×{n} --卷积--> {m}×{m} "
+        f"--转置卷积（output_padding={n - 5}）--> {back}×{back}"
+    )
 
 # %% [markdown]
 # ## 从零实现对照 `F.conv_transpose2d`
@@ -187,8 +234,10 @@ for n in (5, 6):
 worst, tried = 0.0, 0
 while tried < 200:
     c_in, c_out, batch = rng.randint(1, 4), rng.randint(1, 4), rng.randint(1, 3)
-    h, w, kh, kw = rng.randint(1, 6), rng.randint(1, 6), rng.randint(1, 4), rng.randint(1, 4)
-    stride, padding = (rng.randint(1, 3), rng.randint(1, 3)), (rng.randint(0, 2), rng.randint(0, 2))
+    h, w = rng.randint(1, 6), rng.randint(1, 6)
+    kh, kw = rng.randint(1, 4), rng.randint(1, 4)
+    stride = (rng.randint(1, 3), rng.randint(1, 3))
+    padding = (rng.randint(0, 2), rng.randint(0, 2))
     try:
         for n, k, s, p in zip((h, w), (kh, kw), stride, padding):
             conv_transpose_output_size(n, k, stride=s, padding=p)
@@ -224,15 +273,19 @@ show(fig)
 # 用自动微分核对一个多通道的例子（卷积 $3\to 4$ 个通道，权重原样当作转置卷积 $4\to 3$ 个通道的核）：
 
 # %%
-W = torch.randn(4, 3, 3, 3, dtype=torch.float64)  # Conv2d 的权重：(C_out, C_in, kh, kw) = (4, 3, 3, 3)
+# Conv2d 的权重：(C_out, C_in, kh, kw) = (4, 3, 3, 3)
+W = torch.randn(4, 3, 3, 3, dtype=torch.float64)
 Xg = torch.randn(2, 3, 9, 9, dtype=torch.float64, requires_grad=True)
 Yg = F.conv2d(Xg, W, stride=2, padding=1)  # (2, 4, 5, 5)
 upstream = torch.randn_like(Yg)
 (grad,) = torch.autograd.grad(Yg, Xg, upstream)
 print("输入梯度的形状：", tuple(grad.shape))
-print("等于转置卷积：", torch.allclose(grad, conv_transpose2d(upstream, W, stride=2, padding=1)))
-print("伴随关系 <conv(x), u> = <x, convᵀ(u)>：",
-      torch.allclose((Yg * upstream).sum(), (Xg * conv_transpose2d(upstream, W, stride=2, padding=1)).sum()))
+transposed = conv_transpose2d(upstream, W, stride=2, padding=1)
+print("等于转置卷积：", torch.allclose(grad, transposed))
+print(
+    "伴随关系 <conv(x), u> = <x, convᵀ(u)>：",
+    torch.allclose((Yg * upstream).sum(), (Xg * transposed).sum()),
+)
 
 # %% [markdown]
 # ## 插 0 再卷积
@@ -246,7 +299,8 @@ Ks = torch.randn(3, 5, 4, 4, dtype=torch.float64)
 a = conv_transpose2d(Xs, Ks, stride=2, padding=1)
 b = conv_transpose2d_as_conv(Xs, Ks, stride=2, padding=1)
 print("形状：", tuple(a.shape), " 两种写法相同：", torch.allclose(a, b))
-print(f"插 0 后的输入中 0 占 {1 - 16 / zero_insert(torch.ones(4, 4), 2).numel():.0%}（还不算四周补的 0）")
+inserted_size = zero_insert(torch.ones(4, 4), 2).numel()
+print(f"插 0 后的输入中 0 占 {1 - 16 / inserted_size:.0%}（还不算四周补的 0）")
 
 # %% [markdown]
 # ## 棋盘格
@@ -259,7 +313,9 @@ print(f"插 0 后的输入中 0 占 {1 - 16 / zero_insert(torch.ones(4, 4), 2).n
 # %%
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.8), layout="constrained")
 for ax, k in zip(axes, (3, 4)):
-    cover = trans_conv2d(torch.ones(6, 6), torch.ones(k, k), stride=2, padding=1)
+    cover = trans_conv2d(
+        torch.ones(6, 6), torch.ones(k, k), stride=2, padding=1,
+    )
     image = ax.imshow(cover, cmap="viridis", vmin=0.5, vmax=4.5)
     ax.set_title(f"核 {k}×{k}、步幅 2：{tuple(cover.shape)}")
     ax.set_axis_off()

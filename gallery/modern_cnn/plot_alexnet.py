@@ -78,19 +78,27 @@ resize = dlbook.pick(quick=68, full=224)  # 图像边长（像素）
 batch_size = dlbook.pick(quick=64, full=128)
 lr = 0.01  # 学习率
 epochs = dlbook.pick(quick=2, full=10)
-subset = dlbook.pick(quick=256, full=None)  # 训练图像张数；None 表示全部 60000 张
-test_subset = dlbook.pick(quick=256, full=None)  # 测试图像张数；None 表示全部 10000 张
+# 训练图像和测试图像的张数；None 表示全部（训练集 60000 张，测试集 10000 张）
+subset = dlbook.pick(quick=256, full=None)
+test_subset = dlbook.pick(quick=256, full=None)
 
 train_iter, test_iter = fashion_mnist_loaders(
-    batch_size, resize=resize, subset=subset, test_subset=test_subset, device=device
+    batch_size, resize=resize,
+    subset=subset, test_subset=test_subset, device=device,
 )
 net = AlexNet()
 net.apply(init_xavier)
 optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device, fast=True)
-print(f"输入 {resize}×{resize}，批量 {batch_size}，训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
+history = fit(
+    net, train_iter, test_iter,
+    epochs=epochs, optimizer=optimizer, device=device, fast=True,
+)
+print(f"输入 {resize}×{resize}，批量 {batch_size}，"
+      f"训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
 print(history.summary())
-result = report("AlexNet", model=net, history=history, note=f"{resize}×{resize}")
+result = report(
+    "AlexNet", model=net, history=history, note=f"{resize}×{resize}"
+)
 
 # %%
 show(plot_history(history, title="AlexNet 在 Fashion-MNIST 上"))

@@ -50,8 +50,10 @@ Y_ours, Y_ref = ours(X), ref(X)
 print("输出一致：", torch.allclose(Y_ours, Y_ref, atol=1e-6))
 print("各通道的均值：", Y_ours.mean(dim=(0, 2, 3)).detach())
 print("各通道的标准差：", Y_ours.std(dim=(0, 2, 3), correction=0).detach())
-print("滑动均值一致：", torch.allclose(ours.running_mean, ref.running_mean), ours.running_mean)
-print("滑动方差一致：", torch.allclose(ours.running_var, ref.running_var), ours.running_var)
+same_mean = torch.allclose(ours.running_mean, ref.running_mean)
+same_var = torch.allclose(ours.running_var, ref.running_var)
+print("滑动均值一致：", same_mean, ours.running_mean)
+print("滑动方差一致：", same_var, ours.running_var)
 
 # %% [markdown]
 # 这一批之后，滑动均值只从 0 向这一批的均值走了 10%（`momentum=0.1`）。
@@ -65,16 +67,22 @@ for _ in range(49):
     means.append(ours.running_mean.clone())
 print("50 批之后的滑动均值：", ours.running_mean)
 print("50 批之后的滑动方差：", ours.running_var)
-print("与 nn.BatchNorm2d 一致：", torch.allclose(ours.running_mean, ref.running_mean, atol=1e-5),
-      torch.allclose(ours.running_var, ref.running_var, atol=1e-5),
+same_mean = torch.allclose(ours.running_mean, ref.running_mean, atol=1e-5)
+same_var = torch.allclose(ours.running_var, ref.running_var, atol=1e-5)
+print("与 nn.BatchNorm2d 一致：", same_mean, same_var,
       " 计数：", int(ours.num_batches_tracked), int(ref.num_batches_tracked))
 
 fig, ax = plt.subplots(figsize=(5.5, 3), layout="constrained")
 means = torch.stack(means)  # (50, 3)
 for c in range(3):
     line, = ax.plot(range(1, 51), means[:, c], label=f"通道 {c}")
-    ax.axhline(center.flatten()[c], color=line.get_color(), linestyle=":", linewidth=1)
-ax.set(xlabel="喂过的批量数", ylabel="running_mean", title="滑动均值（虚线是真实均值）")
+    ax.axhline(
+        center.flatten()[c], color=line.get_color(), linestyle=":", linewidth=1
+    )
+ax.set(
+    xlabel="喂过的批量数", ylabel="running_mean",
+    title="滑动均值（虚线是真实均值）",
+)
 ax.grid(alpha=0.3)
 ax.legend()
 show(fig)
@@ -88,16 +96,19 @@ show(fig)
 # %%
 x0 = X[:1]
 batch_a = torch.cat([x0, torch.randn(7, 3, 4, 4) * scale + center])
-batch_b = torch.cat([x0, torch.randn(7, 3, 4, 4) * scale + center + 1.0])  # 同伴的分布偏了一点
+# 这一批里同伴的分布偏了一点
+batch_b = torch.cat([x0, torch.randn(7, 3, 4, 4) * scale + center + 1.0])
 for mode in ("train", "eval"):
     for layer in (ours, ref):
         layer.train(mode == "train")
-    with torch.no_grad():  # 两个层喂同样的两批数据，滑动统计量保持一致
+    # 两个层喂同样的两批数据，滑动统计量保持一致
+    with torch.no_grad():
         a, b = ours(batch_a)[0], ours(batch_b)[0]
         a_ref, b_ref = ref(batch_a)[0], ref(batch_b)[0]
-        same_as_ref = torch.allclose(a, a_ref, atol=1e-5) and torch.allclose(b, b_ref, atol=1e-5)
-    print(f"{mode:<5} 模式：样本 0 在两个批量里的输出相同？{torch.allclose(a, b)}；"
-          f"与 nn.BatchNorm2d 一致？{same_as_ref}")
+        same_as_ref = (torch.allclose(a, a_ref, atol=1e-5)
+                       and torch.allclose(b, b_ref, atol=1e-5))
+    print(f"{mode:<5} 模式：样本 0 在两个批量里的输出相同？"
+          f"{torch.allclose(a, b)}；与 nn.BatchNorm2d 一致？{same_as_ref}")
 
 # %% [markdown]
 # 两种模式下，从零实现的层都与内置的层给出同样的结果。注意训练模式下这两次调用也更新了滑动统计量：
@@ -108,7 +119,8 @@ for mode in ("train", "eval"):
 # %%
 fc_ours, fc_ref = BatchNorm(4, num_dims=2), nn.BatchNorm1d(4)
 H = torch.randn(16, 4) * 3 + 1  # (N, C)
-print("全连接层的批量归一化，输出一致：", torch.allclose(fc_ours(H), fc_ref(H), atol=1e-6))
+same = torch.allclose(fc_ours(H), fc_ref(H), atol=1e-6)
+print("全连接层的批量归一化，输出一致：", same)
 
 # %% [markdown]
 # ## LeNet 加上批量归一化
@@ -121,20 +133,25 @@ print("全连接层的批量归一化，输出一致：", torch.allclose(fc_ours
 lr = 1.0  # 学习率（两个网络相同）
 batch_size = dlbook.pick(quick=128, full=256)
 epochs = dlbook.pick(quick=2, full=10)
-subset = dlbook.pick(quick=4000, full=None)  # 训练图像张数；None 表示全部 60000 张
-test_subset = dlbook.pick(quick=1000, full=None)  # 测试图像张数；None 表示全部 10000 张
+# 训练图像和测试图像的张数；None 表示全部（训练集 60000 张，测试集 10000 张）
+subset = dlbook.pick(quick=4000, full=None)
+test_subset = dlbook.pick(quick=1000, full=None)
 
 nets = {"LeNet": LeNet(), "LeNet + BN": LeNetBN()}
 histories = {}
 for name, net in nets.items():
     dlbook.seed_everything(0)
-    # 每个网络新建一份加载器（打乱顺序由固定的种子决定）：两个网络看到的小批量顺序完全相同
+    # 每个网络新建一份加载器（打乱顺序由固定的种子决定）：
+    # 两个网络看到的小批量顺序完全相同
     train_iter, test_iter = fashion_mnist_loaders(
         batch_size, subset=subset, test_subset=test_subset, device=device
     )
     net.apply(init_xavier)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-    histories[name] = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device, fast=True)
+    histories[name] = fit(
+        net, train_iter, test_iter,
+        epochs=epochs, optimizer=optimizer, device=device, fast=True,
+    )
     print(f"{name}：{histories[name].summary()}")
     report(name, model=net, history=histories[name], note=f"学习率 {lr}")
 
@@ -150,8 +167,14 @@ for name, history in histories.items():
     window = max(1, len(steps) // 30)
     smooth = steps.unfold(0, window, 1).mean(dim=1)  # window 步的滑动平均
     line, = ax.plot(steps, alpha=0.25, linewidth=0.8)
-    ax.plot(range(window - 1, len(steps)), smooth, color=line.get_color(), label=name)
-ax.set(xlabel="步数", ylabel="小批量的训练损失", title=f"学习率 {lr}、批量 {batch_size}")
+    ax.plot(
+        range(window - 1, len(steps)), smooth,
+        color=line.get_color(), label=name,
+    )
+ax.set(
+    xlabel="步数", ylabel="小批量的训练损失",
+    title=f"学习率 {lr}、批量 {batch_size}",
+)
 ax.grid(alpha=0.3)
 ax.legend()
 show(fig)

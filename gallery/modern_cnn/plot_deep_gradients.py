@@ -34,7 +34,8 @@ class Block(nn.Module):
             return nn.BatchNorm1d(width) if batch_norm else nn.Identity()
 
         self.g = nn.Sequential(
-            nn.Linear(width, width), norm(), nn.ReLU(), nn.Linear(width, width), norm()
+            nn.Linear(width, width), norm(), nn.ReLU(),
+            nn.Linear(width, width), norm(),
         )
         self.relu = nn.ReLU()
 
@@ -45,20 +46,28 @@ class Block(nn.Module):
 
 dlbook.seed_everything(0)
 num_blocks, width = 25, 64
-X, y = torch.randn(256, width), torch.randint(0, 10, (256,))  # 一批随机数据与标签
+# 一批随机数据与标签
+X, y = torch.randn(256, width), torch.randint(0, 10, (256,))
 
 grad_norms = {}
 for residual in (False, True):
     for batch_norm in (False, True):
         dlbook.seed_everything(0)  # 四个网络的权重来自同一个随机数序列
-        blocks = [Block(width, residual=residual, batch_norm=batch_norm) for _ in range(num_blocks)]
+        blocks = [
+            Block(width, residual=residual, batch_norm=batch_norm)
+            for _ in range(num_blocks)
+        ]
         net = nn.Sequential(*blocks, nn.Linear(width, 10))
         nn.functional.cross_entropy(net(X), y).backward()
-        name = ("残差" if residual else "普通") + ("，有 BN" if batch_norm else "，无 BN")
-        grad_norms[name] = [block.g[0].weight.grad.norm().item() for block in blocks]
+        kind = "残差" if residual else "普通"
+        name = kind + ("，有 BN" if batch_norm else "，无 BN")
+        grad_norms[name] = [
+            block.g[0].weight.grad.norm().item() for block in blocks
+        ]
 
 for name, norms in grad_norms.items():
-    print(f"{name}：" + "，".join(f"第 {i + 1} 块 {norms[i]:.1e}" for i in (0, 12, 24)))
+    first_mid_last = [f"第 {i + 1} 块 {norms[i]:.1e}" for i in (0, 12, 24)]
+    print(f"{name}：" + "，".join(first_mid_last))
 
 # %% [markdown]
 # 画成图，纵轴是对数坐标，每条刻度线之间差 1000 倍。
@@ -66,7 +75,9 @@ for name, norms in grad_norms.items():
 # %%
 fig, ax = plt.subplots(figsize=(6.4, 3.6), layout="constrained")
 for name, norms in grad_norms.items():
-    ax.plot(range(1, num_blocks + 1), norms, marker="o", markersize=3, label=name)
+    ax.plot(
+        range(1, num_blocks + 1), norms, marker="o", markersize=3, label=name
+    )
 ax.set(yscale="log", xlabel="块的序号（1 靠近输入）", ylabel="权重梯度的范数")
 ax.grid(alpha=0.3, which="major")
 ax.legend()

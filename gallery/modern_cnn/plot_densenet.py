@@ -36,7 +36,8 @@ print("设备：", device, " 模式：", dlbook.current_mode())
 block = DenseBlock(2, 3, 10)
 x = torch.rand(4, 3, 8, 8)
 print("各层看到的通道数：", [layer[0].num_features for layer in block.layers])
-print("输入", tuple(x.shape), "→ 输出", tuple(block(x).shape), " out_channels =", block.out_channels)
+print("输入", tuple(x.shape), "→ 输出", tuple(block(x).shape),
+      " out_channels =", block.out_channels)
 
 # %% [markdown]
 # ## 过渡层：把通道数和分辨率压下来
@@ -47,7 +48,8 @@ print("输入", tuple(x.shape), "→ 输出", tuple(block(x).shape), " out_chann
 # %%
 transition = transition_block(23, 10)
 print(transition)
-print("输入", tuple(block(x).shape), "→ 输出", tuple(transition(block(x)).shape))
+print("输入", tuple(block(x).shape),
+      "→ 输出", tuple(transition(block(x)).shape))
 print("1×1 卷积的参数：", num_params(transition[2]))
 
 # %% [markdown]
@@ -64,10 +66,12 @@ for module in net.blocks:
         print(f"稠密块：{channels:>3} → {module.out_channels:>3} 个通道")
         channels = module.out_channels
     else:
-        print(f"过渡层：{channels:>3} → {module[2].out_channels:>3} 个通道，高和宽减半")
-        channels = module[2].out_channels
+        out_channels = module[2].out_channels
+        print(f"过渡层：{channels:>3} → {out_channels:>3} 个通道，高和宽减半")
+        channels = out_channels
 print(summary(net, (1, 1, 96, 96), depth=2))
-print(f"参数量：DenseNet {num_params(net):,}，ResNet-18 {num_params(ResNet()):,}")
+print(f"参数量：DenseNet {num_params(net):,}，"
+      f"ResNet-18 {num_params(ResNet()):,}")
 
 # %% [markdown]
 # 每层只新增 32 个通道、前面的特征都能直接复用，所以 DenseNet 的参数量只有 ResNet-18 的十几分之一。
@@ -83,19 +87,27 @@ resize = dlbook.pick(quick=32, full=96)  # 图像边长（像素）
 batch_size = dlbook.pick(quick=64, full=256)
 lr = 0.1  # 学习率
 epochs = dlbook.pick(quick=2, full=10)
-subset = dlbook.pick(quick=1024, full=None)  # 训练图像张数；None 表示全部 60000 张
-test_subset = dlbook.pick(quick=512, full=None)  # 测试图像张数；None 表示全部 10000 张
+# 训练图像和测试图像的张数；None 表示全部（训练集 60000 张，测试集 10000 张）
+subset = dlbook.pick(quick=1024, full=None)
+test_subset = dlbook.pick(quick=512, full=None)
 
 train_iter, test_iter = fashion_mnist_loaders(
-    batch_size, resize=resize, subset=subset, test_subset=test_subset, device=device
+    batch_size, resize=resize,
+    subset=subset, test_subset=test_subset, device=device,
 )
 net = DenseNet()
 net.apply(init_xavier)
 optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device, fast=True)
-print(f"输入 {resize}×{resize}，批量 {batch_size}，训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
+history = fit(
+    net, train_iter, test_iter,
+    epochs=epochs, optimizer=optimizer, device=device, fast=True,
+)
+print(f"输入 {resize}×{resize}，批量 {batch_size}，"
+      f"训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
 print(history.summary())
-result = report("DenseNet", model=net, history=history, note=f"{resize}×{resize}")
+result = report(
+    "DenseNet", model=net, history=history, note=f"{resize}×{resize}"
+)
 
 # %%
 show(plot_history(history, title="DenseNet 在 Fashion-MNIST 上"))

@@ -38,7 +38,8 @@ x = torch.rand(1, 192, 12, 12)
 with torch.no_grad():
     for name in ["branch1", "branch2", "branch3", "branch4"]:
         print(f"{name}：{tuple(getattr(block, name)(x).shape)}")
-    print("连结后：", tuple(block(x).shape), " out_channels =", block.out_channels)
+    print("连结后：", tuple(block(x).shape),
+          " out_channels =", block.out_channels)
 
 # %% [markdown]
 # ## $1\times 1$ 卷积省下的计算
@@ -48,7 +49,8 @@ with torch.no_grad():
 
 # %%
 with_reduction = count_flops(block.branch2, x) + count_flops(block.branch3, x)
-without = count_flops(nn.Conv2d(192, 128, 3, padding=1), x) + count_flops(nn.Conv2d(192, 32, 5, padding=2), x)
+without = (count_flops(nn.Conv2d(192, 128, 3, padding=1), x)
+           + count_flops(nn.Conv2d(192, 32, 5, padding=2), x))
 print(f"先降通道：{with_reduction:,} FLOPs")
 print(f"不降通道：{without:,} FLOPs（{without / with_reduction:.1f} 倍）")
 
@@ -63,9 +65,10 @@ print(f"不降通道：{without:,} FLOPs（{without / with_reduction:.1f} 倍）
 net = GoogLeNet()
 inceptions = [m for m in net.modules() if isinstance(m, Inception)]
 convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
 print("Inception 块：", len(inceptions))
 print("最长路径上带参数的层：", 3 + 2 * len(inceptions) + 1)
-print("卷积层总数：", len(convs), " 全连接层：", sum(isinstance(m, nn.Linear) for m in net.modules()))
+print("卷积层总数：", len(convs), " 全连接层：", len(linears))
 
 # %% [markdown]
 # ## 逐个模块查看形状
@@ -88,19 +91,27 @@ resize = dlbook.pick(quick=32, full=96)  # 图像边长（像素）
 batch_size = dlbook.pick(quick=64, full=128)
 lr = 0.1  # 学习率
 epochs = dlbook.pick(quick=2, full=10)
-subset = dlbook.pick(quick=128, full=None)  # 训练图像张数；None 表示全部 60000 张
-test_subset = dlbook.pick(quick=128, full=None)  # 测试图像张数；None 表示全部 10000 张
+# 训练图像和测试图像的张数；None 表示全部（训练集 60000 张，测试集 10000 张）
+subset = dlbook.pick(quick=128, full=None)
+test_subset = dlbook.pick(quick=128, full=None)
 
 train_iter, test_iter = fashion_mnist_loaders(
-    batch_size, resize=resize, subset=subset, test_subset=test_subset, device=device
+    batch_size, resize=resize,
+    subset=subset, test_subset=test_subset, device=device,
 )
 net = GoogLeNet()
 net.apply(init_xavier)
 optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device, fast=True)
-print(f"输入 {resize}×{resize}，批量 {batch_size}，训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
+history = fit(
+    net, train_iter, test_iter,
+    epochs=epochs, optimizer=optimizer, device=device, fast=True,
+)
+print(f"输入 {resize}×{resize}，批量 {batch_size}，"
+      f"训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
 print(history.summary())
-result = report("GoogLeNet", model=net, history=history, note=f"{resize}×{resize}")
+result = report(
+    "GoogLeNet", model=net, history=history, note=f"{resize}×{resize}"
+)
 
 # %%
 show(plot_history(history, title="GoogLeNet 在 Fashion-MNIST 上"))

@@ -46,7 +46,7 @@ for name, year, model in entries:
 
 print(f"{'model':<11}{'year':>5}{'input':>15}{'params':>13}{'GFLOPs':>9}")
 for name, year, shape, params, flops in rows:
-    print(f"{name:<11}{year:>5}{str(shape):>15}{params:>13,}{flops / 1e9:>9.3f}")
+    print(f"{name:<11}{year:>5}{shape!s:>15}{params:>13,}{flops / 1e9:>9.3f}")
 
 # %% [markdown]
 # 几个值得注意的地方：
@@ -67,17 +67,28 @@ import matplotlib.pyplot as plt
 
 from dlbook.plot import show
 
-# 标注默认放在点的右上方；这几个挪一挪，免得与邻居重叠。(水平、垂直偏移（磅）, 对齐方式)
-placement = {"GoogLeNet": ((-6, 6), "right"), "ResNet-18": ((6, -12), "left"), "VGG-11/4": ((8, -4), "left")}
+# 标注默认放在点的右上方；这几个挪一挪，免得与邻居重叠。
+# 名字: ((水平偏移, 垂直偏移), 对齐方式)，偏移的单位是磅
+placement = {
+    "GoogLeNet": ((-6, 6), "right"),
+    "ResNet-18": ((6, -12), "left"),
+    "VGG-11/4": ((8, -4), "left"),
+}
 fig, ax = plt.subplots(figsize=(6.4, 4.2), layout="constrained")
 for name, year, shape, params, flops in rows:
-    ax.scatter(params, flops, s=40, color="tab:red" if shape[-1] == 224 else "tab:blue")
+    color = "tab:red" if shape[-1] == 224 else "tab:blue"
+    ax.scatter(params, flops, s=40, color=color)
     offset, ha = placement.get(name, ((6, 4), "left"))
-    ax.annotate(f"{name}（{year}）", (params, flops), textcoords="offset points", xytext=offset,
-                ha=ha, fontsize=9)
+    ax.annotate(
+        f"{name}（{year}）", (params, flops),
+        textcoords="offset points", xytext=offset, ha=ha, fontsize=9,
+    )
 ax.scatter([], [], color="tab:red", label="输入 224×224")
 ax.scatter([], [], color="tab:blue", label="输入 96×96 或 28×28")
-ax.set(xscale="log", yscale="log", xlabel="参数量", ylabel="一次前向传播的 FLOPs（单张图像）")
+ax.set(
+    xscale="log", yscale="log",
+    xlabel="参数量", ylabel="一次前向传播的 FLOPs（单张图像）",
+)
 ax.set_xlim(right=ax.get_xlim()[1] * 8)  # 给最右边的标注留出地方
 ax.set_ylim(top=ax.get_ylim()[1] * 3)  # 最上面的标注（VGG-11）不压在边框上
 ax.grid(alpha=0.3, which="both")

@@ -35,7 +35,8 @@ print("设备：", device, " 模式：", dlbook.current_mode())
 # %%
 block = nin_block(1, 96, kernel_size=11, stride=4)
 print(block)
-print("输入 (1, 1, 224, 224) → 输出", tuple(block(torch.rand(1, 1, 224, 224)).shape))
+x = torch.rand(1, 1, 224, 224)
+print("输入 (1, 1, 224, 224) → 输出", tuple(block(x).shape))
 
 # %% [markdown]
 # ## 逐层查看形状
@@ -55,8 +56,10 @@ print(summary(net, (1, 1, 224, 224), depth=2))
 
 # %%
 alexnet = AlexNet()
-print(f"AlexNet：参数 {num_params(alexnet):>11,}，其中全连接部分 {num_params(alexnet.classifier):>11,}")
-print(f"NiN    ：参数 {num_params(net):>11,}，其中最后一个 NiN 块 {num_params(net.features[-1]):>9,}")
+print(f"AlexNet：参数 {num_params(alexnet):>11,}，"
+      f"其中全连接部分 {num_params(alexnet.classifier):>11,}")
+print(f"NiN    ：参数 {num_params(net):>11,}，"
+      f"其中最后一个 NiN 块 {num_params(net.features[-1]):>9,}")
 
 # %% [markdown]
 # ## 全局平均汇聚
@@ -70,7 +73,8 @@ x = torch.rand(2, 1, 224, 224)
 with torch.no_grad():
     feature_maps = net.features(x)  # (2, 10, 5, 5)
     print("最后一个块的输出形状：", tuple(feature_maps.shape))
-    print("按高和宽求平均 == 网络输出：", torch.allclose(feature_maps.mean(dim=(2, 3)), net(x)))
+    averaged = feature_maps.mean(dim=(2, 3))  # (2, 10)
+    print("按高和宽求平均 == 网络输出：", torch.allclose(averaged, net(x)))
 
 # %% [markdown]
 # ## 训练
@@ -84,17 +88,23 @@ resize = dlbook.pick(quick=68, full=224)  # 图像边长（像素）
 batch_size = dlbook.pick(quick=64, full=128)
 lr = 0.1  # 学习率
 epochs = dlbook.pick(quick=2, full=10)
-subset = dlbook.pick(quick=256, full=None)  # 训练图像张数；None 表示全部 60000 张
-test_subset = dlbook.pick(quick=256, full=None)  # 测试图像张数；None 表示全部 10000 张
+# 训练图像和测试图像的张数；None 表示全部（训练集 60000 张，测试集 10000 张）
+subset = dlbook.pick(quick=256, full=None)
+test_subset = dlbook.pick(quick=256, full=None)
 
 train_iter, test_iter = fashion_mnist_loaders(
-    batch_size, resize=resize, subset=subset, test_subset=test_subset, device=device
+    batch_size, resize=resize,
+    subset=subset, test_subset=test_subset, device=device,
 )
 net = NiN()
 net.apply(init_xavier)
 optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device, fast=True)
-print(f"输入 {resize}×{resize}，批量 {batch_size}，训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
+history = fit(
+    net, train_iter, test_iter,
+    epochs=epochs, optimizer=optimizer, device=device, fast=True,
+)
+print(f"输入 {resize}×{resize}，批量 {batch_size}，"
+      f"训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
 print(history.summary())
 result = report("NiN", model=net, history=history, note=f"{resize}×{resize}")
 

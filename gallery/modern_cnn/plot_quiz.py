@@ -36,7 +36,8 @@ n_params = sum(p.numel() for p in bn.parameters())
 n_stats = bn.running_mean.numel() + bn.running_var.numel()
 print("可学习的参数：", n_params, " 滑动统计量：", n_stats)
 assert n_params == 6 + 6 and n_stats == 6 + 6
-assert sorted(bn.state_dict()) == sorted(BatchNorm(6, num_dims=4).state_dict())  # 从零实现的层同名同数
+# 从零实现的层同名同数
+assert sorted(bn.state_dict()) == sorted(BatchNorm(6, num_dims=4).state_dict())
 
 # %% [markdown]
 # 它接在输出 6 个通道的卷积层后面；输入的通道数不是 6 就会报错，与批量大小无关：
@@ -64,10 +65,15 @@ x = torch.randn(8, 6, 5, 5)
 loss = (bn(x) * torch.randn(8, 6, 5, 5)).sum()  # 随便一个依赖输出的损失
 loss.backward()
 optimizer.step()
-print("gamma 有梯度：", bn.weight.grad is not None, " 一步之后变了：", not torch.equal(bn.weight, before[0]))
-print("beta  有梯度：", bn.bias.grad is not None, " 一步之后变了：", not torch.equal(bn.bias, before[1]))
-print("momentum =", bn.momentum, " eps =", bn.eps, " 在 state_dict 里？", "momentum" in bn.state_dict())
-assert not torch.equal(bn.weight, before[0]) and not torch.equal(bn.bias, before[1])
+gamma_changed = not torch.equal(bn.weight, before[0])
+beta_changed = not torch.equal(bn.bias, before[1])
+print("gamma 有梯度：", bn.weight.grad is not None,
+      " 一步之后变了：", gamma_changed)
+print("beta  有梯度：", bn.bias.grad is not None,
+      " 一步之后变了：", beta_changed)
+print("momentum =", bn.momentum, " eps =", bn.eps,
+      " 在 state_dict 里？", "momentum" in bn.state_dict())
+assert gamma_changed and beta_changed
 
 # %% [markdown]
 # 为什么要学它们？标准化把每个通道都压成均值 0、方差 1，而这未必是下一层最需要的。有了 $\gamma$、$\beta$，
@@ -97,7 +103,8 @@ with torch.no_grad():
 shallow = ResNet(layers=(2, 2, 2, 2)).eval()
 deep = ResNet(layers=(3, 2, 2, 2)).eval()
 missing, unexpected = deep.load_state_dict(shallow.state_dict(), strict=False)
-print("ResNet-18 的权重里缺少的键：", len(missing), "个，都属于", sorted({k.rsplit(".", 2)[0] for k in missing}))
+print("ResNet-18 的权重里缺少的键：", len(missing), "个，都属于",
+      sorted({k.rsplit(".", 2)[0] for k in missing}))
 with torch.no_grad():
     nn.init.zeros_(deep.layer1[2].bn2.weight)
     nn.init.zeros_(deep.layer1[2].bn2.bias)
@@ -122,9 +129,11 @@ x = torch.rand(1, 192, 24, 24)
 print("过渡层：", tuple(x.shape), "→", tuple(transition(x).shape))
 conv1x1 = transition[2]
 conv3x3 = nn.Conv2d(192, 96, kernel_size=3, padding=1, bias=False)
-print(f"1×1 卷积：参数 {num_params(conv1x1):,}，FLOPs {count_flops(conv1x1, x):,}")
-print(f"3×3 卷积：参数 {num_params(conv3x3):,}，FLOPs {count_flops(conv3x3, x):,}")
-assert num_params(conv1x1) == 192 * 96 and transition(x).shape == (1, 96, 12, 12)
+for name, conv in [("1×1", conv1x1), ("3×3", conv3x3)]:
+    params, flops = num_params(conv), count_flops(conv, x)
+    print(f"{name} 卷积：参数 {params:,}，FLOPs {flops:,}")
+assert num_params(conv1x1) == 192 * 96
+assert transition(x).shape == (1, 96, 12, 12)
 
 # %% [markdown]
 # ## 第 5 题：稠密块的输出通道数

@@ -37,7 +37,8 @@ x = torch.rand(4, 3, 6, 6)
 same = Residual(3, 3)
 down = Residual(3, 6, use_1x1conv=True, stride=2)
 print("Residual(3, 3)：", tuple(x.shape), "→", tuple(same(x).shape))
-print("Residual(3, 6, use_1x1conv=True, stride=2)：", tuple(x.shape), "→", tuple(down(x).shape))
+print("Residual(3, 6, use_1x1conv=True, stride=2)：",
+      tuple(x.shape), "→", tuple(down(x).shape))
 print(down)
 
 # %% [markdown]
@@ -64,9 +65,12 @@ with torch.no_grad():
 # %%
 net = ResNet()
 shortcut = {id(m) for name, m in net.named_modules() if "downsample" in name}
-main_convs = [m for m in net.modules() if isinstance(m, nn.Conv2d) and id(m) not in shortcut]
-print("主路上的卷积层：", len(main_convs), " 全连接层：", sum(isinstance(m, nn.Linear) for m in net.modules()),
-      " 捷径上的 1×1 卷积：", sum(isinstance(m, nn.Conv2d) and id(m) in shortcut for m in net.modules()))
+convs = [m for m in net.modules() if isinstance(m, nn.Conv2d)]
+main_convs = [m for m in convs if id(m) not in shortcut]
+shortcut_convs = [m for m in convs if id(m) in shortcut]
+linears = [m for m in net.modules() if isinstance(m, nn.Linear)]
+print("主路上的卷积层：", len(main_convs), " 全连接层：", len(linears),
+      " 捷径上的 1×1 卷积：", len(shortcut_convs))
 print(summary(net, (1, 1, 96, 96)))
 
 # %% [markdown]
@@ -85,19 +89,27 @@ resize = dlbook.pick(quick=32, full=96)  # 图像边长（像素）
 batch_size = dlbook.pick(quick=64, full=256)
 lr = 0.05  # 学习率
 epochs = dlbook.pick(quick=2, full=10)
-subset = dlbook.pick(quick=1024, full=None)  # 训练图像张数；None 表示全部 60000 张
-test_subset = dlbook.pick(quick=512, full=None)  # 测试图像张数；None 表示全部 10000 张
+# 训练图像和测试图像的张数；None 表示全部（训练集 60000 张，测试集 10000 张）
+subset = dlbook.pick(quick=1024, full=None)
+test_subset = dlbook.pick(quick=512, full=None)
 
 train_iter, test_iter = fashion_mnist_loaders(
-    batch_size, resize=resize, subset=subset, test_subset=test_subset, device=device
+    batch_size, resize=resize,
+    subset=subset, test_subset=test_subset, device=device,
 )
 net = ResNet()
 net.apply(init_xavier)
 optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device, fast=True)
-print(f"输入 {resize}×{resize}，批量 {batch_size}，训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
+history = fit(
+    net, train_iter, test_iter,
+    epochs=epochs, optimizer=optimizer, device=device, fast=True,
+)
+print(f"输入 {resize}×{resize}，批量 {batch_size}，"
+      f"训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
 print(history.summary())
-result = report("ResNet-18", model=net, history=history, note=f"{resize}×{resize}")
+result = report(
+    "ResNet-18", model=net, history=history, note=f"{resize}×{resize}"
+)
 
 # %%
 show(plot_history(history, title="ResNet-18 在 Fashion-MNIST 上"))

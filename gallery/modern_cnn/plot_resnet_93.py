@@ -18,7 +18,9 @@ from torch import nn
 import dlbook
 from dlbook.augment import random_crop_flip
 from dlbook.counting import count_flops
-from dlbook.data import FASHION_MNIST_CLASSES_ZH, TensorLoader, fashion_mnist_tensors
+from dlbook.data import (
+    FASHION_MNIST_CLASSES_ZH, TensorLoader, fashion_mnist_tensors,
+)
 from dlbook.models import ResNet
 from dlbook.plot import plot_history, show, show_images, show_matrix
 from dlbook.results import report
@@ -54,8 +56,9 @@ momentum = 0.9
 weight_decay = 5e-4
 label_smoothing = 0.1
 padding = 2  # 随机裁剪前每侧补零的像素数
-subset = dlbook.pick(quick=64, full=None)  # 训练图像张数；None 表示全部 60000 张
-test_subset = dlbook.pick(quick=128, full=None)  # 测试图像张数；None 表示全部 10000 张
+# 训练图像和测试图像的张数；None 表示全部（训练集 60000 张，测试集 10000 张）
+subset = dlbook.pick(quick=64, full=None)
+test_subset = dlbook.pick(quick=128, full=None)
 
 # %% [markdown]
 # ## 数据
@@ -64,16 +67,25 @@ test_subset = dlbook.pick(quick=128, full=None)  # 测试图像张数；None 表
 # 在设备上对整批图像做随机裁剪和翻转。先看看同一批图像增强前后的样子：
 
 # %%
-X_train, y_train = fashion_mnist_tensors("train", resize=image_size, subset=subset, device=device)
-X_test, y_test = fashion_mnist_tensors("test", resize=image_size, subset=test_subset, device=device)
+X_train, y_train = fashion_mnist_tensors(
+    "train", resize=image_size, subset=subset, device=device
+)
+X_test, y_test = fashion_mnist_tensors(
+    "test", resize=image_size, subset=test_subset, device=device
+)
 augment = functools.partial(random_crop_flip, padding=padding)
-train_iter = TensorLoader(X_train, y_train, batch_size=batch_size, shuffle=True, transform=augment)
+train_iter = TensorLoader(
+    X_train, y_train, batch_size=batch_size, shuffle=True, transform=augment
+)
 test_iter = TensorLoader(X_test, y_test, batch_size=256)
-print("训练集：", tuple(X_train.shape), " 测试集：", tuple(X_test.shape), " 每轮批量数：", len(train_iter))
+print("训练集：", tuple(X_train.shape), " 测试集：", tuple(X_test.shape),
+      " 每轮批量数：", len(train_iter))
 
 samples = X_train[:8]
-fig = show_images(torch.cat([samples, augment(samples)]).cpu(), nrows=2, ncols=8, scale=0.9,
-                  titles=["原图"] * 8 + ["增强后"] * 8)
+fig = show_images(
+    torch.cat([samples, augment(samples)]).cpu(), nrows=2, ncols=8, scale=0.9,
+    titles=["原图"] * 8 + ["增强后"] * 8,
+)
 fig.set_size_inches(7.2, 2.3)  # 每行加高一些留给标题，图像才能占满格子的宽度
 fig.tight_layout()
 show(fig)
@@ -85,19 +97,28 @@ show(fig)
 
 # %%
 net = ResNet(stem="cifar")
-print(f"ResNet(stem='cifar')，28×28 输入：{count_flops(net, (1, 1, 28, 28)) / 1e9:.2f} GFLOPs/张")
+gflops = count_flops(net, (1, 1, 28, 28)) / 1e9
+print(f"ResNet(stem='cifar')，28×28 输入：{gflops:.2f} GFLOPs/张")
 optimizer = torch.optim.SGD(
-    net.parameters(), lr=max_lr, momentum=momentum, nesterov=True, weight_decay=weight_decay
+    net.parameters(), lr=max_lr,
+    momentum=momentum, nesterov=True, weight_decay=weight_decay,
 )
+total_steps = epochs * len(train_iter)
 scheduler = torch.optim.lr_scheduler.OneCycleLR(  # 只调学习率，动量保持 0.9
-    optimizer, max_lr=max_lr, total_steps=epochs * len(train_iter), cycle_momentum=False
+    optimizer, max_lr=max_lr, total_steps=total_steps, cycle_momentum=False
 )
 loss_fn = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
-history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, loss_fn=loss_fn,
-              scheduler=scheduler, device=device, fast=True)
+history = fit(
+    net, train_iter, test_iter,
+    epochs=epochs, optimizer=optimizer, loss_fn=loss_fn, scheduler=scheduler,
+    device=device, fast=True,
+)
 print(f"训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
 print(history.summary())
-result = report("ResNet-18", model=net, history=history, note=f"现代配方，{image_size}×{image_size}")
+result = report(
+    "ResNet-18", model=net, history=history,
+    note=f"现代配方，{image_size}×{image_size}",
+)
 
 # %% [markdown]
 # 带标签平滑的交叉熵不会降到 0：即使完全预测正确，目标分布里也留着 9%（$9\times 0.1/10$）分给其他类别。
@@ -119,7 +140,8 @@ with torch.no_grad():
 confusion = torch.zeros(10, 10, dtype=torch.long)
 for t, p in zip(y_test.cpu().tolist(), preds.cpu().tolist()):
     confusion[t, p] += 1
-print("测试准确率：", round(confusion.trace().item() / confusion.sum().item(), 4))
+accuracy = confusion.trace().item() / confusion.sum().item()
+print("测试准确率：", round(accuracy, 4))
 fig = show_matrix(confusion, title="混淆矩阵（行：真实类别，列：预测类别）")
 ax = fig.axes[0]
 ax.set_xticks(range(10), FASHION_MNIST_CLASSES_ZH, rotation=45)

@@ -35,7 +35,8 @@ print("设备：", device, " 模式：", dlbook.current_mode())
 # %%
 block = vgg_block(2, 1, 16)
 print(block)
-print("输入 (1, 1, 32, 32) → 输出", tuple(block(torch.rand(1, 1, 32, 32)).shape))
+x = torch.rand(1, 1, 32, 32)
+print("输入 (1, 1, 32, 32) → 输出", tuple(block(x).shape))
 
 # %% [markdown]
 # ## 两个 $3\times 3$ 胜过一个 $5\times 5$
@@ -47,7 +48,10 @@ print("输入 (1, 1, 32, 32) → 输出", tuple(block(torch.rand(1, 1, 32, 32)).
 
 # %%
 def receptive_field(layers: nn.Module, size: int = 11) -> tuple[int, int]:
-    """输出中心元素的感受野的高和宽：对它求关于输入的梯度，数梯度不为零的行数和列数。"""
+    """输出中心元素的感受野的高和宽。
+
+    对它求关于输入的梯度，数梯度不为零的行数和列数。
+    """
     x = torch.rand(1, layers[0].in_channels, size, size, requires_grad=True)
     y = layers(x)
     y[0, 0, y.shape[-2] // 2, y.shape[-1] // 2].backward()
@@ -56,10 +60,13 @@ def receptive_field(layers: nn.Module, size: int = 11) -> tuple[int, int]:
 
 
 c = 64
-two_3x3 = nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.ReLU(), nn.Conv2d(c, c, 3, padding=1))
+two_3x3 = nn.Sequential(
+    nn.Conv2d(c, c, 3, padding=1), nn.ReLU(), nn.Conv2d(c, c, 3, padding=1)
+)
 one_5x5 = nn.Sequential(nn.Conv2d(c, c, 5, padding=2))
 for name, layers in [("两个 3×3", two_3x3), ("一个 5×5", one_5x5)]:
-    print(f"{name}：感受野 {receptive_field(layers)}，参数 {num_params(layers):,}")
+    print(f"{name}：感受野 {receptive_field(layers)}，"
+          f"参数 {num_params(layers):,}")
 
 # %% [markdown]
 # ## VGG-11 的结构
@@ -85,9 +92,11 @@ print(summary(net, (1, 1, 224, 224), depth=2))
 with torch.device("meta"):
     wide, narrow = vgg11(), SmallVGG11()
 for name, model in [("VGG-11", wide), ("VGG-11/4", narrow)]:
-    conv = num_params(model.features)
-    print(f"{name:<9} 卷积部分参数 {conv:>11,}  全连接部分参数 {num_params(model.classifier):>12,}  "
-          f"FLOPs {count_flops(model, (1, 1, 224, 224)):>15,}")
+    conv_params = num_params(model.features)
+    fc_params = num_params(model.classifier)
+    flops = count_flops(model, (1, 1, 224, 224))
+    print(f"{name:<9} 卷积参数 {conv_params:>11,}  "
+          f"全连接参数 {fc_params:>12,}  FLOPs {flops:>15,}")
 
 # %% [markdown]
 # ## 训练
@@ -101,19 +110,27 @@ resize = dlbook.pick(quick=32, full=224)  # 图像边长（像素）
 batch_size = dlbook.pick(quick=64, full=128)
 lr = 0.05  # 学习率
 epochs = dlbook.pick(quick=2, full=10)
-subset = dlbook.pick(quick=256, full=None)  # 训练图像张数；None 表示全部 60000 张
-test_subset = dlbook.pick(quick=256, full=None)  # 测试图像张数；None 表示全部 10000 张
+# 训练图像和测试图像的张数；None 表示全部（训练集 60000 张，测试集 10000 张）
+subset = dlbook.pick(quick=256, full=None)
+test_subset = dlbook.pick(quick=256, full=None)
 
 train_iter, test_iter = fashion_mnist_loaders(
-    batch_size, resize=resize, subset=subset, test_subset=test_subset, device=device
+    batch_size, resize=resize,
+    subset=subset, test_subset=test_subset, device=device,
 )
 net = SmallVGG11()
 net.apply(init_xavier)
 optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-history = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device, fast=True)
-print(f"输入 {resize}×{resize}，批量 {batch_size}，训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
+history = fit(
+    net, train_iter, test_iter,
+    epochs=epochs, optimizer=optimizer, device=device, fast=True,
+)
+print(f"输入 {resize}×{resize}，批量 {batch_size}，"
+      f"训练了 {epochs} 轮，共 {epochs * len(train_iter)} 步")
 print(history.summary())
-result = report("VGG-11/4", model=net, history=history, note=f"{resize}×{resize}")
+result = report(
+    "VGG-11/4", model=net, history=history, note=f"{resize}×{resize}"
+)
 
 # %%
 show(plot_history(history, title="VGG-11/4 在 Fashion-MNIST 上"))

@@ -51,10 +51,17 @@ print(f"经验风险的最小值点 x = {x[i_g]:.3f}，g = {empirical_risk(x)[i_
 fig, ax = plt.subplots(figsize=(6, 3), layout="constrained")
 ax.plot(x, risk(x), label="风险 $f$")
 ax.plot(x, empirical_risk(x), label="经验风险 $g$")
-ax.annotate("风险的最小值", (x[i_f], risk(x)[i_f]), (0.95, -0.2), arrowprops={"arrowstyle": "->"})
-ax.annotate("经验风险的最小值", (x[i_g], empirical_risk(x)[i_g]), (0.52, -1.1), arrowprops={"arrowstyle": "->"})
+ax.annotate(
+    "风险的最小值", (x[i_f], risk(x)[i_f]), (0.95, -0.2),
+    arrowprops={"arrowstyle": "->"},
+)
+ax.annotate(
+    "经验风险的最小值", (x[i_g], empirical_risk(x)[i_g]), (0.52, -1.1),
+    arrowprops={"arrowstyle": "->"},
+)
 ax.set(xlabel="$x$", ylabel="风险")
-ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))  # 放在图外：图里哪个角都会盖住一段曲线
+# 图例放在图外：图里哪个角都会盖住一段曲线
+ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
 show(fig)
 
 # %% [markdown]
@@ -72,15 +79,22 @@ def descend(f, x0: float, lr: float, steps: int) -> list[float]:
 
 
 xs = descend(risk, -0.8, lr=0.05, steps=50)
-print(f"梯度下降 50 步后停在 x = {xs[-1]:.4f}，导数 {grad(risk, xs[-1]):.1e}，f = {risk(torch.tensor(xs[-1])):.3f}")
+print(f"梯度下降 50 步后停在 x = {xs[-1]:.4f}，导数 {grad(risk, xs[-1]):.1e}，"
+      f"f = {risk(torch.tensor(xs[-1])):.3f}")
 x = torch.linspace(-1.0, 2.0, 301, dtype=torch.float64)
-print(f"而 [-1, 2] 上的全局最小值约为 f = {risk(x).min():.3f}（x ≈ {x[risk(x).argmin()]:.2f}）")
+print(f"而 [-1, 2] 上的全局最小值约为 f = {risk(x).min():.3f}"
+      f"（x ≈ {x[risk(x).argmin()]:.2f}）")
 
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(x, risk(x))
 ax.plot(xs, risk(torch.tensor(xs)), "o-", ms=3, label="梯度下降")
-ax.annotate("局部极小值", (xs[-1], risk(torch.tensor(xs[-1]))), (-0.6, 0.6), arrowprops={"arrowstyle": "->"})
-ax.annotate("全局极小值", (1.1, -1.07), (0.5, 1.2), arrowprops={"arrowstyle": "->"})
+ax.annotate(
+    "局部极小值", (xs[-1], risk(torch.tensor(xs[-1]))), (-0.6, 0.6),
+    arrowprops={"arrowstyle": "->"},
+)
+ax.annotate(
+    "全局极小值", (1.1, -1.07), (0.5, 1.2), arrowprops={"arrowstyle": "->"}
+)
 ax.set(xlabel="$x$", ylabel="$f(x)$")
 ax.legend()
 show(fig)
@@ -99,8 +113,10 @@ def saddle(p):
 
 origin = torch.zeros(2, dtype=torch.float64)
 H = torch.autograd.functional.hessian(saddle, origin)
-print("原点处的梯度：", torch.autograd.functional.jacobian(saddle, origin).tolist())
-print("原点处的黑塞矩阵：", H.tolist(), " 特征值：", torch.linalg.eigvalsh(H).tolist())
+gradient = torch.autograd.functional.jacobian(saddle, origin)
+print("原点处的梯度：", gradient.tolist())
+print("原点处的黑塞矩阵：", H.tolist(),
+      " 特征值：", torch.linalg.eigvalsh(H).tolist())
 
 fig = plt.figure(figsize=(9, 3.2))
 ax1 = fig.add_subplot(1, 2, 1)
@@ -109,8 +125,12 @@ ax1.plot(x, x**3)
 ax1.plot([0], [0], "rx", ms=10)
 ax1.set(xlabel="$x$", ylabel="$x^3$", title="$x^3$：导数为零，却不是极值")
 ax2 = fig.add_subplot(1, 2, 2, projection="3d")
-gx, gy = torch.meshgrid(torch.linspace(-1, 1, 41), torch.linspace(-1, 1, 41), indexing="ij")
-ax2.plot_wireframe(gx.numpy(), gy.numpy(), (gx**2 - gy**2).numpy(), rstride=4, cstride=4, linewidth=0.6)
+grid = torch.linspace(-1, 1, 41)
+gx, gy = torch.meshgrid(grid, grid, indexing="ij")
+ax2.plot_wireframe(
+    gx.numpy(), gy.numpy(), (gx**2 - gy**2).numpy(),
+    rstride=4, cstride=4, linewidth=0.6,
+)
 ax2.plot([0], [0], [0], "rx", ms=10)
 ax2.set(xlabel="$x$", ylabel="$y$", title="$x^2-y^2$ 的鞍点")
 show(fig)
@@ -126,13 +146,17 @@ show(fig)
 # 这正是 ReLU 代替 sigmoid、tanh 成为默认激活函数的原因之一。
 
 # %%
-print(f"tanh 在 x = 4 处的导数：{grad(torch.tanh, 4.0):.5f}（公式 1 - tanh²(4) = {1 - math.tanh(4) ** 2:.5f}）")
+print(f"tanh 在 x = 4 处的导数：{grad(torch.tanh, 4.0):.5f}"
+      f"（公式 1 - tanh²(4) = {1 - math.tanh(4) ** 2:.5f}）")
 x = torch.linspace(-5, 5, 201)
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(x, torch.tanh(x), label=r"$\tanh x$")
 ax.plot(x, 1 - torch.tanh(x) ** 2, "--", label=r"导数 $1-\tanh^2 x$")
 ax.plot([4], [math.tanh(4)], "ro")
-ax.annotate("梯度几乎为 0", (4, math.tanh(4)), (1.2, 0.3), arrowprops={"arrowstyle": "->"})
+ax.annotate(
+    "梯度几乎为 0", (4, math.tanh(4)), (1.2, 0.3),
+    arrowprops={"arrowstyle": "->"},
+)
 ax.set(xlabel="$x$")
 ax.legend()
 show(fig)

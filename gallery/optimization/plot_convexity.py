@@ -39,8 +39,12 @@ def in_B(p):
 
 
 def violations(member, n: int = 20000) -> tuple[int, torch.Tensor | None]:
-    """在集合里抽 n 对点，数一数连线上的随机一点落在集合外的次数，并返回一个反例。"""
-    cloud = torch.rand(200000, 2, generator=g) * torch.tensor([4.0, 3.0]) - torch.tensor([1.25, 1.5])
+    """在集合里抽 n 对点，数一数连线上的随机一点落在集合外的次数。
+
+    还返回一个反例（没有反例时是 None）。
+    """
+    scale, shift = torch.tensor([4.0, 3.0]), torch.tensor([1.25, 1.5])
+    cloud = torch.rand(200000, 2, generator=g) * scale - shift
     inside = cloud[member(cloud)]
     a = inside[torch.randint(len(inside), (n,), generator=g)]
     b = inside[torch.randint(len(inside), (n,), generator=g)]
@@ -49,27 +53,40 @@ def violations(member, n: int = 20000) -> tuple[int, torch.Tensor | None]:
     bad = ~member(c)
     example = None
     if bad.any():  # 反例取“越出最远”的那条连线，画出来最清楚
-        outside = ((c[bad, None] - centers).norm(dim=-1) - radius).min(dim=1).values
+        distance = (c[bad, None] - centers).norm(dim=-1)  # 到两个圆心的距离
+        outside = (distance - radius).min(dim=1).values
         k = int(outside.argmax())
         example = torch.stack([a[bad][k], b[bad][k]])
     return int(bad.sum()), example
 
 
-for name, member in [("A", in_A), ("A ∩ B", lambda p: in_A(p) & in_B(p)), ("A ∪ B", lambda p: in_A(p) | in_B(p))]:
+for name, member in [("A", in_A),
+                     ("A ∩ B", lambda p: in_A(p) & in_B(p)),
+                     ("A ∪ B", lambda p: in_A(p) | in_B(p))]:
     count, example = violations(member)
     print(f"{name:<6}: 20000 条连线中有 {count:>4} 条越出集合")
     if name == "A ∪ B":
         counter = example
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 3))
-for ax, title in zip(axes, ["交集 $A\\cap B$（凸）", "并集 $A\\cup B$（非凸，黑线是一个反例）"]):
+titles = ["交集 $A\\cap B$（凸）", "并集 $A\\cup B$（非凸，黑线是一个反例）"]
+for ax, title in zip(axes, titles):
     for c in centers:
         ax.add_patch(Circle(c.tolist(), radius, fill=False))
     ax.set(xlim=(-1.2, 2.7), ylim=(-1.2, 1.2), aspect="equal", title=title)
-gx, gy = torch.meshgrid(torch.linspace(-1.2, 2.7, 300), torch.linspace(-1.2, 1.2, 200), indexing="xy")
+gx, gy = torch.meshgrid(
+    torch.linspace(-1.2, 2.7, 300), torch.linspace(-1.2, 1.2, 200),
+    indexing="xy",
+)
 grid = torch.stack([gx, gy], dim=-1)
-axes[0].contourf(gx, gy, (in_A(grid) & in_B(grid)).float(), levels=[0.5, 1.5], colors=["tab:blue"], alpha=0.4)
-axes[1].contourf(gx, gy, (in_A(grid) | in_B(grid)).float(), levels=[0.5, 1.5], colors=["tab:orange"], alpha=0.4)
+axes[0].contourf(
+    gx, gy, (in_A(grid) & in_B(grid)).float(),
+    levels=[0.5, 1.5], colors=["tab:blue"], alpha=0.4,
+)
+axes[1].contourf(
+    gx, gy, (in_A(grid) | in_B(grid)).float(),
+    levels=[0.5, 1.5], colors=["tab:orange"], alpha=0.4,
+)
 axes[1].plot(counter[:, 0], counter[:, 1], "k.-")
 show(fig)
 
@@ -92,7 +109,8 @@ a, b = torch.rand(2, 100000, generator=g, dtype=torch.float64) * 4 - 2
 lam = torch.rand(100000, generator=g, dtype=torch.float64)
 for name, _, f in functions:
     gap = lam * f(a) + (1 - lam) * f(b) - f(lam * a + (1 - lam) * b)
-    print(f"{name:<8} 违反次数 {int((gap < -1e-12).sum()):>6}，弦与函数值之差的最小值 {gap.min().item() + 0.0:+.4f}")
+    print(f"{name:<8} 违反次数 {int((gap < -1e-12).sum()):>6}，"
+          f"弦与函数值之差的最小值 {gap.min().item() + 0.0:+.4f}")
 
 fig, axes = plt.subplots(1, 3, figsize=(9, 2.6))
 x = torch.linspace(-2, 2, 201)
@@ -115,9 +133,13 @@ show(fig)
 
 # %%
 X = torch.empty(100000, dtype=torch.float64).exponential_(1.0, generator=g)
-for name, f in [("x²", torch.square), ("exp(-x)", lambda t: torch.exp(-t)), ("log x（凹）", torch.log)]:
+for name, f in [("x²", torch.square),
+                ("exp(-x)", lambda t: torch.exp(-t)),
+                ("log x（凹）", torch.log)]:
     lhs, rhs = f(X).mean().item(), f(X.mean()).item()
-    print(f"f = {pad(name, 12)} E[f(X)] = {lhs:+.4f}   f(E[X]) = {rhs:+.4f}   {'≥' if lhs >= rhs else '<'}")
+    sign = "≥" if lhs >= rhs else "<"
+    print(f"f = {pad(name, 12)} E[f(X)] = {lhs:+.4f}   "
+          f"f(E[X]) = {rhs:+.4f}   {sign}")
 
 # %% [markdown]
 # ## 二阶条件
@@ -133,15 +155,20 @@ def second_derivative(f, x: float) -> float:
     return d2.item()
 
 
-for name, f in [("x⁴", lambda t: t**4), ("cos(πx)", lambda t: torch.cos(torch.pi * t))]:
+for name, f in [("x⁴", lambda t: t**4),
+                ("cos(πx)", lambda t: torch.cos(torch.pi * t))]:
     values = [second_derivative(f, x) for x in (-1.0, -0.5, 0.0, 0.5, 1.0)]
-    print(f"{name:<8} 在 -1, -0.5, 0, 0.5, 1 处的二阶导数：", [round(v, 2) + 0.0 for v in values])
+    print(f"{name:<8} 在 -1, -0.5, 0, 0.5, 1 处的二阶导数：",
+          [round(v, 2) + 0.0 for v in values])
 
 points = torch.randn(5, 2, generator=g, dtype=torch.float64)
-for name, f in [("x₁² + 2x₂²", lambda p: p[0] ** 2 + 2 * p[1] ** 2), ("x₁² - x₂²", lambda p: p[0] ** 2 - p[1] ** 2),
+for name, f in [("x₁² + 2x₂²", lambda p: p[0] ** 2 + 2 * p[1] ** 2),
+                ("x₁² - x₂²", lambda p: p[0] ** 2 - p[1] ** 2),
                 ("log(e^x₁ + e^x₂)", lambda p: torch.logsumexp(p, 0))]:
-    smallest = min(torch.linalg.eigvalsh(torch.autograd.functional.hessian(f, p)).min().item() for p in points)
-    smallest = 0.0 if abs(smallest) < 1e-12 else smallest  # 舍入误差造成的 -1e-17 记作 0
+    hessians = [torch.autograd.functional.hessian(f, p) for p in points]
+    smallest = min(torch.linalg.eigvalsh(H).min().item() for H in hessians)
+    # 舍入误差造成的 -1e-17 记作 0
+    smallest = 0.0 if abs(smallest) < 1e-12 else smallest
     print(f"{name:<18} 5 个随机点上黑塞矩阵的最小特征值：{smallest:+.4f}")
 
 # %% [markdown]

@@ -49,7 +49,8 @@ runs = {lr: gd(square, 10.0, lr) for lr in (0.2, 0.05, 1.1)}
 for lr, xs in runs.items():
     closed = [(1 - 2 * lr) ** t * 10.0 for t in range(len(xs))]
     err = max(abs(a - b) for a, b in zip(xs, closed))
-    print(f"学习率 {lr:<4}：10 步后 x = {xs[-1]:9.4f}，与闭式解 (1-2η)^t·x₀ 的最大差 {err:.1e}")
+    print(f"学习率 {lr:<4}：10 步后 x = {xs[-1]:9.4f}，"
+          f"与闭式解 (1-2η)^t·x₀ 的最大差 {err:.1e}")
 
 fig, axes = plt.subplots(1, 3, figsize=(7.5, 2.6))
 for ax, (lr, xs) in zip(axes, runs.items()):
@@ -75,7 +76,8 @@ show(fig)
 x = 3.0
 for lr in (0.001, 0.01, 0.1, 0.5, 1.0, 1.5):
     drop = square(x) - square(x - lr * 2 * x)
-    print(f"学习率 {lr:<5}：实际下降 {drop:8.4f}，一阶近似 η·f'(x)² = {lr * (2 * x) ** 2:7.3f}")
+    print(f"学习率 {lr:<5}：实际下降 {drop:8.4f}，"
+          f"一阶近似 η·f'(x)² = {lr * (2 * x) ** 2:7.3f}")
 
 # %% [markdown]
 # ## 局部极小值
@@ -94,11 +96,13 @@ def wavy(x):
 grid = torch.linspace(-12, 12, 2401, dtype=torch.float64)
 values = wavy(grid)
 is_min = (values[1:-1] < values[:-2]) & (values[1:-1] < values[2:])
-for x_min, f_min in zip(grid[1:-1][is_min].tolist(), values[1:-1][is_min].tolist()):
+x_mins, f_mins = grid[1:-1][is_min].tolist(), values[1:-1][is_min].tolist()
+for x_min, f_min in zip(x_mins, f_mins):
     print(f"局部极小值：x ≈ {x_min:6.2f}，f ≈ {f_min:6.3f}")
 
 xs = gd(wavy, 10.0, lr=2.0, steps=40)
-print(f"第 1 步跳到 x = {xs[1]:.3f}；40 步后 x = {xs[-1]:.4f}，导数 {derivative(wavy, xs[-1]):+.4f}，"
+print(f"第 1 步跳到 x = {xs[1]:.3f}；40 步后 x = {xs[-1]:.4f}，"
+      f"导数 {derivative(wavy, xs[-1]):+.4f}，"
       f"f = {wavy(torch.tensor(xs[-1])):.3f}")
 
 fig, ax = plt.subplots(figsize=(5, 3))

@@ -16,6 +16,7 @@ import torch
 import dlbook
 from dlbook.optim import SGD, trajectory
 from dlbook.plot import show
+from dlbook.text import pad
 
 dlbook.seed_everything(0)
 
@@ -26,11 +27,20 @@ def f_2d(x):
 
 def contour(ax, f, xs: torch.Tensor, title: str) -> None:
     """在 f 的等高线上画出轨迹 xs（形状 (步数+1, 2)）。"""
-    g1, g2 = torch.meshgrid(torch.linspace(-5.5, 1.5, 120), torch.linspace(-4.5, 4.5, 120), indexing="ij")
-    ax.contour(g1, g2, f(torch.stack([g1, g2])), levels=12, colors="tab:blue", linewidths=0.6)
+    g1, g2 = torch.meshgrid(
+        torch.linspace(-5.5, 1.5, 120), torch.linspace(-4.5, 4.5, 120),
+        indexing="ij",
+    )
+    ax.contour(
+        g1, g2, f(torch.stack([g1, g2])),
+        levels=12, colors="tab:blue", linewidths=0.6,
+    )
     ax.plot(xs[:, 0], xs[:, 1], "o-", color="tab:orange", ms=3)
     # 坐标范围固定：发散的轨迹会冲出画框，这正是要看的
-    ax.set(xlabel="$x_1$", ylabel="$x_2$", title=title, xlim=(-5.5, 1.5), ylim=(-4.5, 4.5), aspect="equal")
+    ax.set(
+        xlabel="$x_1$", ylabel="$x_2$", title=title,
+        xlim=(-5.5, 1.5), ylim=(-4.5, 4.5), aspect="equal",
+    )
 
 
 # %% [markdown]
@@ -43,10 +53,17 @@ def contour(ax, f, xs: torch.Tensor, title: str) -> None:
 # %%
 x0 = [-5.0, -2.0]
 lrs = (0.1, 0.4, 0.55)
-paths = {lr: trajectory(lambda p, lr=lr: SGD(p, lr=lr), f_2d, x0, steps=20) for lr in lrs}
+paths = {
+    lr: trajectory(lambda p, lr=lr: SGD(p, lr=lr), f_2d, x0, steps=20)
+    for lr in lrs
+}
+print(pad("学习率", 6), pad("x₁ 每步乘", 10, align=">"),
+      pad("x₂ 每步乘", 10, align=">"), pad("20 步后的 x", 20, align=">"),
+      pad("f", 10, align=">"))
 for lr, xs in paths.items():
-    print(f"学习率 {lr:<4}：每步 x₁ 乘 {1 - 2 * lr:+.2f}、x₂ 乘 {1 - 4 * lr:+.2f}；"
-          f"20 步后 x = ({xs[-1, 0]:+.4f}, {xs[-1, 1]:+.4f})，f = {f_2d(xs[-1]):.4g}")
+    end = f"({xs[-1, 0]:+.4f}, {xs[-1, 1]:+.4f})"
+    print(f"{lr:<6} {1 - 2 * lr:+10.2f} {1 - 4 * lr:+10.2f} {end:>20} "
+          f"{f_2d(xs[-1]):10.4g}")
 
 fig, axes = plt.subplots(1, 3, figsize=(7.5, 3.3))
 for ax, (lr, xs) in zip(axes, paths.items()):
@@ -104,12 +121,14 @@ runs = [
     ("x·cos(0.15πx)，学习率 1", wavy, newton_1d(wavy, 10.0)),
     ("x·cos(0.15πx)，学习率 0.5", wavy, newton_1d(wavy, 10.0, lr=0.5)),
 ]
+print("牛顿法迭代 10 步后：")
 for name, f, xs in runs:
     x_end = torch.tensor(xs[-1], dtype=torch.float64, requires_grad=True)
     (d,) = torch.autograd.grad(f(x_end), x_end, create_graph=True)
     (d2,) = torch.autograd.grad(d, x_end)
     kind = "极小值" if d2 > 0 else "极大值"
-    print(f"{name:<24} 10 步后 x = {xs[-1]:8.4f}，f' = {d.item():+.1e}，f'' = {d2.item():+.3f}（{kind}）")
+    print(f"{pad(name, 26)} x = {xs[-1]:8.4f}，f' = {d.item():+.1e}，"
+          f"f'' = {d2.item():+.3f}（{kind}）")
 
 fig, axes = plt.subplots(1, 3, figsize=(8, 2.8))
 for ax, (name, f, xs) in zip(axes, runs):

@@ -19,6 +19,7 @@ import dlbook
 from dlbook.data import fashion_mnist_tensors
 from dlbook.optim import SGD
 from dlbook.plot import show
+from dlbook.text import pad
 
 dlbook.seed_everything(0)
 device = dlbook.get_device()
@@ -43,14 +44,22 @@ def noisy_descent(lr_at, steps: int = 50, seed: int = 1) -> torch.Tensor:
     return torch.stack(path)
 
 
-schedules = {"固定学习率 0.1": lambda t: 0.1, "指数衰减的学习率": lambda t: 0.1 * 0.9 ** (t / 5)}
+schedules = {
+    "固定学习率 0.1": lambda t: 0.1,
+    "指数衰减的学习率": lambda t: 0.1 * 0.9 ** (t / 5),
+}
 fig, axes = plt.subplots(1, 2, figsize=(9, 3.3))
-g1, g2 = torch.meshgrid(torch.linspace(-5.5, 1.5, 100), torch.linspace(-3, 3, 100), indexing="ij")
+g1, g2 = torch.meshgrid(
+    torch.linspace(-5.5, 1.5, 100), torch.linspace(-3, 3, 100), indexing="ij"
+)
 for ax, (name, lr_at) in zip(axes, schedules.items()):
     path = noisy_descent(lr_at)
     last = path[-10:]
     print(f"{name}：最后 10 步离最小值的平均距离 {last.norm(dim=1).mean():.3f}")
-    ax.contour(g1, g2, g1**2 + 2 * g2**2, levels=12, colors="tab:blue", linewidths=0.6)
+    ax.contour(
+        g1, g2, g1**2 + 2 * g2**2,
+        levels=12, colors="tab:blue", linewidths=0.6,
+    )
     ax.plot(path[:, 0], path[:, 1], "o-", color="tab:orange", ms=2.5)
     ax.set(title=name, xlabel="$x_1$", ylabel="$x_2$", aspect="equal")
 fig.tight_layout()
@@ -64,13 +73,18 @@ show(fig)
 
 # %%
 n = dlbook.pick(quick=6000, full=60000)  # 训练样本数
-X, y = fashion_mnist_tensors("train", subset=n if n < 60000 else None, device=device)
+X, y = fashion_mnist_tensors(
+    "train", subset=n if n < 60000 else None, device=device
+)
 X = X.flatten(1)  # (n, 784)
-X_eval, y_eval = X[:2000], y[:2000]  # 画训练曲线时固定用这 2000 个样本估计训练损失
+# 画训练曲线时固定用这 2000 个样本估计训练损失
+X_eval, y_eval = X[:2000], y[:2000]
 print("训练数据：", tuple(X.shape))
 
 
-def loss_and_grad(w: torch.Tensor, b: torch.Tensor, idx: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def loss_and_grad(
+    w: torch.Tensor, b: torch.Tensor, idx: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """在下标为 idx 的样本上的平均损失及其对 w 的梯度（展平）。"""
     loss = F.cross_entropy(X[idx] @ w + b, y[idx])
     (gw,) = torch.autograd.grad(loss, w)
@@ -96,33 +110,39 @@ b = torch.zeros(10, device=device)
 _, g_full = loss_and_grad(w, b, torch.arange(n, device=device))
 
 
-def sample_loss(w: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+def sample_loss(
+    w: torch.Tensor, x: torch.Tensor, t: torch.Tensor
+) -> torch.Tensor:
     return F.cross_entropy((x @ w + b)[None], t[None])
 
 
 per_sample = vmap(grad(sample_loss), in_dims=(None, 0, 0))
-sigma2 = sum(
-    (per_sample(w.detach(), X[i : i + 1000], y[i : i + 1000]).flatten(1) - g_full).square().sum().item()
-    for i in range(0, n, 1000)
-) / n
+squared_sum = 0.0
+for i in range(0, n, 1000):
+    grads = per_sample(w.detach(), X[i : i + 1000], y[i : i + 1000]).flatten(1)
+    squared_sum += (grads - g_full).square().sum().item()
+sigma2 = squared_sum / n
 
 gen = torch.Generator(device=device).manual_seed(0)
 batch_sizes = [1, 4, 16, 64, 256, 1024]
 noise = []
 for bs in batch_sizes:
-    deviations = [
-        (loss_and_grad(w, b, torch.randperm(n, device=device, generator=gen)[:bs])[1] - g_full).square().sum()
-        for _ in range(50)
-    ]
+    deviations = []
+    for _ in range(50):
+        idx = torch.randperm(n, device=device, generator=gen)[:bs]
+        g_b = loss_and_grad(w, b, idx)[1]
+        deviations.append((g_b - g_full).square().sum())
     noise.append(torch.stack(deviations).mean().item())
 theory = [sigma2 / bs * (n - bs) / (n - 1) for bs in batch_sizes]
 print(f"单个样本梯度的方差 σ² = {sigma2:.3e}")
 for bs, v, t in zip(batch_sizes, noise, theory):
-    print(f"b = {bs:>4}：实测 E‖g_b - g‖² = {v:.3e}，理论值 {t:.3e}，比值 {v / t:.2f}")
+    print(f"b = {bs:>4}：实测 E‖g_b - g‖² = {v:.3e}，"
+          f"理论值 {t:.3e}，比值 {v / t:.2f}")
 
 fig, ax = plt.subplots(figsize=(4.5, 3))
 ax.loglog(batch_sizes, noise, "o", label="实测（50 个小批量的平均）")
-ax.loglog(batch_sizes, theory, "--", label=r"$\frac{\sigma^2}{b}\cdot\frac{n-b}{n-1}$")
+formula = r"$\frac{\sigma^2}{b}\cdot\frac{n-b}{n-1}$"
+ax.loglog(batch_sizes, theory, "--", label=formula)
 ax.set(xlabel="批量大小 $b$", ylabel=r"$E\,\|\mathbf{g}_b-\mathbf{g}\|^2$")
 ax.legend()
 show(fig)
@@ -152,7 +172,8 @@ def train(batch_size: int, lr: float) -> dict[str, list[float]]:
 
     def log() -> None:
         with torch.no_grad():
-            record["loss"].append(F.cross_entropy(X_eval @ w + b, y_eval).item())
+            eval_loss = F.cross_entropy(X_eval @ w + b, y_eval)
+            record["loss"].append(eval_loss.item())
         record["epoch"].append(seen / n)
         record["seconds"].append(elapsed)
 
@@ -179,20 +200,35 @@ def train(batch_size: int, lr: float) -> dict[str, list[float]]:
 
 
 records = {}
+print(pad("批量 b", 6, align=">"), pad("学习率", 7, align=">"),
+      pad("步数", 7, align=">"), pad("用时（秒）", 11, align=">"),
+      pad("每步（毫秒）", 13, align=">"), pad("最后的训练损失", 15, align=">"))
 for batch_size, lr in settings.items():
     records[batch_size] = r = train(batch_size, lr)
     steps = epochs * -(-n // batch_size)
-    print(f"b = {batch_size:>5}，学习率 {lr:<5}：{steps:>6} 步，用时 {r['seconds'][-1]:6.2f} 秒，"
-          f"每步 {1e3 * r['seconds'][-1] / steps:7.3f} 毫秒，最后的训练损失 {r['loss'][-1]:.3f}")
+    seconds = r["seconds"][-1]
+    print(f"{batch_size:>6} {lr:>7} {steps:>7} {seconds:11.2f} "
+          f"{1e3 * seconds / steps:13.3f} {r['loss'][-1]:15.3f}")
 
 fig, axes = plt.subplots(1, 2, figsize=(8, 3.3), sharey=True)
 for batch_size, r in records.items():
-    label = "梯度下降" if batch_size == n else ("随机梯度下降" if batch_size == 1 else f"小批量 {batch_size}")
-    axes[0].plot(r["epoch"], r["loss"], "o-" if batch_size == n else "-", ms=4, label=label)
-    axes[1].plot(r["seconds"][1:], r["loss"][1:], "o-" if batch_size == n else "-", ms=4, label=label)  # 对数轴上画不出 0 秒
-axes[0].set(xlabel="轮数（已处理的样本 / n）", ylabel="训练损失（2000 个训练样本上）", ylim=(0.4, 2.4))
+    if batch_size == n:
+        label = "梯度下降"
+    elif batch_size == 1:
+        label = "随机梯度下降"
+    else:
+        label = f"小批量 {batch_size}"
+    style = "o-" if batch_size == n else "-"
+    axes[0].plot(r["epoch"], r["loss"], style, ms=4, label=label)
+    # 第一个记录点在 0 秒，对数轴上画不出来
+    axes[1].plot(r["seconds"][1:], r["loss"][1:], style, ms=4, label=label)
+axes[0].set(
+    xlabel="轮数（已处理的样本 / n）", ylabel="训练损失（2000 个训练样本上）",
+    ylim=(0.4, 2.4),
+)
 axes[1].set(xlabel="训练用时（秒，对数坐标）", xscale="log")
-axes[1].legend(loc="upper right")  # 右图的右上角是空的；放在左图会盖住梯度下降的曲线
+# 右图的右上角是空的；放在左图会盖住梯度下降的曲线
+axes[1].legend(loc="upper right")
 fig.tight_layout()
 show(fig)
 

@@ -37,12 +37,17 @@ recipes = {
     "SGD（lr 0.1）": lambda p: optim.SGD(p, lr=0.1),
     "动量法（lr 0.05，μ 0.9）": lambda p: optim.SGD(p, lr=0.05, momentum=0.9),
     "AdaGrad（lr 0.05）": lambda p: optim.Adagrad(p, lr=0.05),
-    "RMSProp（lr 0.001，α 0.99）": lambda p: optim.RMSprop(p, lr=0.001, alpha=0.99),
+    "RMSProp（lr 0.001，α 0.99）":
+        lambda p: optim.RMSprop(p, lr=0.001, alpha=0.99),
     "Adam（lr 0.001）": lambda p: optim.Adam(p, lr=0.001),
 }
 
-train_iter, test_iter = fashion_mnist_loaders(batch_size, subset=subset, device=device)
-initial = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+train_iter, test_iter = fashion_mnist_loaders(
+    batch_size, subset=subset, device=device
+)
+initial = nn.Sequential(
+    nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10)
+)
 print(initial)
 
 # %% [markdown]
@@ -56,9 +61,13 @@ histories = {}
 for name, make in recipes.items():
     torch.manual_seed(1)  # 相同的打乱顺序
     model = copy.deepcopy(initial)
-    histories[name] = h = fit(model, train_iter, test_iter, epochs=epochs, optimizer=make(model.parameters()),
-                              device=device)
-    print(f"{name}：{h.summary()}")
+    optimizer = make(model.parameters())
+    histories[name] = h = fit(
+        model, train_iter, test_iter,
+        epochs=epochs, optimizer=optimizer, device=device,
+    )
+    print(f"{name}：")
+    print(f"  {h.summary()}")
 
 # %% [markdown]
 # 单步的小批量损失噪声很大，画图前先做指数移动平均（平滑系数 0.95，与 Adam 的一阶矩同一个公式，

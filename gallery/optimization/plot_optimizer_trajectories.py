@@ -15,6 +15,7 @@ import torch
 import dlbook
 from dlbook import optim
 from dlbook.plot import show
+from dlbook.text import pad
 
 dlbook.seed_everything(0)
 
@@ -33,33 +34,55 @@ x0, steps = [-5.0, -2.0], 20
 
 # %%
 recipes = {  # 名称: (从零实现, torch.optim 中的对应物)
-    "SGD，lr 0.4": (lambda p: optim.SGD(p, lr=0.4), lambda p: torch.optim.SGD(p, lr=0.4)),
+    "SGD，lr 0.4": (
+        lambda p: optim.SGD(p, lr=0.4),
+        lambda p: torch.optim.SGD(p, lr=0.4),
+    ),
     "动量法，lr 0.4，μ 0.5": (
         lambda p: optim.SGD(p, lr=0.4, momentum=0.5),
         lambda p: torch.optim.SGD(p, lr=0.4, momentum=0.5),
     ),
-    "AdaGrad，lr 2": (lambda p: optim.Adagrad(p, lr=2.0), lambda p: torch.optim.Adagrad(p, lr=2.0)),
+    "AdaGrad，lr 2": (
+        lambda p: optim.Adagrad(p, lr=2.0),
+        lambda p: torch.optim.Adagrad(p, lr=2.0),
+    ),
     "RMSProp，lr 0.4，α 0.9": (
         lambda p: optim.RMSprop(p, lr=0.4, alpha=0.9),
         lambda p: torch.optim.RMSprop(p, lr=0.4, alpha=0.9),
     ),
-    "Adam，lr 0.3": (lambda p: optim.Adam(p, lr=0.3), lambda p: torch.optim.Adam(p, lr=0.3)),
+    "Adam，lr 0.3": (
+        lambda p: optim.Adam(p, lr=0.3),
+        lambda p: torch.optim.Adam(p, lr=0.3),
+    ),
 }
 
 paths = {}
+print(pad("优化器", 23), pad(f"{steps} 步后的 x", 20), pad("f", 10),
+      "与 torch.optim 的最大差")
 for name, (ours, theirs) in recipes.items():
     paths[name] = xs = optim.trajectory(ours, f, x0, steps=steps)
     ref = optim.trajectory(theirs, f, x0, steps=steps)
-    print(f"{name}：{steps} 步后 x = ({xs[-1, 0]:+.4f}, {xs[-1, 1]:+.4f})，f = {f(xs[-1]):.2e}，"
-          f"与 torch.optim 的最大差 {(xs - ref).abs().max():.1e}")
+    end = f"({xs[-1, 0]:+.4f}, {xs[-1, 1]:+.4f})"
+    print(pad(name, 23), f"{end:<20} {f(xs[-1]):<10.2e}",
+          f"{(xs - ref).abs().max():.1e}")
 
 # %%
-fig, axes = plt.subplots(2, 3, figsize=(8, 4.6), sharey=True)  # 五幅图排成两行，右下角空着
-g1, g2 = torch.meshgrid(torch.linspace(-5.5, 2.0, 120), torch.linspace(-2.5, 2.5, 120), indexing="ij")
+# 五幅图排成两行，右下角空着
+fig, axes = plt.subplots(2, 3, figsize=(8, 4.6), sharey=True)
+g1, g2 = torch.meshgrid(
+    torch.linspace(-5.5, 2.0, 120), torch.linspace(-2.5, 2.5, 120),
+    indexing="ij",
+)
 for ax, (name, xs) in zip(axes.flat, paths.items()):
-    ax.contour(g1, g2, f(torch.stack([g1, g2])), levels=10, colors="tab:blue", linewidths=0.6)
+    ax.contour(
+        g1, g2, f(torch.stack([g1, g2])),
+        levels=10, colors="tab:blue", linewidths=0.6,
+    )
     ax.plot(xs[:, 0], xs[:, 1], "o-", color="tab:orange", ms=2.5)
-    ax.set(title=name, xlabel="$x_1$", xlim=(-5.5, 2.0), ylim=(-2.5, 2.5), aspect="equal")
+    ax.set(
+        title=name, xlabel="$x_1$",
+        xlim=(-5.5, 2.0), ylim=(-2.5, 2.5), aspect="equal",
+    )
 axes[-1, -1].set_axis_off()
 for ax in axes[:, 0]:
     ax.set_ylabel("$x_2$")
@@ -86,5 +109,11 @@ for name, (ours, _) in recipes.items():
     opt = ours([x])
     f(x).backward()
     opt.step()
-    state = {k: (v.tolist() if isinstance(v, torch.Tensor) and v.numel() > 1 else float(v)) for k, v in opt.state[x].items()}
-    print(f"{name}：", {k: ([round(e, 3) for e in v] if isinstance(v, list) else v) for k, v in state.items()})
+    state = {}
+    for k, v in opt.state[x].items():
+        if isinstance(v, torch.Tensor) and v.numel() > 1:
+            state[k] = [round(e, 3) for e in v.tolist()]
+        else:
+            state[k] = float(v)
+    print(f"{name}：")
+    print(f"  {state}")

@@ -27,13 +27,18 @@ print(environment("cpu"))
 
 # %%
 def show_graph(gm: fx.GraphModule, example_inputs: list[torch.Tensor]):
-    shapes = [tuple(t.shape) for t in example_inputs if isinstance(t, torch.Tensor)]
-    print(f"--- Dynamo 交来一张图：{len(gm.graph.nodes)} 个节点，输入形状 {shapes}")
+    shapes = [
+        tuple(t.shape) for t in example_inputs if isinstance(t, torch.Tensor)
+    ]
+    print(f"--- Dynamo 交来一张图：{len(gm.graph.nodes)} 个节点，输入形状：")
+    print(shapes)
     print(gm.code.strip())
     return gm.forward
 
 
-def mlp_step(x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor) -> torch.Tensor:
+def mlp_step(
+    x: torch.Tensor, w1: torch.Tensor, w2: torch.Tensor
+) -> torch.Tensor:
     hidden = torch.relu(x @ w1)
     return F.log_softmax(hidden @ w2, dim=1).mean()
 
@@ -75,12 +80,15 @@ def printer(title: str):
     def compile_graph(gm: fx.GraphModule, example_inputs):
         print(f"--- {title}")
         print(gm.code.strip())
-        return make_boxed_func(gm.forward)  # AOTAutograd 约定的调用方式：参数装在一个列表里
+        # AOTAutograd 约定的调用方式：参数装在一个列表里
+        return make_boxed_func(gm.forward)
 
     return compile_graph
 
 
-show_aot = aot_autograd(fw_compiler=printer("前向图"), bw_compiler=printer("反向图"))
+show_aot = aot_autograd(
+    fw_compiler=printer("前向图"), bw_compiler=printer("反向图")
+)
 loss = torch.compile(mlp_step, backend=show_aot)(x, w1, w2)
 loss.backward()  # 反向图在第一次反向传播时编译
 print("w1 的梯度形状：", tuple(w1.grad.shape))
@@ -102,10 +110,13 @@ print("w1 的梯度形状：", tuple(w1.grad.shape))
 # %%
 print("可用的后端：", torch._dynamo.list_backends())
 everything = torch._dynamo.list_backends(exclude_tags=())
-print(f"连同调试、测试用的一共 {len(everything)} 个，其中包括：", [b for b in everything if b in ("eager", "aot_eager")])
+debug_backends = [b for b in everything if b in ("eager", "aot_eager")]
+print(f"连同调试、测试用的一共 {len(everything)} 个，其中包括：",
+      debug_backends)
 
 model = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 3))
 reference = model(x)
 for backend in ("eager", "aot_eager"):
     out = torch.compile(model, backend=backend)(x)
-    print(f"backend={backend!r:12} 与即时执行的最大差：{(out - reference).abs().max().item():.1e}")
+    diff = (out - reference).abs().max().item()
+    print(f"backend={backend!r:12} 与即时执行的最大差：{diff:.1e}")

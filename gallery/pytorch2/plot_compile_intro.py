@@ -17,14 +17,16 @@ from torch import nn
 import dlbook
 from dlbook.bench import environment, synchronize, time_per_step
 
-# 装了 CUDA 工具包却没有 GPU 的机器上，Inductor 导入 C++ 扩展工具时会警告一句“No CUDA runtime is found”，
-# 与在 CPU 上编译无关：只关掉这一个日志器的警告。
+# 装了 CUDA 工具包却没有 GPU 的机器上，Inductor 导入 C++ 扩展工具时
+# 会警告一句“No CUDA runtime is found”，与在 CPU 上编译无关：
+# 只关掉这一个日志器的警告。
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 dlbook.seed_everything(0)
 device = dlbook.get_device()
 if device.type == "cuda":
-    # float32 矩阵乘法用 TF32 张量核心，即时执行与编译后的代码都一样；不设时 Inductor 会为此发一条警告。
+    # float32 矩阵乘法用 TF32 张量核心，即时执行与编译后的代码都一样；
+    # 不设时 Inductor 会为此发一条警告。
     torch.set_float32_matmul_precision("high")
 print(environment(device))
 
@@ -67,8 +69,11 @@ print("与即时执行的最大差：", (y - gelu_tanh(x)).abs().max().item())
 
 # %%
 eager_s = time_per_step(lambda: gelu_tanh(x), steps=20, warmup=2, device=device)
-compiled_s = time_per_step(lambda: compiled_gelu(x), steps=20, warmup=2, device=device)
-print(f"{x.numel():,} 个元素：即时执行 {eager_s * 1e3:.2f} 毫秒/次，编译后 {compiled_s * 1e3:.2f} 毫秒/次，"
+compiled_s = time_per_step(
+    lambda: compiled_gelu(x), steps=20, warmup=2, device=device
+)
+print(f"{x.numel():,} 个元素：即时执行 {eager_s * 1e3:.2f} 毫秒/次，"
+      f"编译后 {compiled_s * 1e3:.2f} 毫秒/次，"
       f"快 {eager_s / compiled_s:.1f} 倍")
 print(f"编译用去的时间够即时执行调用 {first_call / eager_s:.0f} 次")
 
@@ -82,11 +87,14 @@ print(f"编译用去的时间够即时执行调用 {first_call / eager_s:.0f} �
 # （属性 `_orig_mod`），`forward` 换成了编译后的版本。参数没有复制，两者用的是同一批 `Parameter` 对象。
 
 # %%
-model = nn.Sequential(nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10)).to(device)
+model = nn.Sequential(
+    nn.Linear(64, 256), nn.ReLU(), nn.Linear(256, 10)
+).to(device)
 compiled_model = torch.compile(model)
 print(type(compiled_model).__module__ + "." + type(compiled_model).__name__)
 print("包着的是原模型：", compiled_model._orig_mod is model)
-print("参数是同一批对象：", all(p is q for p, q in zip(compiled_model.parameters(), model.parameters())))
+pairs = zip(compiled_model.parameters(), model.parameters())
+print("参数是同一批对象：", all(p is q for p, q in pairs))
 print("state_dict 的键：", list(compiled_model.state_dict())[:2], "…")
 print("原模型的键：    ", list(model.state_dict())[:2], "…")
 
@@ -103,7 +111,8 @@ with torch.no_grad():
     before = compiled_model(inputs)  # 第一次调用：编译
     model[2].bias.add_(1.0)  # 改原模型
     after = compiled_model(inputs)
-print("每个输出都加了 1：", torch.allclose(after - before, torch.ones_like(before), atol=1e-5))
+print("每个输出都加了 1：",
+      torch.allclose(after - before, torch.ones_like(before), atol=1e-5))
 print("与原模型一致：    ", torch.allclose(after, model(inputs), atol=1e-5))
 
 # %% [markdown]
@@ -117,7 +126,10 @@ print("与原模型一致：    ", torch.allclose(after, model(inputs), atol=1e-
 # %%
 source = sources[0]
 lines = source.splitlines()
-start = next(i for i, line in enumerate(lines) if "cpp_fused" in line or "@triton.jit" in line)
+start = next(
+    i for i, line in enumerate(lines)
+    if "cpp_fused" in line or "@triton.jit" in line
+)
 kernel = lines[start : start + 45]
 print(f"生成的模块共 {len(lines)} 行，内核从第 {start + 1} 行开始：\n")
 print("\n".join(kernel))

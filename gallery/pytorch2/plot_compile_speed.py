@@ -23,13 +23,15 @@ from dlbook.bench import environment, synchronize, time_interleaved
 from dlbook.models import LeNet, ResNet
 from dlbook.plot import show
 
-# 装了 CUDA 工具包却没有 GPU 的机器上，Inductor 会警告一句“No CUDA runtime is found”，与 CPU 上的编译无关。
+# 装了 CUDA 工具包却没有 GPU 的机器上，Inductor 会警告一句
+# “No CUDA runtime is found”，与 CPU 上的编译无关。
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 dlbook.seed_everything(0)
 device = dlbook.get_device()
 if device.type == "cuda":
-    # float32 矩阵乘法用 TF32 张量核心，即时执行与编译后的代码都一样；不设时 Inductor 会为此发一条警告。
+    # float32 矩阵乘法用 TF32 张量核心，即时执行与编译后的代码都一样；
+    # 不设时 Inductor 会为此发一条警告。
     torch.set_float32_matmul_precision("high")
 print(environment(device))
 print("模式：", dlbook.current_mode())
@@ -41,16 +43,26 @@ print("模式：", dlbook.current_mode())
 # quick 模式是 64；ResNet-18 用 d2l 的 $96\times 96$ 输入。每种模型各建两份相同的初始参数，一份即时执行，一份交给 `torch.compile`。
 
 # %%
-batch_size = dlbook.pick(quick=64, full=256)  # quick 模式用小批量，好让 CPU 上几秒测完
+# quick 模式用小批量，好让 CPU 上几秒测完
+batch_size = dlbook.pick(quick=64, full=256)
 steps = dlbook.pick(quick=5, full=50)  # 每遍计时的步数（共五遍）
+
+
+def small_mlp() -> nn.Module:
+    return nn.Sequential(
+        nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10)
+    )
+
+
 models = {
-    "小 MLP": (lambda: nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10)), 28),
+    "小 MLP": (small_mlp, 28),
     "LeNet": (LeNet, 28),
 }
 if dlbook.current_mode() == "full":
     models["ResNet-18"] = (ResNet, 96)
 else:
-    print("quick 模式不测 ResNet-18：它在 CPU 上编译要几分钟。设置 DLBOOK_MODE=full 可以测它。")
+    print("quick 模式不测 ResNet-18：它在 CPU 上编译要几分钟。")
+    print("设置 DLBOOK_MODE=full 可以测它。")
 
 
 def make_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor):
@@ -83,7 +95,8 @@ for name, (build, size) in models.items():
     compiled_model = torch.compile(copy.deepcopy(eager_model))
     X = torch.randn(batch_size, 1, size, size, device=device)
     y = torch.randint(0, 10, (batch_size,), device=device)
-    eager_step, compiled_step = make_step(eager_model, X, y), make_step(compiled_model, X, y)
+    eager_step = make_step(eager_model, X, y)
+    compiled_step = make_step(compiled_model, X, y)
 
     synchronize(device)
     start = time.perf_counter()
@@ -91,14 +104,19 @@ for name, (build, size) in models.items():
     synchronize(device)
     first_step_s = time.perf_counter() - start
 
-    times = time_interleaved({"eager": eager_step, "compiled": compiled_step}, steps=steps, warmup=2, device=device)
+    times = time_interleaved(
+        {"eager": eager_step, "compiled": compiled_step},
+        steps=steps, warmup=2, device=device,
+    )
     eager_s, compiled_s = times["eager"], times["compiled"]
     compile_s = max(first_step_s - eager_s, 0.0)
     gain = eager_s - compiled_s
     break_even = f"{compile_s / gain:,.0f} 步" if gain > 0 else "永不"
     rows.append((name, eager_s, compiled_s, compile_s, break_even))
-    print(f"{name}：即时执行 {eager_s * 1e3:.2f} 毫秒/步，编译后 {compiled_s * 1e3:.2f} 毫秒/步"
-          f"（{eager_s / compiled_s:.2f} 倍），编译 {compile_s:.1f} 秒，回本 {break_even}")
+    print(f"{name}：即时执行 {eager_s * 1e3:.2f} 毫秒/步，"
+          f"编译后 {compiled_s * 1e3:.2f} 毫秒/步"
+          f"（{eager_s / compiled_s:.2f} 倍）")
+    print(f"  编译 {compile_s:.1f} 秒，回本 {break_even}")
 
 # %% [markdown]
 # ## 结果
@@ -106,17 +124,22 @@ for name, (build, size) in models.items():
 # %%
 from dlbook.text import pad  # 按终端里的宽度补空格：汉字占两列
 
-columns = [("即时（毫秒/步）", 18), ("编译后（毫秒/步）", 20), ("加速", 8), ("编译（秒）", 12)]
-print(pad("模型", 10) + "".join(pad(title, width, align=">") for title, width in columns) + "  回本步数")
+columns = [
+    ("即时（毫秒/步）", 18), ("编译后（毫秒/步）", 20),
+    ("加速", 8), ("编译（秒）", 12),
+]
+header = "".join(pad(title, width, align=">") for title, width in columns)
+print(pad("模型", 10) + header + "  回本步数")
 for name, eager_s, compiled_s, compile_s, break_even in rows:
-    print(f"{pad(name, 10)}{eager_s * 1e3:>18.2f}{compiled_s * 1e3:>20.2f}{eager_s / compiled_s:>7.2f}×"
-          f"{compile_s:>12.1f}  {break_even}")
+    print(f"{pad(name, 10)}{eager_s * 1e3:>18.2f}{compiled_s * 1e3:>20.2f}"
+          f"{eager_s / compiled_s:>7.2f}×{compile_s:>12.1f}  {break_even}")
 print(environment(device))
 
 fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(8, 3.2))
 names = [r[0] for r in rows]
 speedups = [r[1] / r[2] for r in rows]
-ax1.bar(names, speedups, color=["tab:green" if v > 1 else "tab:red" for v in speedups])
+colors = ["tab:green" if v > 1 else "tab:red" for v in speedups]
+ax1.bar(names, speedups, color=colors)
 ax1.axhline(1.0, color="black", linewidth=0.8)
 ax1.set(ylabel="即时执行用时 ÷ 编译后用时", title="每步加速（大于 1 才是更快）")
 ax2.bar(names, [r[3] for r in rows], color="tab:gray")
@@ -134,13 +157,16 @@ show(fig)
 steps_per_epoch = 60000 / batch_size
 for name, eager_s, compiled_s, compile_s, _ in rows:
     if abs(compiled_s / eager_s - 1) < 0.01:
-        print(f"{name}：编译后每步用时与即时执行相差不到 1%（在测量误差之内），省不下时间，编译不划算")
+        print(f"{name}：编译后每步用时与即时执行相差不到 1%"
+              "（在测量误差之内），编译不划算")
     elif compiled_s < eager_s:
         epochs_needed = compile_s / (eager_s - compiled_s) / steps_per_epoch
         print(f"{name}：编译后每步快 {(1 - compiled_s / eager_s) * 100:.0f}%，"
-              f"训练约 {epochs_needed:.2f} 轮（批量 {batch_size}）后编译开始划算")
+              f"训练约 {epochs_needed:.2f} 轮"
+              f"（批量 {batch_size}）后编译开始划算")
     else:
-        print(f"{name}：编译后每步慢 {(compiled_s / eager_s - 1) * 100:.0f}%，在这台机器上编译不划算")
+        print(f"{name}：编译后每步慢 {(compiled_s / eager_s - 1) * 100:.0f}%，"
+              "在这台机器上编译不划算")
 
 # %% [markdown]
 # 编译能省下的是三样东西：**Python 与调度的开销**（每个运算都要经过 Python、分派、检查形状）、

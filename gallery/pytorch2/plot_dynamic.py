@@ -38,7 +38,10 @@ class CountingBackend:
         for node in gm.graph.nodes:
             if node.op == "placeholder":
                 value = node.meta.get("example_value")
-                shape = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
+                if isinstance(value, torch.Tensor):
+                    shape = tuple(value.shape)
+                else:
+                    shape = type(value).__name__
                 kinds.append(str(shape))
         self.graphs.append(", ".join(kinds))
         return gm.forward
@@ -60,7 +63,8 @@ for dynamic in (False, None, True):
     compiled = torch.compile(layer, backend=backend, dynamic=dynamic)
     for n in batch_sizes:
         compiled(torch.randn(n, 4))
-    print(f"dynamic={dynamic!s:5}：调用 {len(batch_sizes)} 次，编译 {len(backend.graphs)} 次")
+    print(f"dynamic={dynamic!s:5}：调用 {len(batch_sizes)} 次，"
+          f"编译 {len(backend.graphs)} 次")
     for graph in backend.graphs:
         print(f"    图的输入：{graph}")
 
@@ -96,7 +100,8 @@ with contextlib.redirect_stderr(log):
     compiled(torch.randn(16, 4, dtype=torch.float64))  # 数据类型变了
     torch._logging.set_logs()  # 恢复默认的日志设置
 for line in log.getvalue().splitlines():
-    print(re.sub(r"^.*?\] (?=\[\d+/\d+\])", "", line).replace(" [__recompiles]", ""))
+    message = re.sub(r"^.*?\] (?=\[\d+/\d+\])", "", line)
+    print(message.replace(" [__recompiles]", ""))
 
 # %% [markdown]
 # 日志里的 `0/0`、`0/1` 是“第几个被编译的函数/它的第几份代码”。守卫检查的不只是形状：

@@ -47,7 +47,8 @@ if dlbook.current_mode() == "full" or device.type == "cuda":
     if device.type == "cuda":
         paths["编译 + CUDA 图"] = FastConfig(compile=True, cuda_graphs=True)
 else:
-    print("quick 模式在 CPU 上不编译（编译 LeNet 要几十秒，见上一页的实测）；full 模式会加上编译的路径。")
+    print("quick 模式在 CPU 上不编译（编译 LeNet 要几十秒，见上一页的实测）；")
+    print("full 模式会加上编译的路径。")
 
 # %% [markdown]
 # ## 训练
@@ -59,12 +60,18 @@ else:
 histories = {}
 for name, fast in paths.items():
     dlbook.seed_everything(0)
-    # 每条路径都新建数据迭代器：训练集的打乱顺序由它自己的随机数生成器决定，复用会接着上一次的顺序。
-    train_iter, test_iter = fashion_mnist_loaders(batch_size, subset=subset, test_subset=test_subset, device=device)
+    # 每条路径都新建数据迭代器：训练集的打乱顺序由它自己的随机数生成器决定，
+    # 复用会接着上一次的顺序。
+    train_iter, test_iter = fashion_mnist_loaders(
+        batch_size, subset=subset, test_subset=test_subset, device=device
+    )
     net = LeNet(activation=nn.ReLU, pool="max")
     net.apply(init_xavier)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr)
-    histories[name] = fit(net, train_iter, test_iter, epochs=epochs, optimizer=optimizer, device=device, fast=fast)
+    histories[name] = fit(
+        net, train_iter, test_iter, epochs=epochs,
+        optimizer=optimizer, device=device, fast=fast,
+    )
     report("LeNet（ReLU）", model=net, history=histories[name], note=name)
 
 # %% [markdown]
@@ -72,18 +79,27 @@ for name, fast in paths.items():
 
 # %%
 def steady_speed(history) -> float:
-    return statistics.median(history.examples_per_sec[1:] or history.examples_per_sec)
+    speeds = history.examples_per_sec
+    return statistics.median(speeds[1:] or speeds)
 
 
 base = histories["默认"]
+columns = [
+    ("测试准确率", 12), ("与默认路径差", 14), ("样本/秒", 11),
+    ("相对速度", 10), ("第一轮（秒）", 14),
+]
+header = "".join(pad(title, width, align=">") for title, width in columns)
+print(pad("路径", 14) + header)
 for name, h in histories.items():
     speed = steady_speed(h)
-    print(f"{pad(name, 14)} 测试准确率 {h.test_acc[-1]:.4f}（与默认路径差 {h.test_acc[-1] - base.test_acc[-1]:+.4f}），"
-          f"{speed:,.0f} 样本/秒（默认路径的 {speed / steady_speed(base):.2f} 倍），第一轮 {h.seconds[0]:.1f} 秒")
+    print(f"{pad(name, 14)}{h.test_acc[-1]:>12.4f}"
+          f"{h.test_acc[-1] - base.test_acc[-1]:>+14.4f}{speed:>11,.0f}"
+          f"{speed / steady_speed(base):>9.2f}×{h.seconds[0]:>14.1f}")
 same = histories["fast=True"].step_loss == base.step_loss
 print("fast=True 与默认路径每一步的损失逐位相同：", same)
 if device.type == "cuda":
-    print("（CUDA 上 fast=True 用 bfloat16 计算，损失不会逐位相同；要看的是准确率是否只在噪声范围内变化。）")
+    print("（CUDA 上 fast=True 用 bfloat16 计算，损失不会逐位相同；")
+    print("要看的是准确率是否只在噪声范围内变化。）")
 
 # %% [markdown]
 # 在 CPU 上，前两行做的是完全相同的计算，速度的差别只是计时的噪声——这也提醒我们，一次测量里

@@ -47,7 +47,9 @@ torch._logging.set_logs()  # 恢复默认的日志设置
 print(f"图 {report.graph_count} 张，中断 {report.graph_break_count} 次")
 for i, reason in enumerate(report.break_reasons, 1):
     frame = reason.user_stack[-1] if reason.user_stack else None
-    where = f"\n    代码：{frame.line.strip()}" if frame is not None and frame.line else ""
+    where = ""
+    if frame is not None and frame.line:
+        where = f"\n    代码：{frame.line.strip()}"
     print(f"中断 {i}：{reason.reason.strip().splitlines()[0]}{where}")
 
 # %% [markdown]
@@ -67,7 +69,8 @@ try:
     strict(x)
 except Exception as exc:  # 任何异常都接住，打印出来看看
     print(f"{type(exc).__module__}.{type(exc).__name__}:")
-    print("\n".join(line for line in str(exc).strip().splitlines()[:2] if line.strip()))
+    first_lines = str(exc).strip().splitlines()[:2]
+    print("\n".join(line for line in first_lines if line.strip()))
 
 # %% [markdown]
 # 异常的类型和措辞随 PyTorch 版本而变（较早的版本报 `Unsupported`），意思都一样：在整张图的要求下，
@@ -89,7 +92,8 @@ def standardize_graph(x: torch.Tensor) -> torch.Tensor:
 report = torch._dynamo.explain(standardize_graph)(x)
 print(f"改写后：图 {report.graph_count} 张，中断 {report.graph_break_count} 次")
 out = torch.compile(standardize_graph, fullgraph=True, backend="eager")(x)
-print("fullgraph=True 编译成功；与原函数的最大差：", (out - standardize(x)).abs().max().item())
+diff = (out - standardize(x)).abs().max().item()
+print("fullgraph=True 编译成功；与原函数的最大差：", diff)
 
 # %% [markdown]
 # 常见的中断原因和改法：

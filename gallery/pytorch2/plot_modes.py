@@ -21,12 +21,14 @@ import dlbook
 from dlbook.bench import environment, synchronize, time_interleaved
 from dlbook.text import pad
 
-# 装了 CUDA 工具包却没有 GPU 的机器上，Inductor 会警告一句“No CUDA runtime is found”，与 CPU 上的编译无关。
+# 装了 CUDA 工具包却没有 GPU 的机器上，Inductor 会警告一句
+# “No CUDA runtime is found”，与 CPU 上的编译无关。
 logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 
 device = dlbook.get_device()
 if device.type == "cuda":
-    # float32 矩阵乘法用 TF32 张量核心，即时执行与编译后的代码都一样；不设时 Inductor 会为此发一条警告。
+    # float32 矩阵乘法用 TF32 张量核心，即时执行与编译后的代码都一样；
+    # 不设时 Inductor 会为此发一条警告。
     torch.set_float32_matmul_precision("high")
 print(environment(device))
 
@@ -36,7 +38,8 @@ print(environment(device))
 # `torch._inductor.list_mode_options(mode)` 列出一个 mode 打开的 Inductor 设置：
 
 # %%
-for mode in ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs"):
+for mode in ("default", "reduce-overhead",
+             "max-autotune", "max-autotune-no-cudagraphs"):
     print(f"{mode:<28}{torch._inductor.list_mode_options(mode)}")
 
 # %% [markdown]
@@ -59,10 +62,15 @@ for mode in ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cuda
 modes = ["default", "reduce-overhead"]
 if dlbook.current_mode() == "full" or device.type == "cuda":
     modes.append("max-autotune")
-batch_size, steps = 256, dlbook.pick(quick=5, full=100)  # 每遍计时的步数（共五遍）
+batch_size = 256
+steps = dlbook.pick(quick=5, full=100)  # 每遍计时的步数（共五遍）
 
 torch.manual_seed(0)
-template = nn.Sequential(nn.Linear(784, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+template = nn.Sequential(
+    nn.Linear(784, 512), nn.ReLU(),
+    nn.Linear(512, 512), nn.ReLU(),
+    nn.Linear(512, 10),
+)
 X = torch.randn(batch_size, 784, device=device)
 y = torch.randint(0, 10, (batch_size,), device=device)
 
@@ -82,7 +90,8 @@ def make_step(model: nn.Module):
 candidates = {"即时执行": make_step(copy.deepcopy(template).to(device))}
 first_step = {}
 for mode in modes:
-    candidates[mode] = make_step(torch.compile(copy.deepcopy(template).to(device), mode=mode))
+    compiled = torch.compile(copy.deepcopy(template).to(device), mode=mode)
+    candidates[mode] = make_step(compiled)
     synchronize(device)
     start = time.perf_counter()
     candidates[mode]()  # 第一步：编译
@@ -91,10 +100,12 @@ for mode in modes:
 
 times = time_interleaved(candidates, steps=steps, warmup=2, device=device)
 eager_s = times["即时执行"]
-print(f"{pad('即时执行', 24)}{'':>13}{eager_s * 1e3:>10.2f} 毫秒/步")  # pad 按终端宽度补空格：汉字占两列
+# pad 按终端宽度补空格：汉字占两列
+print(f"{pad('即时执行', 24)}{'':>13}{eager_s * 1e3:>10.2f} 毫秒/步")
 for mode in modes:
     compile_s = max(first_step[mode] - eager_s, 0.0)
-    print(f"mode={mode!r:<19}编译 {compile_s:5.1f} 秒{times[mode] * 1e3:>10.2f} 毫秒/步"
+    print(f"mode={mode!r:<19}编译 {compile_s:5.1f} 秒"
+          f"{times[mode] * 1e3:>10.2f} 毫秒/步"
           f"（即时执行的 {eager_s / times[mode]:.2f} 倍）")
 
 # %% [markdown]

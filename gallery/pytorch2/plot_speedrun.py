@@ -21,6 +21,7 @@ from dlbook.counting import count_flops, summary
 from dlbook.models import ResNet, SpeedNet
 from dlbook.plot import show
 from dlbook.speedrun import TARGET_ACC, SpeedrunConfig, run, summarize
+from dlbook.text import pad
 
 device = dlbook.get_device()
 print(environment(device))
@@ -39,8 +40,9 @@ net = SpeedNet()
 print(summary(net, (1, 1, 28, 28)))
 flops = count_flops(net, (1, 1, 28, 28))
 resnet_flops = count_flops(ResNet(), (1, 1, 96, 96))
-print(f"每张图前向：SpeedNet {flops / 1e6:.1f} MFLOPs，96×96 的 ResNet-18 {resnet_flops / 1e6:.1f} MFLOPs，"
-      f"后者是前者的 {resnet_flops / flops:.1f} 倍")
+print(f"每张图前向：SpeedNet {flops / 1e6:.1f} MFLOPs，"
+      f"96×96 的 ResNet-18 {resnet_flops / 1e6:.1f} MFLOPs，")
+print(f"后者是前者的 {resnet_flops / flops:.1f} 倍")
 
 # %% [markdown]
 # ## 配方
@@ -80,9 +82,16 @@ for field in dataclasses.fields(config):
 
 # %%
 records = run(config, runs=runs)
+columns = [
+    ("训练（秒）", 12), ("样本/秒", 11), ("测试准确率", 12),
+    ("加上翻转", 10), ("评估（秒）", 12),
+]
+header = "".join(pad(title, width, align=">") for title, width in columns)
+print("种子" + header)
 for r in records:
-    print(f"种子 {r['seed']}：训练 {r['train_seconds']:.2f} 秒（{r['examples_per_sec']:,.0f} 样本/秒），"
-          f"测试准确率 {r['test_acc']:.4f}，加上翻转 {r['test_acc_tta']:.4f}；评估 {r['eval_seconds']:.2f} 秒")
+    print(f"{r['seed']:>4}{r['train_seconds']:>12.2f}"
+          f"{r['examples_per_sec']:>11,.0f}{r['test_acc']:>12.4f}"
+          f"{r['test_acc_tta']:>10.4f}{r['eval_seconds']:>12.2f}")
 print(f"编译（预热）{records[0]['compile_seconds']:.1f} 秒，不计入训练时间；"
       f"计时期间新编译的图：{records[0]['graphs_compiled_while_timed']}")
 result = summarize(records)
@@ -98,8 +107,10 @@ accs = [r["test_acc_tta"] for r in records]
 fig, ax = plt.subplots(figsize=(5, 3.2))
 ax.set_xlim(0, max(6.0, 1.15 * max(seconds)))
 ax.set_ylim(min(0.9, min(accs) - 0.02), max(0.95, max(accs) + 0.01))
-ax.fill_between([0, 5], TARGET_ACC, ax.get_ylim()[1], color="tab:green", alpha=0.15,
-                label=f"目标：≤ 5 秒、≥ {TARGET_ACC:.0%}")
+ax.fill_between(
+    [0, 5], TARGET_ACC, ax.get_ylim()[1], color="tab:green", alpha=0.15,
+    label=f"目标：≤ 5 秒、≥ {TARGET_ACC:.0%}",
+)
 ax.scatter(seconds, accs, zorder=3, label="一次运行")
 ax.set_xlabel("训练用时（秒）")
 ax.set_ylabel("测试准确率（含翻转）")
