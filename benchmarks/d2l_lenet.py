@@ -174,15 +174,18 @@ def _load_average() -> str:
 
 
 def _table(title: str, d2l: dict, ours: list[dict]) -> None:
+    from dlbook.text import pad  # 表头的汉字占两列：按终端宽度补空格
+
     print(title)
-    print(f"{'':<16}{'样本/秒':>10}{'墙钟秒':>10}{'测试准确率':>10}{'样本/秒之比':>12}{'墙钟之比':>10}")
+    header = [("样本/秒", 10), ("墙钟秒", 10), ("测试准确率", 12), ("样本/秒之比", 13), ("墙钟之比", 10)]
+    print(" " * 16 + "".join(pad(name, width, align=">") for name, width in header))
     print(f"{'d2l train_ch6':<16}{d2l['examples_per_sec']:>10.0f}{d2l['wall_seconds']:>10.1f}"
-          f"{d2l['test_acc']:>10.3f}{1:>12.2f}{1:>10.2f}")  # fmt: skip
+          f"{d2l['test_acc']:>12.3f}{1:>13.2f}{1:>10.2f}")  # fmt: skip
     for r in ours:
         ratio = r["examples_per_sec_overall"] / d2l["examples_per_sec"]
         wall_ratio = d2l["wall_seconds"] / r["wall_seconds"]
         print(f"{'dlbook ' + r['mode']:<16}{r['examples_per_sec_overall']:>10.0f}{r['wall_seconds']:>10.1f}"
-              f"{r['test_acc']:>10.3f}{ratio:>12.2f}{wall_ratio:>10.2f}")  # fmt: skip
+              f"{r['test_acc']:>12.3f}{ratio:>13.2f}{wall_ratio:>10.2f}")  # fmt: skip
 
 
 def _spread(values: list[float]) -> str:

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -122,3 +124,26 @@ def test_environment_line_names_hardware_version_and_date():
     line = bench.environment("cpu")
     assert bench.hardware_name("cpu") in line and torch.__version__ in line
     assert bench._now()[:10] in line
+
+
+def _right_edges(line: str) -> list[int]:
+    """每一段非空白文字的右边在第几列（汉字占两列）。"""
+    from dlbook.text import text_width
+
+    return [text_width(line[: m.end()]) for m in re.finditer(r"\S+", line)]
+
+
+def test_d2l_comparison_table_lines_up(capsys):
+    # benchmarks/d2l_lenet.py 的表头曾按字符个数补空格：汉字占两列，表头比数据宽了 13 列
+    import importlib.util
+
+    path = Path(__file__).parents[1] / "benchmarks" / "d2l_lenet.py"
+    spec = importlib.util.spec_from_file_location("d2l_lenet", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    d2l = {"examples_per_sec": 12345.0, "wall_seconds": 50.2, "test_acc": 0.81}
+    ours = [{"mode": "plain", "examples_per_sec_overall": 40000.0, "wall_seconds": 20.0, "test_acc": 0.82}]
+    module._table("标题", d2l, ours)
+    _, header, *rows = capsys.readouterr().out.splitlines()
+    for row in rows:
+        assert _right_edges(row)[-5:] == _right_edges(header), (header, row)

@@ -255,6 +255,23 @@ def test_code_fits_the_column_on_chapter_and_example_pages(page, server, site): 
     assert max(lefts) - min(lefts) < 8, lefts
 
 
+def test_text_outputs_scroll_instead_of_wrapping_on_a_phone(page, server):
+    # 笔记本的样式表让输出在框边任意折行：手机上 LeNet 的形状表每一行折成两半，“(1, 6, 28, 28)” 断在数字中间
+    page.set_viewport_size({"width": 390, "height": 800})
+    page.goto(f"{server}/gallery/cnn_basics/plot_lenet/")
+    page.evaluate("() => document.fonts.ready")
+    lines, rows, scrolls = page.evaluate(
+        """() => {
+             const pre = [...document.querySelectorAll(".jp-OutputArea-output pre")]
+               .find(p => p.textContent.includes("output shape"));
+             const lines = pre.textContent.replace(/\\n$/, "").split("\\n").length;
+             const rows = pre.getBoundingClientRect().height / parseFloat(getComputedStyle(pre).lineHeight);
+             return [lines, rows, pre.scrollWidth > pre.clientWidth];
+           }"""
+    )
+    assert rows == pytest.approx(lines, abs=0.5) and scrolls, (lines, rows, scrolls)
+
+
 def test_example_page_downloads_and_anchors(page, server):
     page.goto(f"{server}/gallery/cnn_basics/plot_lenet/")
     assert page.locator(".jp-Notebook").count() == 1

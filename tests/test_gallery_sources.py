@@ -79,6 +79,16 @@ def test_chinese_literals_are_not_padded_by_character_count(script):
     assert found == [], f"{found}：汉字占两列，请用 dlbook.text.pad(文字, 宽度, align=...) 补空格"
 
 
+_TOOLS = sorted((GALLERY.parent / "benchmarks").glob("*.py")) + sorted((GALLERY.parent / "scripts").glob("*.py"))
+
+
+@pytest.mark.parametrize("tool", _TOOLS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_benchmark_and_script_tables_pad_chinese_by_width(tool):
+    # 基准测试打印的表格记进 benchmarks/RESULTS.md，表头一样要对齐（benchmarks/d2l_lenet.py 曾有 5 处）
+    found = [m[0] for m in _PADDED_CHINESE.finditer(tool.read_text(encoding="utf-8"))]
+    assert found == [], f"{found}：汉字占两列，请用 dlbook.text.pad(文字, 宽度, align=...) 补空格"
+
+
 @pytest.mark.parametrize("script", SCRIPTS, ids=IDS)
 def test_code_lines_fit_the_page(script):
     # 页面上的代码框放得下 CODE_COLUMNS 个字符（tests/test_browser.py 量它）；更长的行要横向滚动才看得全

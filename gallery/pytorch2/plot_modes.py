@@ -40,7 +40,12 @@ print(environment(device))
 # %%
 for mode in ("default", "reduce-overhead",
              "max-autotune", "max-autotune-no-cudagraphs"):
-    print(f"{mode:<28}{torch._inductor.list_mode_options(mode)}")
+    options = torch._inductor.list_mode_options(mode)
+    print(mode)
+    for name, value in options.items():
+        print(f"    {name} = {value}")
+    if not options:
+        print("    （不改任何设置）")
 
 # %% [markdown]
 # - `triton.cudagraphs`：把编译出的整段计算录成一张 **CUDA 图**，以后每步只需“重放”一次，
