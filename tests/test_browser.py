@@ -232,13 +232,38 @@ _SCROLLING_CODE = r"""() => {
 }"""
 
 
+_COLUMNS_THAT_FIT = r"""() => {
+  // 代码框里放得下多少个等宽字符
+  const code = document.querySelector("article .language-python pre > code, article .jp-InputArea pre");
+  const style = getComputedStyle(code);
+  const probe = document.createElement("span");
+  probe.textContent = "x".repeat(100);
+  code.appendChild(probe);
+  const char = probe.getBoundingClientRect().width / 100;
+  probe.remove();
+  return (code.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight)) / char;
+}"""
+
+
+@pytest.mark.parametrize("width", [768, 960, 1024, 1280, 1920])
+@pytest.mark.parametrize("path", ["cnn-basics/lenet/", "gallery/cnn_basics/plot_lenet/"])
+def test_code_boxes_hold_code_columns_characters(page, server, path, width):
+    # 平板和桌面上代码框都放得下 CODE_COLUMNS 个字符；正文最窄的是 960 px 宽的窗口（右边的目录刚出现）
+    from dlbook.gallery.notebook import CODE_COLUMNS
+
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{server}/{path}")
+    page.evaluate("() => document.fonts.ready")
+    assert page.evaluate(_COLUMNS_THAT_FIT) >= CODE_COLUMNS
+
+
 def test_code_fits_the_column_on_chapter_and_example_pages(page, server, site):  # noqa: F811
     # 示例的代码行不超过 CODE_COLUMNS 个字符（test_gallery_sources.py 检查源码）；这里检查页面上真的放得下：
-    # 1280 px 宽的窗口里，章节页和示例页（去掉了 In [n]: 提示列）的代码框都不用横向滚动
+    # 正文最窄的桌面宽度（960 px 的窗口）下，章节页和示例页（去掉了 In [n]: 提示列）的代码框都不用横向滚动
     examples = [p.parent.relative_to(site).as_posix() + "/" for p in sorted(site.glob("gallery/*/plot_*/index.html"))]
     pages = [p for p in CHAPTER_PAGES if p != "api/"] + examples
     assert len(examples) >= 40
-    page.set_viewport_size({"width": 1280, "height": 800})
+    page.set_viewport_size({"width": 960, "height": 800})
     scrolling = {}
     for path in pages:
         page.goto(f"{server}/{path}")

@@ -109,9 +109,8 @@ def long_code_lines(path: str | Path, *, columns: int = CODE_COLUMNS) -> list[tu
     found = []
     for block in _blocks(Path(path)):
         if block.type == "code":
-            for offset, row in enumerate(block.content.split("\n")):
-                if text_width(row) > columns:
-                    found.append((block.lineno + offset, text_width(row)))
+            widths = (text_width(row) for row in block.content.split("\n"))
+            found += [(block.lineno + i, w) for i, w in enumerate(widths) if w > columns]
     return found
 
 
