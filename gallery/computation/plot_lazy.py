@@ -8,6 +8,8 @@
 """
 
 # %%
+import textwrap
+
 import torch
 from torch import nn
 
@@ -34,11 +36,14 @@ print("第一层的权重：", net[0].weight)
 try:
     sum(p.numel() for p in net.parameters())
 except ValueError as error:
-    print("数参数个数：ValueError：\n" + str(error).split(". ")[0])
+    # 报错的第一句就说明了原因；它很长，按 80 个字符折行
+    print("数参数个数：ValueError：")
+    print(textwrap.fill(str(error).split(". ")[0], width=80))
 try:
     nn.init.xavier_uniform_(net[0].weight)
 except ValueError as error:
-    print("初始化：ValueError：\n" + str(error).split(". ")[0])
+    print("初始化：ValueError：")
+    print(textwrap.fill(str(error).split(". ")[0], width=80))
 
 # %% [markdown]
 # ## 第一次前向计算

@@ -10,6 +10,7 @@
 # %%
 import pickle
 import tempfile
+import textwrap
 from pathlib import Path
 
 import torch
@@ -80,7 +81,11 @@ print("加载后输出相同吗？", torch.equal(clone(X), Y))
 try:
     nn.Linear(20, 256).load_state_dict(state)
 except RuntimeError as error:
-    print("RuntimeError：", error)
+    print("RuntimeError：")
+    # 报错有好几行，每行按 80 个字符折行，折下来的部分多缩进两格
+    for line in str(error).splitlines():
+        line = line.replace("\t", "    ")
+        print(textwrap.fill(line, width=80, subsequent_indent="      "))
 
 # %% [markdown]
 # ## 训练存档
@@ -148,10 +153,10 @@ loaded = torch.load(root / "suspicious.pt", weights_only=False)
 
 # %%
 def explain(error: Exception) -> str:
-    """从 PyTorch 很长的报错里取出说明原因的那一行。"""
+    """从 PyTorch 很长的报错里取出说明原因的那一行，按 80 个字符折行。"""
     lines = [line.strip() for line in str(error).splitlines()]
     reason = [line for line in lines if "Unsupported global" in line]
-    return (reason or lines)[0].split(" Please use")[0]
+    return textwrap.fill((reason or lines)[0].split(" Please use")[0], width=80)
 
 
 try:

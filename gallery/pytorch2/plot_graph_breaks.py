@@ -10,6 +10,7 @@ Dynamo 遇到它无法放进计算图的 Python 代码时，不会报错，而�
 
 # %%
 import logging
+import textwrap
 
 import torch
 
@@ -70,7 +71,10 @@ try:
 except Exception as exc:  # 任何异常都接住，打印出来看看
     print(f"{type(exc).__module__}.{type(exc).__name__}:")
     first_lines = str(exc).strip().splitlines()[:2]
-    print("\n".join(line for line in first_lines if line.strip()))
+    # 报错的一行很长：按 80 个字符折行，不用横向滚动就能读完
+    for line in first_lines:
+        if line.strip():
+            print(textwrap.fill(line, width=80, break_on_hyphens=False))
 
 # %% [markdown]
 # 异常的类型和措辞随 PyTorch 版本而变（较早的版本报 `Unsupported`），意思都一样：在整张图的要求下，
