@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from tests.test_site import site  # noqa: F401  会话级的整站构建
+from tests.test_site import offline_site, site  # noqa: F401  会话级的整站构建与离线副本
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -355,6 +355,15 @@ def test_gallery_index_thumbnails(page, server):
     assert page.errors == [] and page.outside == []
 
 
+def _release_a_key(box) -> None:
+    """像读者打字一样松开一个键。
+
+    Material 在 ``keyup`` 时读搜索框，另外在搜索索引就绪时读一次。``fill`` 只触发 ``input``：
+    索引在 ``fill`` 之后才就绪时结果会出来，先就绪时（离线副本里常常如此）就一直停在“键入以开始搜索”。
+    """
+    box.press("End")
+
+
 @pytest.mark.parametrize(
     "query, expected",
     [("卷积", "/cnn-basics/"), ("汇聚层", "/cnn-basics/pooling/"), ("填充", "/cnn-basics/padding-and-stride/")],
@@ -364,8 +373,67 @@ def test_chinese_search(page, server, query, expected):
     page.locator("label.md-search__icon, .md-search__input").first.click()
     box = page.locator("input.md-search__input")
     box.fill(query)
+    _release_a_key(box)
     results = page.locator(".md-search-result__item a")
     results.first.wait_for(timeout=15000)
     hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
     assert any(expected in (h or "") for h in hrefs), hrefs
+    assert page.errors == [] and page.outside == []
+
+
+@pytest.fixture
+def file_page(browser):
+    """离线副本用的新页面：记录控制台错误、页面异常和所有不是本地文件的请求。"""
+    context = browser.new_context()
+    pg = context.new_page()
+    pg.errors = []
+    pg.outside = []
+    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
+    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg.on("request", lambda r: None if r.url.startswith(("file:", "data:", "blob:", "about:")) else pg.outside.append(r.url))
+    yield pg
+    context.close()
+
+
+def test_offline_copy_works_from_the_file_system(file_page, offline_site):  # noqa: F811
+    pg = file_page
+    root = offline_site.as_uri()
+    pg.goto(f"{root}/index.html")
+    # 搜索：Web Worker 由站内的 iframe-worker 代替，索引由 search_index.js 提供
+    pg.locator("label.md-search__icon, .md-search__input").first.click()
+    box = pg.locator("input.md-search__input")
+    box.fill("汇聚层")
+    _release_a_key(box)
+    results = pg.locator(".md-search-result__item a")
+    results.first.wait_for(timeout=15000)
+    hrefs = [results.nth(i).get_attribute("href") or "" for i in range(results.count())]
+    assert any("/cnn-basics/pooling.html" in h for h in hrefs), hrefs
+    # 点开一个结果，再点一个导航链接：链接都指向 .html 文件，而不是目录
+    with pg.expect_navigation():
+        results.locator('xpath=self::a[contains(@href, "/cnn-basics/pooling.html")]').first.click()
+    assert "/cnn-basics/pooling.html" in pg.url and pg.locator("h1").first.inner_text().strip()
+    with pg.expect_navigation():
+        pg.locator("a.md-tabs__link", has_text="深度学习计算").first.click()
+    assert pg.url.endswith("/computation/index.html")
+    pg.goto(f"{root}/cnn-basics/lenet.html")
+    figures = pg.locator('article img[src*="/images/"]')
+    assert figures.count() > 0
+    for i in range(figures.count()):
+        figures.nth(i).scroll_into_view_if_needed()
+        pg.wait_for_function("(img) => img.complete", arg=figures.nth(i).element_handle())
+        assert figures.nth(i).evaluate("img => img.naturalWidth") > 0
+    assert _wait_for_math(pg) > 0 and pg.locator("mjx-merror").count() == 0
+    # 示例页面：共用的 JupyterLab 样式表从文件加载了（它定义的 CSS 变量生效）
+    pg.goto(f"{root}/gallery/cnn_basics/plot_lenet.html")
+    wrapper = pg.locator(".jupyter-wrapper").first
+    assert wrapper.evaluate("e => getComputedStyle(e).getPropertyValue('--md-red-50').trim()") == "#ffebee"
+    assert pg.locator(".jp-Cell").count() > 5
+    assert pg.errors == [], pg.errors
+    assert pg.outside == [], pg.outside
+
+
+def test_example_page_loads_the_shared_notebook_styles(page, server):
+    page.goto(f"{server}/gallery/gan/plot_dcgan/")
+    wrapper = page.locator(".jupyter-wrapper").first
+    assert wrapper.evaluate("e => getComputedStyle(e).getPropertyValue('--md-red-50').trim()") == "#ffebee"
     assert page.errors == [] and page.outside == []

@@ -5,12 +5,14 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import zipfile
 from collections import Counter
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+from dlbook.gallery.offline import broken_references, check_site, outside_resources
 from tests.conftest import ROOT, quick_env
 
 pytestmark = pytest.mark.slow
@@ -25,12 +27,37 @@ CHAPTER_PAGES = [
 ]
 
 
+OFFLINE_ZIP_BYTES = b"PK\x05\x06" + bytes(18)  # 一个空的 zip：托管网站的构建只把它原样放进根目录
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory, gallery_cache) -> Path:
-    """严格模式构建整个网站，复用本会话里示例测试留下的执行缓存。"""
+    """严格模式构建整个网站，复用本会话里示例测试留下的执行缓存。
+
+    像 .github/workflows/site.yml 一样附带一个离线副本（``DLBOOK_OFFLINE_ZIP``）；
+    真的离线副本由 ``offline_site`` 构建。
+    """
     out = tmp_path_factory.mktemp("site")
+    zip_path = tmp_path_factory.mktemp("zip") / "copy.zip"
+    zip_path.write_bytes(OFFLINE_ZIP_BYTES)
     proc = subprocess.run(
         [sys.executable, "-m", "mkdocs", "build", "--strict", "--site-dir", str(out)],
+        cwd=ROOT,
+        env=quick_env(DLBOOK_CACHE_DIR=str(gallery_cache), DLBOOK_OFFLINE_ZIP=str(zip_path)),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert proc.returncode == 0, proc.stderr[-6000:]
+    return out
+
+
+@pytest.fixture(scope="session")
+def offline_site(tmp_path_factory, gallery_cache) -> Path:
+    """``python -m dlbook.gallery.offline`` 写出的离线副本，解压后的目录（``…/dlbook-offline``）。"""
+    tmp = tmp_path_factory.mktemp("offline")
+    proc = subprocess.run(
+        [sys.executable, "-m", "dlbook.gallery.offline", "-o", str(tmp / "book.zip")],
         cwd=ROOT,
         env=quick_env(DLBOOK_CACHE_DIR=str(gallery_cache)),
         capture_output=True,
@@ -38,7 +65,11 @@ def site(tmp_path_factory, gallery_cache) -> Path:
         timeout=1800,
     )
     assert proc.returncode == 0, proc.stderr[-6000:]
-    return out
+    assert "写出" in proc.stdout and not (tmp / "book.zip.part").exists()
+    with zipfile.ZipFile(tmp / "book.zip") as zf:
+        assert {name.split("/")[0] for name in zf.namelist()} == {"dlbook-offline"}
+        zf.extractall(tmp / "unzipped")
+    return tmp / "unzipped" / "dlbook-offline"
 
 
 def _html(site: Path, page: str) -> str:
@@ -100,18 +131,48 @@ def test_every_table_of_contents_link_finds_its_heading(site):
 
 
 def test_site_makes_no_outside_requests(site):
-    # 会让浏览器自动加载的资源（脚本、样式、图片、字体……）；普通的 <a> 链接不算请求
-    pattern = re.compile(
-        r"""<(?:script|img|link|iframe|source|video|audio|embed|object)\b[^>]*?"""
-        r"""(?:src|href|data)=["'](?:https?:)?//(?!127\.0\.0\.1|localhost)[^"']*"""
-    )
     offenders = []
     for path in site.rglob("*.html"):
         text = path.read_text(encoding="utf-8")
-        offenders += [f"{path.relative_to(site)}: {m.group(0)}" for m in pattern.finditer(text)]
+        offenders += [f"{path.relative_to(site)}: {tag}" for tag in outside_resources(text)]
         for host in ("fonts.googleapis", "fonts.gstatic", "cdn.jsdelivr", "cdnjs", "unpkg.com"):
             assert host not in text, f"{path}: {host}"
     assert not offenders, offenders[:10]
+
+
+def test_every_local_link_and_resource_exists(site):
+    assert broken_references(site) == []
+
+
+def test_example_pages_share_one_copy_of_the_notebook_styles(site):
+    # mkdocs-jupyter 在每个示例页面内嵌约 570 KB 的 JupyterLab 样式；现在都链接到同几个共用文件
+    pages = sorted((site / "gallery").glob("*/plot_*/index.html"))
+    assert len(pages) >= 40
+    shared = set()
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        assert "<style" not in html, page
+        links = re.findall(r'<link rel="stylesheet" href="((?:\.\./)+assets/stylesheets/notebook-[0-9a-f]{12}\.css)">', html)
+        assert links, page
+        shared.update((page.parent / link).resolve() for link in links)
+        assert page.stat().st_size < 250_000, (page, page.stat().st_size)
+    assert all(path.is_file() for path in shared)
+    assert max(path.stat().st_size for path in shared) > 300_000  # JupyterLab 的主样式表确实挪出来了
+    assert len(shared) <= 6
+
+
+def test_home_page_links_the_offline_copy_built_beside_the_site(site):
+    assert (site / "dlbook-offline.zip").read_bytes() == OFFLINE_ZIP_BYTES
+    html = _html(site, ".")
+    assert re.search(r'<a href="dlbook-offline\.zip">下载离线副本 dlbook-offline\.zip</a>', html)
+
+
+def test_offline_copy_opens_from_the_file_system(offline_site):
+    assert check_site(offline_site) == []
+    assert not (offline_site / "404.html").exists()
+    index = (offline_site / "index.html").read_text(encoding="utf-8")
+    assert 'href="cnn-basics/index.html"' in index and "你读的就是离线副本" in index
+    assert (offline_site / "gallery" / "cnn_basics" / "plot_lenet.html").is_file()
 
 
 def test_math_and_search_assets_are_local(site):
@@ -133,7 +194,7 @@ def test_search_index_is_segmented(site):
 def test_api_page_covers_every_public_module():
     """docs/api.md 列出 dlbook 的每个公开模块（图库构建的内部模块除外），新模块不会被忘在 API 参考之外。"""
     listed = set(re.findall(r"^::: (\S+)$", (ROOT / "docs" / "api.md").read_text(encoding="utf-8"), re.M))
-    internal = {"cjk", "execute", "griffe_doctest", "notebook", "plugin", "render", "slugs"}  # dlbook.gallery 的内部
+    internal = {"cjk", "execute", "griffe_doctest", "notebook", "plugin", "render", "slugs", "styles"}  # dlbook.gallery 的内部
     modules = set()
     for path in (ROOT / "dlbook").rglob("*.py"):
         parts = path.relative_to(ROOT).with_suffix("").parts

@@ -8,7 +8,8 @@
         ──> 单独的示例页面（mkdocs-jupyter 渲染）与图库索引
 
 模块：``notebook``（脚本→笔记本）、``execute``（执行）、``cache``（缓存）、
-``render``（笔记本→Markdown）、``build``（整个图库）、``plugin``（MkDocs 插件）。
+``render``（笔记本→Markdown）、``build``（整个图库）、``plugin``（MkDocs 插件）、
+``styles``（示例页面共用的样式表）、``offline``（可以从文件系统打开的离线副本）。
 """
 
 from dlbook.gallery.build import Example, GalleryBuild, build_gallery, find_scripts

@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import zipfile
 from pathlib import Path
 
 from mkdocs.config import base
@@ -30,11 +31,19 @@ from mkdocs.config import config_options as c
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
+from mkdocs.utils import get_relative_url
 
 from dlbook.gallery.build import PATTERN_ENV, Example, GalleryBuild
 from dlbook.gallery.cjk import join_cjk_lines
 from dlbook.gallery.execute import ExampleError
 from dlbook.gallery.notebook import ScriptError
+from dlbook.gallery.offline import (
+    ZIP_ENV,
+    ZIP_NAME,
+    download_note,
+    offline_enabled,
+    use_local_worker_shim,
+)
 from dlbook.gallery.render import notebook_to_markdown
 from dlbook.gallery.slugs import (
     fix_notebook_headings,
@@ -42,6 +51,7 @@ from dlbook.gallery.slugs import (
     strip_mathjax_loader,
     strip_remote_scripts,
 )
+from dlbook.gallery.styles import shared_stylesheets
 from dlbook.results import results_in, results_table
 
 __all__ = ["GalleryPlugin"]
@@ -49,6 +59,7 @@ __all__ = ["GalleryPlugin"]
 log = logging.getLogger("mkdocs.plugins.dlbook")
 
 _EXAMPLE = re.compile(r'^[ \t]*\{\{\s*example\(\s*"(?P<name>[^"]+)"\s*\)\s*\}\}[ \t]*$', re.MULTILINE)
+_OFFLINE_COPY = re.compile(r"^[ \t]*\{\{\s*offline_copy\(\s*\)\s*\}\}[ \t]*$", re.MULTILINE)
 _RESULTS = re.compile(r'^[ \t]*\{\{\s*results_table\(\s*"(?P<chapter>[^"]+)"\s*\)\s*\}\}[ \t]*$', re.MULTILINE)
 
 
@@ -63,6 +74,9 @@ class GalleryPlugin(BasePlugin[_Config]):
 
     def __init__(self) -> None:
         self.build: GalleryBuild | None = None
+        self._stylesheets: dict[str, str] = {}
+        self._offline = False
+        self._offline_zip: Path | None = None
 
     def on_config(self, config):
         from dlbook.device import get_device
@@ -78,6 +92,10 @@ class GalleryPlugin(BasePlugin[_Config]):
             self._cache = Path(os.environ["DLBOOK_CACHE_DIR"]).resolve()
             self._out = self._cache.with_name(self._cache.name + "-site")
         self._separate_notebook_cache(config)
+        self._stylesheets = {}
+        use_local_worker_shim(config)
+        self._offline = offline_enabled(config)
+        self._offline_zip = _offline_zip()
         try:
             self._mode = current_mode()
             self._device = str(get_device())
@@ -124,6 +142,8 @@ class GalleryPlugin(BasePlugin[_Config]):
             self._mode,
             self._device,
         )
+        if self._offline_zip is not None:
+            files.append(File.generated(config, ZIP_NAME, abs_src_path=str(self._offline_zip)))
         for uri in build.written:
             if files.get_file_from_path(uri) is not None:
                 raise PluginError(f"docs/ 里已经有 {uri}，与生成的图库文件冲突")
@@ -134,9 +154,10 @@ class GalleryPlugin(BasePlugin[_Config]):
         return files
 
     def on_page_markdown(self, markdown: str, *, page, config, files) -> str:
+        page_dir = str(Path(page.file.src_uri).parent)
+        markdown = _OFFLINE_COPY.sub(lambda _: self._download_note(page_dir), markdown)
         if self.build is None or not (_EXAMPLE.search(markdown) or _RESULTS.search(markdown)):
             return markdown
-        page_dir = str(Path(page.file.src_uri).parent)
         build = self.build
 
         def table(match: re.Match[str]) -> str:
@@ -177,7 +198,14 @@ class GalleryPlugin(BasePlugin[_Config]):
             html = strip_remote_scripts(html)
             html = fix_notebook_headings(html, page.toc)
             html = self._images(html, page.file.src_uri)
+            html, styles = shared_stylesheets(html, lambda uri: get_relative_url(uri, page.url))
+            self._stylesheets.update(styles)
         return join_cjk_lines(html)  # 每一页：折行的中文在 Chromium 里会多出空格
+
+    def _download_note(self, page_dir: str) -> str:
+        if self._offline_zip is None:
+            return download_note(None, offline=self._offline)
+        return download_note(_rel(ZIP_NAME, page_dir), self._offline_zip.stat().st_size)
 
     def _images(self, html: str, src_uri: str) -> str:
         """示例页面上每张图的替代文字换成图自己的描述，图链接到图片文件。"""
@@ -192,6 +220,27 @@ class GalleryPlugin(BasePlugin[_Config]):
     @event_priority(-50)  # 在 mkdocs-jupyter 的 on_post_page（默认优先级 0）放进 MathJax 加载器之后
     def on_post_page(self, output: str, *, page, config) -> str:
         return strip_mathjax_loader(output)
+
+
+    def on_post_build(self, *, config) -> None:
+        """写出示例页面共用的样式表（:mod:`dlbook.gallery.styles`）。"""
+        for uri, css in self._stylesheets.items():
+            path = Path(config.site_dir) / uri
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(css, encoding="utf-8")
+
+
+def _offline_zip() -> Path | None:
+    """``DLBOOK_OFFLINE_ZIP`` 指向的离线副本；没设时为 ``None``，指错了就报错。"""
+    value = os.environ.get(ZIP_ENV)
+    if not value:
+        return None
+    path = Path(value).resolve()
+    if not path.is_file():
+        raise PluginError(f"{ZIP_ENV}={value}：找不到这个文件（先运行 python -m dlbook.gallery.offline -o {value}）")
+    if not zipfile.is_zipfile(path):
+        raise PluginError(f"{ZIP_ENV}={value}：不是 zip 文件")
+    return path
 
 
 def _rel(uri: str, page_dir: str) -> str:

@@ -1,0 +1,163 @@
+"""离线副本（dlbook.gallery.offline）与示例页面共用的样式表（dlbook.gallery.styles）。
+
+这里只用很小的假网站和 MkDocs 项目；真书的离线副本在 test_site.py 里构建，在 test_browser.py 里从 file:// 打开。
+"""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pytest
+from mkdocs.config import load_config
+from mkdocs.exceptions import PluginError
+
+from dlbook.gallery import offline
+from dlbook.gallery.offline import (
+    WORKER_SHIM,
+    ZIP_ENV,
+    broken_references,
+    build_offline,
+    check_site,
+    download_note,
+    outside_resources,
+    use_local_worker_shim,
+)
+from dlbook.gallery.plugin import _offline_zip
+from dlbook.gallery.styles import shared_stylesheets
+from tests.conftest import ROOT
+
+
+def _write(path: Path, text: str = "x") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def tiny_site(tmp_path) -> Path:
+    site = tmp_path / "site"
+    _write(site / "assets" / "app.js")
+    _write(site / "search" / "search_index.js")
+    _write(site / WORKER_SHIM)
+    _write(site / "a" / "index.html", '<a href="../b/">目录</a><a href="../b/page.html#x">锚点</a>')
+    _write(site / "b" / "index.html", '<script src="/assets/app.js"></script><a href="#top">顶</a>')
+    _write(site / "b" / "page.html", '<img src="pic%20one.png"><a href="https://example.com/">外</a>')
+    _write(site / "b" / "pic one.png")
+    return site
+
+
+def test_broken_references_finds_missing_files_and_follows_directory_urls(tiny_site):
+    assert broken_references(tiny_site) == []
+    (tiny_site / "b" / "pic one.png").unlink()
+    (tiny_site / "assets" / "app.js").unlink()
+    assert broken_references(tiny_site) == ["b/index.html: /assets/app.js", "b/page.html: pic%20one.png"]
+
+
+def test_directory_links_are_broken_in_an_offline_copy(tiny_site):
+    # 从 file:// 打开时，指向目录的链接只会让浏览器列出目录
+    assert broken_references(tiny_site, directory_urls=False) == ["a/index.html: ../b/（指向目录）"]
+
+
+def test_check_site_wants_local_search_and_no_outside_loads(tiny_site):
+    _write(tiny_site / "a" / "page.html", '<script src="https://unpkg.com/iframe-worker/shim"></script>')
+    (tiny_site / "search" / "search_index.js").unlink()
+    problems = check_site(tiny_site)
+    assert "a/page.html: 从站外加载 <script src=\"https://unpkg.com/iframe-worker/shim" in problems
+    assert "缺少 search/search_index.js（离线时的搜索要用）" in problems
+    assert "a/index.html: ../b/（指向目录）" in problems
+
+
+def test_outside_resources_ignores_plain_links_and_localhost():
+    html = (
+        '<link rel="stylesheet" href="//fonts.googleapis.com/css">'
+        '<img src="http://127.0.0.1:8000/x.png"><a href="https://arxiv.org/abs/1">论文</a>'
+    )
+    assert outside_resources(html) == ['<link rel="stylesheet" href="//fonts.googleapis.com/css']
+
+
+def test_the_offline_config_loads_the_worker_shim_from_the_site(monkeypatch):
+    monkeypatch.setenv(offline.OFFLINE_ENV, "true")
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    use_local_worker_shim(config)
+    assert config.extra["polyfills"] == [WORKER_SHIM]
+    assert (ROOT / "docs" / WORKER_SHIM).is_file()
+    # Material 的 offline 插件看到已有 iframe-worker，就不再加 unpkg.com 上的那一份
+    config.plugins["material/offline"].on_config(config)
+    assert config.extra["polyfills"] == [WORKER_SHIM]
+    assert config.use_directory_urls is False
+
+
+def test_the_hosted_config_loads_no_worker_shim(monkeypatch):
+    monkeypatch.delenv(offline.OFFLINE_ENV, raising=False)
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    use_local_worker_shim(config)
+    assert not config.extra.get("polyfills")
+    assert config.use_directory_urls is True
+
+
+def _project(tmp_path: Path, config: str) -> Path:
+    _write(tmp_path / "proj" / "docs" / "index.md", "# 首页\n")
+    return _write(tmp_path / "proj" / "mkdocs.yml", config)
+
+
+def test_a_failed_build_writes_no_zip(tmp_path):
+    config = _project(tmp_path, "site_name: x\nnav:\n  - 不存在.md\n")
+    out = tmp_path / "out" / "copy.zip"
+    with pytest.raises(RuntimeError, match="离线副本构建失败"):
+        build_offline(out, config_file=config)
+    assert list(out.parent.iterdir()) == []
+
+
+def test_a_copy_that_would_not_work_offline_is_not_zipped(tmp_path):
+    # 能构建，但不是离线方式：没有 search_index.js、没有站内的 iframe-worker
+    config = _project(tmp_path, "site_name: x\ntheme: mkdocs\n")
+    out = tmp_path / "copy.zip"
+    out.write_bytes(b"old")  # 上一次的副本：检查不过时原样留着
+    with pytest.raises(RuntimeError, match="离线副本有问题，没有写 copy.zip") as info:
+        build_offline(out, config_file=config)
+    assert "缺少 search/search_index.js" in str(info.value)
+    assert out.read_bytes() == b"old"
+    assert not (tmp_path / "copy.zip.part").exists()
+
+
+def test_a_missing_config_file_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match="找不到 MkDocs 配置文件 .*nope.yml"):
+        build_offline(tmp_path / "x.zip", config_file=tmp_path / "nope.yml")
+
+
+def test_main_reports_errors_without_a_traceback(tmp_path, capsys):
+    assert offline.main(["-o", str(tmp_path / "x.zip"), "-f", str(tmp_path / "nope.yml")]) == 1
+    assert "找不到 MkDocs 配置文件" in capsys.readouterr().err
+
+
+def test_download_note_has_three_forms():
+    assert download_note("../dlbook-offline.zip", 3 * 2**20).startswith(
+        "[下载离线副本 dlbook-offline.zip](../dlbook-offline.zip)（3 MB）"
+    )
+    assert "python -m dlbook.gallery.offline" in download_note(None)
+    assert download_note(None, offline=True).startswith("你读的就是离线副本")
+
+
+def test_offline_zip_setting_is_checked(tmp_path, monkeypatch):
+    monkeypatch.delenv(ZIP_ENV, raising=False)
+    assert _offline_zip() is None
+    monkeypatch.setenv(ZIP_ENV, str(tmp_path / "missing.zip"))
+    with pytest.raises(PluginError, match="找不到这个文件"):
+        _offline_zip()
+    _write(tmp_path / "not.zip", "plain text")
+    monkeypatch.setenv(ZIP_ENV, str(tmp_path / "not.zip"))
+    with pytest.raises(PluginError, match="不是 zip 文件"):
+        _offline_zip()
+    with zipfile.ZipFile(tmp_path / "ok.zip", "w") as zf:
+        zf.writestr("dlbook-offline/index.html", "<p>")
+    monkeypatch.setenv(ZIP_ENV, str(tmp_path / "ok.zip"))
+    assert _offline_zip() == (tmp_path / "ok.zip").resolve()
+
+
+def test_shared_stylesheets_keep_order_and_share_identical_blocks():
+    page = '<style type="text/css">a{}</style><p>x</p><style>b{}</style><style>a{}</style><style media="print">c{}</style>'
+    out, files = shared_stylesheets(page, lambda uri: "../" + uri)
+    links = [f'<link rel="stylesheet" href="../{uri}">' for uri in files]
+    assert len(files) == 2 and list(files.values()) == ["a{}", "b{}"]
+    assert out == links[0] + "<p>x</p>" + links[1] + links[0] + '<style media="print">c{}</style>'
