@@ -170,16 +170,15 @@ def build_offline(output: Path, *, config_file: Path = Path("mkdocs.yml")) -> Pa
         env.pop(name, None)
     with tempfile.TemporaryDirectory(prefix="dlbook-offline-") as tmp:
         site = Path(tmp) / FOLDER
+        # mkdocs 的输出直接给读者看：第一次构建要执行全部示例，要几分钟（full 模式更久）
         proc = subprocess.run(
             [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config_file), "-d", str(site)],
             cwd=config_file.parent,
             env=env,
-            capture_output=True,
-            text=True,
             check=False,
         )
         if proc.returncode != 0:
-            raise RuntimeError(f"离线副本构建失败（mkdocs build 退出码 {proc.returncode}）：\n{proc.stderr[-4000:]}")
+            raise RuntimeError(f"离线副本构建失败（mkdocs build 退出码 {proc.returncode}），原因见上面 mkdocs 的输出")
         # 从文件系统打开时没有服务器来显示 404 页面；它的链接又都从站点根目录写起（/assets/…），
         # 在 file:// 下指向磁盘的根目录，留着只会是一页打不开样式的死链接
         (site / "404.html").unlink(missing_ok=True)

@@ -221,7 +221,6 @@ class GalleryPlugin(BasePlugin[_Config]):
     def on_post_page(self, output: str, *, page, config) -> str:
         return strip_mathjax_loader(output)
 
-
     def on_post_build(self, *, config) -> None:
         """写出示例页面共用的样式表（:mod:`dlbook.gallery.styles`）。"""
         for uri, css in self._stylesheets.items():
