@@ -55,15 +55,21 @@ def browser():
         b.close()
 
 
-@pytest.fixture
-def page(browser, server):
-    """一个新页面；记录控制台错误、页面异常和所有发往站外的请求。"""
-    context = browser.new_context()
+def _recording_page(context):
+    """``context`` 里的一个新页面，``errors`` 记下控制台错误和页面异常，``outside`` 留给调用者记站外请求。"""
     pg = context.new_page()
     pg.errors = []
     pg.outside = []
     pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
     pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    return pg
+
+
+@pytest.fixture
+def page(browser, server):
+    """一个新页面；记录控制台错误、页面异常和所有发往站外的请求。"""
+    context = browser.new_context()
+    pg = _recording_page(context)
     host = urlparse(server).netloc
 
     def route(r):
@@ -385,11 +391,7 @@ def test_chinese_search(page, server, query, expected):
 def file_page(browser):
     """离线副本用的新页面：记录控制台错误、页面异常和所有不是本地文件的请求。"""
     context = browser.new_context()
-    pg = context.new_page()
-    pg.errors = []
-    pg.outside = []
-    pg.on("console", lambda m: pg.errors.append(m.text) if m.type == "error" else None)
-    pg.on("pageerror", lambda e: pg.errors.append(str(e)))
+    pg = _recording_page(context)
     pg.on("request", lambda r: None if r.url.startswith(("file:", "data:", "blob:", "about:")) else pg.outside.append(r.url))
     yield pg
     context.close()
