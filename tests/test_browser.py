@@ -439,3 +439,18 @@ def test_example_page_loads_the_shared_notebook_styles(page, server):
     wrapper = page.locator(".jupyter-wrapper").first
     assert wrapper.evaluate("e => getComputedStyle(e).getPropertyValue('--md-red-50').trim()") == "#ffebee"
     assert page.errors == [] and page.outside == []
+
+
+def test_example_page_copy_button_copies_the_cell_code(page, server):
+    # 复制按钮从隐藏的 clipboard-copy-txt 里取代码；它带着 data-search-exclude（不进搜索索引）也照样能用
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+    page.goto(f"{server}/gallery/cnn_basics/plot_channels/")
+    cell = page.locator(".jp-CodeCell").first
+    source = cell.locator(".clipboard-copy-txt")
+    assert source.get_attribute("data-search-exclude") is not None
+    cell.hover()
+    cell.locator("clipboard-copy").click()
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == source.text_content()
+    assert "dlbook.seed_everything(0)" in copied
+    assert page.errors == [] and page.outside == []

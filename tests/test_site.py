@@ -191,10 +191,25 @@ def test_search_index_is_segmented(site):
     assert "\u200b" in text, "jieba 分词后的文本用零宽空格分隔词"
 
 
+def test_search_indexes_example_code_once_and_no_notebook_chrome(site):
+    """示例页面的代码在搜索索引里只有一份；隐藏的提示符和复制按钮的文字不进索引。"""
+    import json
+
+    index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
+    docs = [doc for doc in index["docs"] if doc["location"].startswith("gallery/")]
+    assert docs
+    text = " ".join(doc["text"] for doc in docs)
+    assert "Copied!" not in text
+    assert not re.search(r"(?:In|Out)\s*\[\s*\d*\s*\]:", text)
+    page = " ".join(doc["text"] for doc in docs if doc["location"].startswith("gallery/cnn_basics/plot_channels/"))
+    # 高亮的代码留在 <pre> 里，可以搜到；给复制按钮用的那份纯文本不再重复一遍
+    assert page.count("seed_everything(0)") == 1, page[:2000]
+
+
 def test_api_page_covers_every_public_module():
     """docs/api.md 列出 dlbook 的每个公开模块（图库构建的内部模块除外），新模块不会被忘在 API 参考之外。"""
     listed = set(re.findall(r"^::: (\S+)$", (ROOT / "docs" / "api.md").read_text(encoding="utf-8"), re.M))
-    internal = {"cjk", "execute", "griffe_doctest", "notebook", "plugin", "render", "slugs", "styles"}  # dlbook.gallery 的内部
+    internal = {"cjk", "execute", "griffe_doctest", "notebook", "plugin", "render", "search", "slugs", "styles"}  # dlbook.gallery 的内部
     modules = set()
     for path in (ROOT / "dlbook").rglob("*.py"):
         parts = path.relative_to(ROOT).with_suffix("").parts

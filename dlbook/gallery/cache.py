@@ -29,7 +29,8 @@ _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 # 这些模块只处理已经执行过的笔记本和生成的页面，改了它们不会改变任何示例的输出，不算进键：
 # 调整页面的渲染时不必把整个图库重新执行一遍
 _PAGE_ONLY = frozenset(
-    f"gallery/{name}.py" for name in ("figures", "griffe_doctest", "plugin", "render", "slugs")
+    f"gallery/{name}.py"
+    for name in ("figures", "griffe_doctest", "offline", "plugin", "render", "search", "slugs", "styles")
 )
 
 

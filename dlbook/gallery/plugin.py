@@ -45,6 +45,7 @@ from dlbook.gallery.offline import (
     use_local_worker_shim,
 )
 from dlbook.gallery.render import notebook_to_markdown
+from dlbook.gallery.search import exclude_notebook_chrome
 from dlbook.gallery.slugs import (
     fix_notebook_headings,
     link_images,
@@ -198,6 +199,7 @@ class GalleryPlugin(BasePlugin[_Config]):
             html = strip_remote_scripts(html)
             html = fix_notebook_headings(html, page.toc)
             html = self._images(html, page.file.src_uri)
+            html = exclude_notebook_chrome(html)
             html, styles = shared_stylesheets(html, lambda uri: get_relative_url(uri, page.url))
             self._stylesheets.update(styles)
         return join_cjk_lines(html)  # 每一页：折行的中文在 Chromium 里会多出空格
