@@ -16,6 +16,12 @@ pytestmark = pytest.mark.slow
 SCRIPTS = find_scripts(GALLERY)
 IDS = [p.relative_to(GALLERY).as_posix() for p in SCRIPTS]
 _WARNING = re.compile(r"Warning|Glyph \d+|missing from font", re.IGNORECASE)
+# 连库里触发的 DeprecationWarning 也显示出来（Python 默认只显示 __main__ 里的），
+# 忽略的只有 pyproject.toml 里同样忽略的那条 PyTorch 自己的警告
+_SHOW_WARNINGS = (
+    "-W", "default",
+    "-W", "ignore:`torch.jit.script_method` is deprecated:DeprecationWarning",
+)
 _ADDRESS = re.compile(r"<[^<>]* at 0x[0-9a-fA-F]+>")
 
 
@@ -28,7 +34,7 @@ def test_example_runs_alone(script, tmp_path):
     """``python gallery/<章>/plot_x.py``：从别的目录运行，无显示器，图存成文件。"""
     figures = tmp_path / "figures"
     proc = subprocess.run(
-        [sys.executable, str(script)],
+        [sys.executable, *_SHOW_WARNINGS, str(script)],
         cwd=tmp_path,
         env=quick_env(DLBOOK_FIGURES=str(figures)),
         capture_output=True,

@@ -13,6 +13,7 @@ quick 模式为了在 CPU 上一分钟内跑完，只用 2560 张图像、窄得
 
 # %%
 import matplotlib.pyplot as plt
+import numpy as np
 import torch
 from torchvision.utils import make_grid
 
@@ -130,9 +131,10 @@ print(
 # 同一批 64 个噪声在若干轮之后生成的图像。像素变回 $[0, 1]$ 再画。
 
 # %%
-def to_image(batch: torch.Tensor, nrow: int = 8) -> torch.Tensor:
+def to_image(batch: torch.Tensor, nrow: int = 8) -> np.ndarray:
     grid = make_grid((batch + 1) / 2, nrow=nrow, padding=1, pad_value=1.0)
-    return grid[0].clamp(0, 1)  # grid 的形状是 (3, H, W)，取一个通道
+    # grid 的形状是 (3, H, W)，取一个通道；交给 matplotlib 之前转成 NumPy 数组
+    return grid[0].clamp(0, 1).numpy()
 
 
 shown = sorted({e for e in (1, 2, 3, 5, 10, 15, epochs) if e <= epochs})

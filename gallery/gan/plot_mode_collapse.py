@@ -162,7 +162,8 @@ for ax, name in zip(axes, list(settings)[:2]):
     shares = [nearest_share(samples) for samples, _ in trace]
     share = torch.stack(shares, dim=1)  # (8, 记录次数)
     image = ax.imshow(
-        share, aspect="auto", cmap="magma", vmin=0, vmax=1, extent=extent,
+        share.numpy(), aspect="auto", cmap="magma", vmin=0, vmax=1,
+        extent=extent,
     )
     ax.set(title=name, xlabel="步数", yticks=range(8))
 axes[0].set_ylabel("模式")

@@ -77,7 +77,7 @@ Z
 # 下面一行是同一个转置卷积的另一种看法：在 $3\times 3$ 输入的相邻元素之间插 0（浅蓝），四周补 $k-1-p=1$ 圈 0（灰），
 # 得到 $7\times 7$，再用**翻转后**的卷积核做步幅为 1 的普通卷积，就得到 $5\times 5$ 的输出。
 # 红框是输出 $[1, 2]$ 的窗口：里面只有两个真实输入 13 和 60，其余都是 0，所以这个输出是 $13 + 60 = 73$。
-# 有的窗口里真实输入一个都没有（例如输出 $[1, 1]$），输出就是 0。
+# 输出 $[1, 1]$ 的窗口里有四个真实输入（6、13、41、60），可它们都落在卷积核四角的 0 上，所以这个输出是 0。
 # 每一步的“步幅”因此是 $1/2$：这就是“分数步幅卷积”（fractionally-strided convolution）这个名字的由来。
 
 # %%
@@ -316,7 +316,7 @@ for ax, k in zip(axes, (3, 4)):
     cover = trans_conv2d(
         torch.ones(6, 6), torch.ones(k, k), stride=2, padding=1,
     )
-    image = ax.imshow(cover, cmap="viridis", vmin=0.5, vmax=4.5)
+    image = ax.imshow(cover.numpy(), cmap="viridis", vmin=0.5, vmax=4.5)
     ax.set_title(f"核 {k}×{k}、步幅 2：{tuple(cover.shape)}")
     ax.set_axis_off()
 fig.colorbar(image, ax=axes, ticks=[1, 2, 3, 4], label="被撒到的次数")
