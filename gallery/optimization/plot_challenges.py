@@ -82,8 +82,8 @@ xs = descend(risk, -0.8, lr=0.05, steps=50)
 print(f"梯度下降 50 步后停在 x = {xs[-1]:.4f}，导数 {grad(risk, xs[-1]):.1e}，"
       f"f = {risk(torch.tensor(xs[-1])):.3f}")
 x = torch.linspace(-1.0, 2.0, 301, dtype=torch.float64)
-print(f"而 [-1, 2] 上的全局最小值约为 f = {risk(x).min():.3f}"
-      f"（x ≈ {x[risk(x).argmin()]:.2f}）")
+best = x[risk(x).argmin()]
+print(f"而 [-1, 2] 上的全局最小值约为 f = {risk(best):.3f}（x ≈ {best:.2f}）")
 
 fig, ax = plt.subplots(figsize=(5, 3))
 ax.plot(x, risk(x))
@@ -93,7 +93,8 @@ ax.annotate(
     arrowprops={"arrowstyle": "->"},
 )
 ax.annotate(
-    "全局极小值", (1.1, -1.07), (0.5, 1.2), arrowprops={"arrowstyle": "->"}
+    "全局极小值", (best, risk(best)), (0.5, 1.2),
+    arrowprops={"arrowstyle": "->"},
 )
 ax.set(xlabel="$x$", ylabel="$f(x)$")
 ax.legend()

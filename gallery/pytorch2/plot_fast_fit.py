@@ -47,7 +47,7 @@ if dlbook.current_mode() == "full" or device.type == "cuda":
     if device.type == "cuda":
         paths["编译 + CUDA 图"] = FastConfig(compile=True, cuda_graphs=True)
 else:
-    print("quick 模式在 CPU 上不编译（编译 LeNet 要几十秒，见上一页的实测）；")
+    print("quick 模式在 CPU 上不编译，以节省构建时间（编译用时见上一页）；")
     print("full 模式会加上编译的路径。")
 
 # %% [markdown]
