@@ -33,6 +33,7 @@ from typing import Any
 
 import torch
 
+from dlbook import _cli
 from dlbook.device import get_device, seed_everything
 from dlbook.fast import FastConfig
 from dlbook.train import History
@@ -322,13 +323,6 @@ def _round(value: float | None) -> float | None:
 # ---------------------------------------------------------------------------
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"应为正整数，而不是 {text}")
-    return value
-
-
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m dlbook.bench",
@@ -342,16 +336,16 @@ def _parser() -> argparse.ArgumentParser:
         choices=list(MODES),
         help="训练路径，可以给几个，依次运行（默认 plain）",
     )
-    parser.add_argument("--epochs", type=_positive, default=10, help="训练轮数（默认 10）")
+    parser.add_argument("--epochs", type=_cli.positive_int, default=10, help="训练轮数（默认 10）")
     parser.add_argument("--device", default=None, help="cpu、cuda、cuda:N 或 mps（默认自动选择）")
-    parser.add_argument("--batch-size", type=_positive, default=None, help="批量大小（默认取配方）")
-    parser.add_argument("--lr", type=float, default=None, help="学习率（默认取配方）")
-    parser.add_argument("--resize", type=_positive, default=None, help="输入边长（默认取配方）")
-    parser.add_argument("--subset", type=_positive, default=None, help="只用这么多张训练图像")
-    parser.add_argument("--test-subset", type=_positive, default=None, help="只用这么多张测试图像")
-    parser.add_argument("--seed", type=int, default=0, help="随机种子（默认 0）")
+    parser.add_argument("--batch-size", type=_cli.positive_int, default=None, help="批量大小（默认取配方）")
+    parser.add_argument("--lr", type=_cli.positive_float, default=None, help="学习率（默认取配方）")
+    parser.add_argument("--resize", type=_cli.positive_int, default=None, help="输入边长（默认取配方）")
+    parser.add_argument("--subset", type=_cli.positive_int, default=None, help="只用这么多张训练图像")
+    parser.add_argument("--test-subset", type=_cli.positive_int, default=None, help="只用这么多张测试图像")
+    parser.add_argument("--seed", type=_cli.seed, default=0, help="随机种子（默认 0）")
     parser.add_argument(
-        "--threads", type=_positive, default=None, help="PyTorch 在 CPU 上用几个线程（默认由 PyTorch 决定）"
+        "--threads", type=_cli.positive_int, default=None, help="PyTorch 在 CPU 上用几个线程（默认由 PyTorch 决定）"
     )
     return parser
 
@@ -363,7 +357,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         device = str(get_device(args.device))
     except (ValueError, RuntimeError) as exc:
-        parser.error(f"--device：{exc}")
+        # 没给 --device 时错的是环境变量 DLBOOK_DEVICE，消息里已经写明
+        parser.error(f"--device：{exc}" if args.device is not None else str(exc))
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     for mode in args.mode:

@@ -3,7 +3,7 @@
 数据按下面的顺序查找，找到即用：
 
 1. 参数 ``root``（给出时只查这里）；
-2. 环境变量 ``DLBOOK_DATA`` 指向的目录；
+2. 环境变量 ``DLBOOK_DATA`` 指向的目录（设了就必须是一个存在的目录，否则报错，不悄悄改用别处的数据）；
 3. Debian/Ubuntu 软件包 ``dataset-fashion-mnist`` 安装的 ``/usr/share/datasets/fashion-mnist``；
 4. 下载缓存 ``$DLBOOK_CACHE/fashion-mnist``（默认 ``~/.cache/dlbook/fashion-mnist``）。
 
@@ -25,6 +25,7 @@ import math
 import os
 import shutil
 import tempfile
+import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -59,6 +60,7 @@ Split = Literal["train", "test"]
 DATA_ENV = "DLBOOK_DATA"
 CACHE_ENV = "DLBOOK_CACHE"
 MIRRORS_ENV = "DLBOOK_FASHION_MNIST_MIRRORS"
+DOWNLOAD_TIMEOUT = 30.0  # 秒：镜像连上了却迟迟不发数据时，多久之后换下一个
 
 _SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
 _SUBDIRS = (".", "fashion-mnist", "FashionMNIST/raw")
@@ -99,7 +101,14 @@ def _search_dirs(root: str | Path | None) -> list[tuple[Path, str]]:
         return [(Path(root).expanduser(), "参数 root")]
     dirs: list[tuple[Path, str]] = []
     if env := os.environ.get(DATA_ENV):
-        dirs.append((Path(env).expanduser(), f"环境变量 {DATA_ENV}"))
+        directory = Path(env).expanduser()
+        if not directory.is_dir():
+            # 设了却指错了地方（多半是笔误）：不悄悄改用别处的数据
+            raise DataError(
+                f"环境变量 {DATA_ENV}={env!r} 指向的目录不存在（或不是目录）。"
+                f"请把它改成放着 Fashion-MNIST 的 IDX 文件的目录，或者删掉这个变量。"
+            )
+        dirs.append((directory, f"环境变量 {DATA_ENV}"))
     dirs.append((_SYSTEM_DIR, "Debian 软件包 dataset-fashion-mnist"))
     dirs.append((_cache_dir(), "下载缓存"))
     return dirs
@@ -213,18 +222,20 @@ def _mirrors() -> list[str]:
     return [u if u.endswith("/") else u + "/" for u in urls]
 
 
-def _download_url(url: str, root: Path, filename: str, md5: str | None) -> None:
-    from torchvision.datasets.utils import download_url
+def _download_url(url: str, path: Path) -> None:
+    """把 ``url`` 下载到 ``path``。连接或读取 :data:`DOWNLOAD_TIMEOUT` 秒没有进展就放弃。
 
-    download_url(url, root, filename=filename, md5=md5)
+    不核对压缩文件的 MD5：下载之后核对的是解压后内容的 SHA-256（:func:`_decode_idx`），
+    所以重新压缩过的镜像（例如 Debian 软件包里的文件）同样能用。
+    """
+    request = urllib.request.Request(url, headers={"User-Agent": "dlbook"})
+    with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response, path.open("wb") as out:
+        shutil.copyfileobj(response, out, 1 << 16)
 
 
 def _download(name: str, dest: Path, dirs: list[tuple[Path, str]]) -> Path:
     """从镜像下载 ``name.gz`` 到 ``dest``：临时目录 → 校验 → ``os.replace``。"""
-    from torchvision.datasets import FashionMNIST
-
     filename = f"{name}.gz"
-    md5 = dict(FashionMNIST.resources).get(filename)
     try:
         dest.mkdir(parents=True, exist_ok=True)
         tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=dest))
@@ -237,9 +248,9 @@ def _download(name: str, dest: Path, dirs: list[tuple[Path, str]]) -> Path:
         for mirror in _mirrors():
             url = mirror + filename
             try:
-                _download_url(url, tmp, filename, md5)
+                _download_url(url, tmp / filename)
                 _decode_idx(_read_bytes(tmp / filename), tmp / filename, name)
-            except Exception as exc:  # 网络、md5、格式：换下一个镜像
+            except Exception as exc:  # 网络、超时、格式、校验：换下一个镜像
                 errors.append(f"  - {url}：{exc}")
                 (tmp / filename).unlink(missing_ok=True)
                 continue
@@ -335,7 +346,7 @@ def fashion_mnist_tensors(
     images, labels = _load_split(split, root=root, download=True)
     if subset is not None:
         if not 1 <= subset <= len(labels):
-            raise ValueError(f"subset 应在 1 到 {len(labels)} 之间，而不是 {subset}")
+            raise ValueError(f"{split} 划分只有 {len(labels)} 张图像，subset 应在 1 到 {len(labels)} 之间，而不是 {subset}")
         index = torch.randperm(len(labels), generator=torch.Generator().manual_seed(seed))[:subset]
         images, labels = images[index], labels[index]
     device = torch.device(device) if device is not None else torch.device("cpu")

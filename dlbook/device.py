@@ -60,14 +60,14 @@ def get_device(name: str | None = None) -> torch.device:
         raise ValueError(f"{_origin(source)}未知的设备 {name!r}：可选 cpu、cuda、cuda:N、mps")
     if key.startswith("cuda"):
         if not torch.cuda.is_available():
-            raise RuntimeError(f"{source}要求设备 {name!r}，但这台机器上没有可用的 CUDA")
+            raise RuntimeError(f"{_origin(source)}要求设备 {name!r}，但这台机器上没有可用的 CUDA")
         index = int(key.split(":")[1]) if ":" in key else 0
         if index >= torch.cuda.device_count():
             raise RuntimeError(
-                f"{source}要求设备 {name!r}，但只有 {torch.cuda.device_count()} 块 GPU"
+                f"{_origin(source)}要求设备 {name!r}，但只有 {torch.cuda.device_count()} 块 GPU"
             )
     if key.startswith("mps") and not _mps_available():
-        raise RuntimeError(f"{source}要求设备 'mps'，但这台机器上没有可用的 MPS")
+        raise RuntimeError(f"{_origin(source)}要求设备 'mps'，但这台机器上没有可用的 MPS")
     return torch.device(key)
 
 

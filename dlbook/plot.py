@@ -271,8 +271,13 @@ def show(fig: Figure | None = None, *, name: str | None = None) -> Path | None:
         plt.show()
         return None
     path = _figure_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, bbox_inches="tight")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fig.savefig(path, bbox_inches="tight")
+    except OSError as exc:
+        raise OSError(
+            f"无法把图存到 {path}：{exc}。请把环境变量 {FIGURES_ENV} 设成一个可写的目录"
+        ) from exc
     plt.close(fig)
     print(f"图已保存到 {path}")
     return path

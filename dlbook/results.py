@@ -26,6 +26,7 @@ import math
 import os
 import statistics
 from dataclasses import asdict, dataclass, fields
+from pathlib import Path
 from typing import Any
 
 from torch import nn
@@ -156,8 +157,15 @@ def report(name: str, *, model: nn.Module, history: History, note: str = "") -> 
         print(result.summary())
     path = os.environ.get(RESULTS_ENV)
     if path:
-        with open(path, "a", encoding="utf-8") as f:  # 每条一行：几次运行可以追加到同一个文件
-            f.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        try:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as f:  # 每条一行：几次运行可以追加到同一个文件
+                f.write(json.dumps(result.to_dict(), ensure_ascii=False) + "\n")
+        except OSError as exc:
+            raise OSError(
+                f"无法把结果追加到 {path}：{exc}。环境变量 {RESULTS_ENV} 应当是一个可写的文件路径"
+                "（结果已经打印在上面）"
+            ) from exc
     return result
 
 

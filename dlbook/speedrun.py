@@ -39,6 +39,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from dlbook import _cli
 from dlbook import fast as _fast
 from dlbook.augment import random_crop_flip
 from dlbook.bench import MODES, hardware_name, synchronize
@@ -336,13 +337,6 @@ def summarize(records: Sequence[dict[str, Any]]) -> dict[str, Any]:
 # ---------------------------------------------------------------------------
 
 
-def _positive(text: str) -> int:
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"应为正整数，而不是 {text}")
-    return value
-
-
 def _parser() -> argparse.ArgumentParser:
     defaults = SpeedrunConfig()
     parser = argparse.ArgumentParser(
@@ -356,17 +350,17 @@ def _parser() -> argparse.ArgumentParser:
         choices=list(MODES),
         help="训练路径（默认：CUDA 上 compile，其他设备上 plain）",
     )
-    parser.add_argument("--runs", type=_positive, default=1, help="换几个种子各跑一次（默认 1）")
-    parser.add_argument("--seed", type=int, default=defaults.seed, help="第一次运行的种子（默认 0）")
-    parser.add_argument("--epochs", type=_positive, default=defaults.epochs, help=f"训练轮数（默认 {defaults.epochs}）")
+    parser.add_argument("--runs", type=_cli.positive_int, default=1, help="换几个种子各跑一次（默认 1）")
+    parser.add_argument("--seed", type=_cli.seed, default=defaults.seed, help="第一次运行的种子（默认 0）")
+    parser.add_argument("--epochs", type=_cli.positive_int, default=defaults.epochs, help=f"训练轮数（默认 {defaults.epochs}）")
     parser.add_argument(
-        "--batch-size", type=_positive, default=defaults.batch_size, help=f"批量大小（默认 {defaults.batch_size}）"
+        "--batch-size", type=_cli.positive_int, default=defaults.batch_size, help=f"批量大小（默认 {defaults.batch_size}）"
     )
-    parser.add_argument("--lr", type=float, default=defaults.lr, help=f"峰值学习率（默认 {defaults.lr}）")
-    parser.add_argument("--subset", type=_positive, default=None, help="只用这么多张训练图像（试跑用）")
-    parser.add_argument("--test-subset", type=_positive, default=None, help="只用这么多张测试图像（试跑用）")
+    parser.add_argument("--lr", type=_cli.positive_float, default=defaults.lr, help=f"峰值学习率（默认 {defaults.lr}）")
+    parser.add_argument("--subset", type=_cli.positive_int, default=None, help="只用这么多张训练图像（试跑用）")
+    parser.add_argument("--test-subset", type=_cli.positive_int, default=None, help="只用这么多张测试图像（试跑用）")
     parser.add_argument(
-        "--threads", type=_positive, default=None, help="PyTorch 在 CPU 上用几个线程（默认由 PyTorch 决定）"
+        "--threads", type=_cli.positive_int, default=None, help="PyTorch 在 CPU 上用几个线程（默认由 PyTorch 决定）"
     )
     return parser
 
@@ -378,21 +372,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         device = get_device(args.device)
     except (ValueError, RuntimeError) as exc:
-        parser.error(f"--device：{exc}")
+        # 没给 --device 时错的是环境变量 DLBOOK_DEVICE，消息里已经写明
+        parser.error(f"--device：{exc}" if args.device is not None else str(exc))
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     mode = args.mode or ("compile" if device.type == "cuda" else "plain")
-    config = SpeedrunConfig(
-        mode=mode,
-        device=str(device),
-        seed=args.seed,
-        epochs=args.epochs,
-        batch_size=args.batch_size,
-        lr=args.lr,
-        subset=args.subset,
-        test_subset=args.test_subset,
-    )
     try:
+        config = SpeedrunConfig(
+            mode=mode,
+            device=str(device),
+            seed=args.seed,
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            subset=args.subset,
+            test_subset=args.test_subset,
+        )
         records = run(config, runs=args.runs, on_record=_print_json)
     except (ValueError, RuntimeError) as exc:
         print(f"python -m dlbook.speedrun：{exc}", file=sys.stderr)

@@ -114,15 +114,27 @@ def test_dlbook_data_is_searched_before_the_system_dir(tmp_path, monkeypatch):
 
 
 def test_not_found_without_download_lists_searched_places(isolated, monkeypatch, tmp_path):
-    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "missing"))
+    (tmp_path / "empty").mkdir()
+    monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "empty"))
     with pytest.raises(DataError) as info:
         load_fashion_mnist("test", download=False)
     message = str(info.value)
-    for place in (tmp_path / "missing", data._SYSTEM_DIR, isolated):
+    for place in (tmp_path / "empty", data._SYSTEM_DIR, isolated):
         assert str(place) in message
     assert "目录不存在" in message
     for hint in ("DLBOOK_DATA", "dataset-fashion-mnist", data.MIRRORS_ENV, TEST_IMAGES):
         assert hint in message
+
+
+@pytest.mark.parametrize("kind", ["missing", "file"])
+def test_dlbook_data_that_is_not_a_directory_is_an_error(tmp_path, monkeypatch, kind):
+    # 系统目录里有好数据，但设错了的 DLBOOK_DATA 不能被悄悄跳过
+    wrong = tmp_path / "typo"
+    if kind == "file":
+        wrong.write_text("")
+    monkeypatch.setenv(data.DATA_ENV, str(wrong))
+    with pytest.raises(DataError, match=re.escape(f"{data.DATA_ENV}={str(wrong)!r}")):
+        load_fashion_mnist("test")
 
 
 def test_not_found_in_root_without_download(tmp_path):
@@ -200,20 +212,19 @@ def test_replaced_file_is_read_again(tmp_path):
 
 
 class FakeDownload:
-    """代替 torchvision 的 download_url；记录网址，按 ``behaviour`` 写文件或失败。"""
+    """代替 ``data._download_url``；记录网址，按 ``behaviour`` 写文件或失败。"""
 
     def __init__(self, behaviour: str = "ok", fail_hosts: tuple[str, ...] = ()):
         self.behaviour, self.fail_hosts, self.urls = behaviour, fail_hosts, []
 
-    def __call__(self, url: str, root: Path, filename: str, md5: str | None) -> None:
+    def __call__(self, url: str, path: Path) -> None:
         self.urls.append(url)
-        assert md5 is not None and len(md5) == 32  # 用 torchvision 给的 md5
         if any(host in url for host in self.fail_hosts):
             raise urllib.error.URLError("connection refused")
-        payload = (DEBIAN / filename).read_bytes()
+        payload = (DEBIAN / path.name).read_bytes()
         if self.behaviour == "truncated":
             payload = payload[: len(payload) // 3]
-        (Path(root) / filename).write_bytes(payload)
+        path.write_bytes(payload)
         if self.behaviour == "interrupt":
             raise KeyboardInterrupt
 
@@ -276,6 +287,47 @@ def test_unreachable_mirrors(isolated, monkeypatch):
     with pytest.raises(DataError, match="connection refused"):
         load_fashion_mnist("test")
     assert _files(isolated) == []
+
+
+@pytest.fixture
+def mirror(tmp_path):
+    """本机上的一个 HTTP 镜像，发的是 Debian 重新压缩过的 .gz（与 torchvision 记录的 MD5 不同）。"""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(DEBIAN)))
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_download_from_a_recompressed_mirror(isolated, monkeypatch, mirror):
+    # 真的走一遍 HTTP；校验的是解压后内容的 SHA-256，不是压缩文件的 MD5
+    monkeypatch.setenv(data.MIRRORS_ENV, mirror)
+    X, y = load_fashion_mnist("test")
+    assert X.shape == (10000, 28, 28) and y.shape == (10000,)
+    assert _files(isolated) == [isolated / f"{TEST_IMAGES}.gz", isolated / f"{TEST_LABELS}.gz"]
+
+
+def test_a_mirror_that_never_answers_times_out(isolated, monkeypatch):
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))  # 接受连接，却一个字节也不发
+    try:
+        port = listener.getsockname()[1]
+        monkeypatch.setenv(data.MIRRORS_ENV, f"http://127.0.0.1:{port}/fm/")
+        monkeypatch.setattr(data, "DOWNLOAD_TIMEOUT", 0.5)
+        with pytest.raises(DataError, match=f"127.0.0.1:{port}/fm/{TEST_IMAGES}.gz.*timed out"):
+            load_fashion_mnist("test")
+    finally:
+        listener.close()
+    assert _files(isolated) == [] and list(isolated.iterdir()) == []
 
 
 def test_interrupted_download_leaves_nothing_behind(isolated, monkeypatch):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import nbformat
@@ -152,6 +153,13 @@ def test_bad_scripts_are_named(tmp_path, text, message):
     assert "plot_bad.py" in str(info.value)
 
 
+def test_a_script_that_is_not_utf8_is_named(tmp_path):
+    path = tmp_path / "plot_bad.py"
+    path.write_bytes('"""\n标题\n====\n"""\n\n# %%\nx = "caf'.encode() + b"\xe9" + b'"\n')
+    with pytest.raises(ScriptError, match=r"plot_bad.py:7: 脚本不是 UTF-8 编码.*0xe9"):
+        script_to_notebook(path)
+
+
 def test_inline_math_may_wrap_onto_an_ordinary_line(tmp_path):
     path = tmp_path / "plot_ok.py"
     path.write_text(
@@ -268,6 +276,8 @@ def test_broken_example_names_script_cell_and_traceback(tmp_path):
     assert "第 2 个代码单元格" in message
     assert "b = a / 0" in message
     assert "ZeroDivisionError" in message
+    assert "\x1b[" not in message, "回溯里不留终端的颜色转义"
+    assert "An error occurred while executing" not in message, "单元格的代码只在“出错的代码”下列一次"
     # 失败的示例不进缓存
     assert not list((tmp_path / "cache").glob("*.json"))
 
@@ -292,6 +302,35 @@ def test_pattern_executes_only_matching_scripts(tmp_path):
     assert list(build.examples) == ["ch/plot_b.py"]
     assert [p.name for p in build.skipped] == ["plot_a.py"]
     assert any("跳过 ch/plot_a.py" in line for line in logs)
+
+
+def test_invalid_pattern_is_named(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
+    with pytest.raises(ValueError, match=r"pattern='\[' 不是有效的正则表达式"):
+        _build(tmp_path, gallery, pattern="[")
+
+
+def test_a_gallery_without_examples_is_an_error_and_keeps_the_old_pages(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
+    build, _ = _build(tmp_path, gallery)
+    page = tmp_path / "out" / build.examples["ch/plot_b.py"].page_uri
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match=re.escape(f"图库目录 {empty} 里没有示例")):
+        _build(tmp_path, empty)
+    assert page.is_file(), "指错了图库目录，不能把上一次生成的页面当作过时的删掉"
+
+
+def test_stale_files_are_removed_only_under_gallery(tmp_path):
+    # 输出目录里不是这次构建写的东西，只有 gallery/ 下面的才是它以前写的
+    out = tmp_path / "out"
+    (out / "notes").mkdir(parents=True)
+    (out / "notes" / "mine.md").write_text("别删我")
+    (out / "gallery" / "old").mkdir(parents=True)
+    (out / "gallery" / "old" / "plot_gone.ipynb").write_text("{}")
+    _build(tmp_path, _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT))
+    assert (out / "notes" / "mine.md").read_text() == "别删我"
+    assert not (out / "gallery" / "old" / "plot_gone.ipynb").exists()
 
 
 def test_atomic_write_leaves_nothing_half_written(tmp_path, monkeypatch):

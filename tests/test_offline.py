@@ -106,7 +106,7 @@ def test_a_failed_build_writes_no_zip(tmp_path):
     out = tmp_path / "out" / "copy.zip"
     with pytest.raises(RuntimeError, match="离线副本构建失败"):
         build_offline(out, config_file=config)
-    assert list(out.parent.iterdir()) == []
+    assert not out.parent.exists(), "构建失败时不留下为 zip 建的空目录"
 
 
 def test_a_copy_that_would_not_work_offline_is_not_zipped(tmp_path):
@@ -119,6 +119,24 @@ def test_a_copy_that_would_not_work_offline_is_not_zipped(tmp_path):
     assert "缺少 search/search_index.js" in str(info.value)
     assert out.read_bytes() == b"old"
     assert not (tmp_path / "copy.zip.part").exists()
+
+
+@pytest.mark.parametrize("kind", ["directory", "under a file"])
+def test_a_bad_output_path_is_named_before_building(tmp_path, monkeypatch, kind):
+    config = _project(tmp_path, "site_name: x\n")
+    if kind == "directory":
+        out, expected = tmp_path / "copies", "是一个目录"
+        out.mkdir()
+    else:
+        (tmp_path / "afile").write_text("")
+        out, expected = tmp_path / "afile" / "copy.zip", "是一个文件，不是目录"
+
+    def no_build(*args, **kwargs):
+        raise AssertionError("输出路径不对，不应该开始构建")
+
+    monkeypatch.setattr(offline.subprocess, "run", no_build)
+    with pytest.raises(ValueError, match=expected):
+        build_offline(out, config_file=config)
 
 
 def test_a_missing_config_file_is_named(tmp_path):

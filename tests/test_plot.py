@@ -191,6 +191,14 @@ def test_show_uses_current_figure_and_default_directory(tmp_path, monkeypatch):
     assert plt.get_fignums() == []
 
 
+def test_show_names_dlbook_figures_when_it_cannot_save(tmp_path, monkeypatch):
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path / "afile"))  # 是文件，不是目录
+    with pytest.raises(OSError, match=f"请把环境变量 {plot.FIGURES_ENV} 设成一个可写的目录"):
+        show(_chinese_figure())
+    plt.close("all")
+
+
 def test_show_name_with_suffix(tmp_path, monkeypatch):
     monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path / "sub"))
     path = show(_chinese_figure(), name="kernel.svg")

@@ -66,6 +66,25 @@ def test_report_speed_skips_the_first_epoch_unless_alone(monkeypatch):
     assert report("m", model=nn.Linear(1, 1), history=one).examples_per_sec == 7.0
 
 
+def test_report_appends_to_dlbook_results_and_creates_its_folder(tmp_path, monkeypatch, capsys):
+    import json
+
+    path = tmp_path / "new" / "results.jsonl"
+    monkeypatch.setenv("DLBOOK_MODE", "quick")
+    monkeypatch.setenv("DLBOOK_RESULTS", str(path))
+    report("a", model=nn.Linear(1, 1), history=_history())
+    report("b", model=nn.Linear(1, 1), history=_history())
+    assert [json.loads(line)["name"] for line in path.read_text(encoding="utf-8").splitlines()] == ["a", "b"]
+
+
+def test_an_unwritable_dlbook_results_is_named(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("DLBOOK_MODE", "quick")
+    monkeypatch.setenv("DLBOOK_RESULTS", str(tmp_path))  # 是目录，不是文件
+    with pytest.raises(OSError, match="环境变量 DLBOOK_RESULTS 应当是一个可写的文件路径"):
+        report("a", model=nn.Linear(1, 1), history=_history())
+    assert "a" in capsys.readouterr().out, "写文件失败之前结果已经打印出来"
+
+
 def test_report_needs_test_accuracy():
     with pytest.raises(ValueError, match="测试准确率"):
         report("m", model=nn.Linear(1, 1), history=_history(test_acc=[]))

@@ -127,7 +127,10 @@ class GalleryBuild:
         self.cache = ExampleCache(cache_dir)
         self.mode = mode
         self.device = device
-        self.pattern = re.compile(pattern) if pattern else None
+        try:
+            self.pattern = re.compile(pattern) if pattern else None
+        except re.error as exc:
+            raise ValueError(f"pattern={pattern!r} 不是有效的正则表达式（{exc}）") from None
         self.use_directory_urls = use_directory_urls
         self.log = log
         self.examples: dict[str, Example] = {}
@@ -140,9 +143,13 @@ class GalleryBuild:
         """执行（或从缓存取出）全部示例并写出文件，返回示例列表。"""
         if not self.gallery_dir.is_dir():
             raise FileNotFoundError(f"图库目录 {self.gallery_dir} 不存在")
+        scripts = find_scripts(self.gallery_dir)
+        if not scripts:
+            # 多半是目录指错了；照常构建会把上一次生成的示例页面全部当作过时的删掉
+            raise FileNotFoundError(f"图库目录 {self.gallery_dir} 里没有示例：找不到 <章>/plot_*.py")
         env = environment()
         self.executed = 0
-        for script in find_scripts(self.gallery_dir):
+        for script in scripts:
             example = self._example(script, env)
             if example is None:
                 self.skipped.append(script)
@@ -299,9 +306,11 @@ class GalleryBuild:
         self._write("gallery/index.md", "\n".join(lines).encode("utf-8"))
 
     def _remove_stale(self) -> None:
-        if not self.out_dir.is_dir():
+        """删掉以前的构建写过、这次没有再写的文件。只动 ``gallery/`` 下面：输出目录里别的东西不是这里写的。"""
+        generated = self.out_dir / "gallery"
+        if not generated.is_dir():
             return
-        for path in self.out_dir.rglob("*"):
+        for path in generated.rglob("*"):
             if path.is_file() and path not in self._written:
                 path.unlink()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 import time
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from nbformat import NotebookNode
 from traitlets.config import Config
 
 __all__ = ["ExampleError", "Execution", "execute_notebook"]
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # IPython 给回溯上色用的转义序列
 
 
 class ExampleError(RuntimeError):
@@ -104,13 +107,20 @@ def _execute(nb: NotebookNode, *, script: Path, env: dict[str, str], timeout: in
         source = nb.cells[index].source if index is not None else ""
         number = _code_cell_index(nb, index) if index is not None else None
         # CellExecutionError 的消息里已经有回溯；超时和内核崩溃只有一句话，补上类型名
-        detail = str(exc) if isinstance(exc, CellExecutionError) else f"{type(exc).__name__}: {exc}"
+        detail = _traceback(exc, source) if isinstance(exc, CellExecutionError) else f"{type(exc).__name__}: {exc}"
         raise ExampleError(script, number, source, detail) from None
     wall = time.perf_counter() - start
     seconds = _cells_seconds(nb)
     if seconds is None:
         seconds = wall
     return Execution(notebook=nb, seconds=seconds)
+
+
+def _traceback(exc: CellExecutionError, source: str) -> str:
+    """nbclient 的错误消息去掉颜色转义，也去掉开头那份单元格代码（:class:`ExampleError` 已经列出）。"""
+    text = _ANSI.sub("", str(exc))
+    header = f"An error occurred while executing the following cell:\n------------------\n{source}\n------------------\n"
+    return text.replace(header, "", 1).strip()
 
 
 def _cells_seconds(nb: NotebookNode) -> float | None:

@@ -76,8 +76,14 @@ def _check_text(text: str, path: Path, line: int) -> None:
 def _blocks(path: Path):
     if not path.is_file():
         raise ScriptError(f"找不到示例脚本 {path}")
+    raw = path.read_bytes()
     try:
-        compile(path.read_bytes(), str(path), "exec")
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ScriptError(f"{path}:{line}: 脚本不是 UTF-8 编码（第 {exc.start} 个字节是 0x{raw[exc.start]:02x}）") from None
+    try:
+        compile(raw, str(path), "exec")
         _, blocks = split_code_and_text_blocks(str(path))
     except SyntaxError as exc:
         raise ScriptError(f"{path}:{exc.lineno}: 脚本有语法错误：{exc.msg}") from exc

@@ -157,13 +157,14 @@ def build_offline(output: Path, *, config_file: Path = Path("mkdocs.yml")) -> Pa
 
     Raises:
         FileNotFoundError: 找不到 ``config_file``。
+        ValueError: ``output`` 是一个目录，或者它的某一级上层是文件（在构建之前就查，不白等几分钟）。
         RuntimeError: 构建失败，或构建结果有 :func:`check_site` 列出的问题；这时不写 zip。
     """
     config_file = config_file.resolve()
     if not config_file.is_file():
         raise FileNotFoundError(f"找不到 MkDocs 配置文件 {config_file}")
     output = output.resolve()
-    output.parent.mkdir(parents=True, exist_ok=True)
+    _check_output(output)
     env = {**os.environ, OFFLINE_ENV: "true", "NO_MKDOCS_2_WARNING": "1"}
     # 离线副本没有网址，也不附带另一个离线副本
     for name in ("DLBOOK_SITE_URL", ZIP_ENV):
@@ -189,6 +190,7 @@ def build_offline(output: Path, *, config_file: Path = Path("mkdocs.yml")) -> Pa
             raise RuntimeError(f"离线副本有问题，没有写 {output.name}：\n{listed}{more}")
         partial = output.with_name(output.name + ".part")
         try:
+            output.parent.mkdir(parents=True, exist_ok=True)  # 构建成功之后才建目录：失败时不留下空目录
             with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
                 for path in sorted(site.rglob("*")):
                     if path.is_file():
@@ -197,6 +199,16 @@ def build_offline(output: Path, *, config_file: Path = Path("mkdocs.yml")) -> Pa
         finally:
             partial.unlink(missing_ok=True)
     return output
+
+
+def _check_output(output: Path) -> None:
+    if output.is_dir():
+        raise ValueError(f"输出路径 {output} 是一个目录；请给出 zip 文件的路径，例如 {output / ZIP_NAME}")
+    for parent in output.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                raise ValueError(f"无法写出 {output}：{parent} 是一个文件，不是目录")
+            return
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -209,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         out = build_offline(args.output, config_file=args.config_file)
-    except (FileNotFoundError, RuntimeError) as error:
+    except (FileNotFoundError, ValueError, RuntimeError, OSError) as error:
         print(error, file=sys.stderr)
         return 1
     with zipfile.ZipFile(out) as zf:

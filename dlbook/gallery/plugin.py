@@ -121,16 +121,19 @@ class GalleryPlugin(BasePlugin[_Config]):
         jupyter.config["cache_dir"] = str(target)
 
     def on_files(self, files: Files, config) -> Files:
-        build = GalleryBuild(
-            self._gallery,
-            self._out,
-            self._cache,
-            mode=self._mode,
-            device=self._device,
-            pattern=os.environ.get(PATTERN_ENV) or None,
-            use_directory_urls=config.use_directory_urls,
-            log=log.info,
-        )
+        try:
+            build = GalleryBuild(
+                self._gallery,
+                self._out,
+                self._cache,
+                mode=self._mode,
+                device=self._device,
+                pattern=os.environ.get(PATTERN_ENV) or None,
+                use_directory_urls=config.use_directory_urls,
+                log=log.info,
+            )
+        except ValueError as exc:
+            raise PluginError(f"环境变量 {PATTERN_ENV}：{exc}") from exc
         try:
             build.run()
         except (ExampleError, ScriptError, FileNotFoundError) as exc:

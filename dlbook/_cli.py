@@ -1,0 +1,59 @@
+"""``python -m dlbook.bench`` 与 ``python -m dlbook.speedrun`` 共用的命令行参数类型。
+
+argparse 对类型函数抛出的 ``ValueError`` 只报 ``invalid <函数名> value``；这里统一抛
+:class:`argparse.ArgumentTypeError`，消息写明错在哪里，argparse 会在前面加上参数名。
+
+>>> positive_int("3"), positive_float("0.5"), seed("0")
+(3, 0.5, 0)
+>>> positive_int("abc")
+Traceback (most recent call last):
+...
+argparse.ArgumentTypeError: 应为正整数，而不是 'abc'
+>>> positive_float("nan")
+Traceback (most recent call last):
+...
+argparse.ArgumentTypeError: 应为有限的正数，而不是 'nan'
+>>> seed("-1")
+Traceback (most recent call last):
+...
+argparse.ArgumentTypeError: 应为 0 到 4294967295 之间的整数，而不是 '-1'
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+
+__all__ = ["positive_float", "positive_int", "seed"]
+
+_MAX_SEED = 2**32 - 1  # NumPy 的种子上限；seed_everything 也给 NumPy 播种
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"应为正整数，而不是 {text!r}")
+    return value
+
+
+def positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"应为有限的正数，而不是 {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= _MAX_SEED:
+        raise argparse.ArgumentTypeError(f"应为 0 到 {_MAX_SEED} 之间的整数，而不是 {text!r}")
+    return value
