@@ -132,14 +132,22 @@ def _searched(dirs: list[tuple[Path, str]]) -> str:
 
 
 def _not_found_message(name: str, dirs: list[tuple[Path, str]], extra: str = "") -> str:
+    """``extra`` 是下载失败的经过；给了它，说明已经联网下载过，第 3 条就只提镜像。"""
+    mirrors = (
+        f"{MIRRORS_ENV}=https://镜像1/路径/,https://镜像2/路径/（逗号分隔，每个网址下有同名 .gz 文件）"
+    )
+    download = (
+        f"换一个能访问的镜像：设置环境变量 {mirrors}。"
+        if extra
+        else f"联网后以 download=True 运行；若默认镜像访问不畅，设置环境变量 {mirrors}。"
+    )
     return (
         f"找不到 Fashion-MNIST 文件 {name}（或 {name}.gz）。已查找：\n{_searched(dirs)}\n"
         f"{extra}"
         "解决办法（任选其一）：\n"
         f"  1. 把 4 个 IDX 文件放进一个目录，并设置环境变量 {DATA_ENV}=该目录；\n"
         "  2. Debian/Ubuntu：sudo apt install dataset-fashion-mnist；\n"
-        "  3. 联网后以 download=True 运行；若默认镜像访问不畅，设置环境变量 "
-        f"{MIRRORS_ENV}=https://镜像1/路径/,https://镜像2/路径/（逗号分隔，每个网址下有同名 .gz 文件）。"
+        f"  3. {download}"
     )
 
 

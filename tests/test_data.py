@@ -278,6 +278,7 @@ def test_failed_download_leaves_nothing_behind(isolated, monkeypatch):
     assert "下载也失败了" in message and f"{TEST_IMAGES}.gz" in message
     assert str(isolated) in message and "dataset-fashion-mnist" in message
     assert data.MIRRORS_ENV in message
+    assert "download=True" not in message, "已经下载过了，不要再叫读者以 download=True 运行"
     assert _files(isolated) == []
     assert list(isolated.iterdir()) == []  # 临时目录也删掉了
 
