@@ -1,4 +1,4 @@
-"""``python -m dlbook.bench`` 与 ``python -m dlbook.speedrun`` 共用的命令行参数类型。
+"""``python -m dlbook.bench`` 与 ``python -m dlbook.speedrun`` 共用的命令行参数类型，以及 ``--device`` 的解析。
 
 argparse 对类型函数抛出的 ``ValueError`` 只报 ``invalid <函数名> value``；这里统一抛
 :class:`argparse.ArgumentTypeError`，消息写明错在哪里，argparse 会在前面加上参数名。
@@ -24,19 +24,27 @@ from __future__ import annotations
 import argparse
 import math
 
-__all__ = ["positive_float", "positive_int", "seed"]
+import torch
+
+from dlbook.device import get_device
+
+__all__ = ["device", "positive_float", "positive_int", "seed"]
 
 _MAX_SEED = 2**32 - 1  # NumPy 的种子上限；seed_everything 也给 NumPy 播种
 
 
-def positive_int(text: str) -> int:
+def _int_between(text: str, low: int, high: float, expected: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"应为正整数，而不是 {text!r}")
+        raise argparse.ArgumentTypeError(f"{expected}，而不是 {text!r}") from None
+    if not low <= value <= high:
+        raise argparse.ArgumentTypeError(f"{expected}，而不是 {text!r}")
     return value
+
+
+def positive_int(text: str) -> int:
+    return _int_between(text, 1, math.inf, "应为正整数")
 
 
 def positive_float(text: str) -> float:
@@ -50,10 +58,13 @@ def positive_float(text: str) -> float:
 
 
 def seed(text: str) -> int:
+    return _int_between(text, 0, _MAX_SEED, f"应为 0 到 {_MAX_SEED} 之间的整数")
+
+
+def device(parser: argparse.ArgumentParser, name: str | None) -> torch.device:
+    """``--device`` 的值（``None`` 时按 ``DLBOOK_DEVICE`` 或自动选择）；不可用时由 ``parser`` 报错退出。"""
     try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= _MAX_SEED:
-        raise argparse.ArgumentTypeError(f"应为 0 到 {_MAX_SEED} 之间的整数，而不是 {text!r}")
-    return value
+        return get_device(name)
+    except (ValueError, RuntimeError) as exc:
+        # 没给 --device 时错的是环境变量 DLBOOK_DEVICE，消息里已经写明
+        parser.error(f"--device：{exc}" if name is not None else str(exc))

@@ -369,11 +369,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """命令行入口；返回退出码（参数错误时由 argparse 以退出码 2 结束）。"""
     parser = _parser()
     args = parser.parse_args(argv)
-    try:
-        device = get_device(args.device)
-    except (ValueError, RuntimeError) as exc:
-        # 没给 --device 时错的是环境变量 DLBOOK_DEVICE，消息里已经写明
-        parser.error(f"--device：{exc}" if args.device is not None else str(exc))
+    device = _cli.device(parser, args.device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     mode = args.mode or ("compile" if device.type == "cuda" else "plain")

@@ -83,6 +83,16 @@ def page(browser, server):
     context.close()
 
 
+def _assert_figures_load(pg) -> None:
+    """正文里有图，而且每张图（滚动到它、等它加载完）都真的解码出了像素。"""
+    figures = pg.locator('article img[src*="/images/"]')
+    assert figures.count() > 0
+    for i in range(figures.count()):
+        figures.nth(i).scroll_into_view_if_needed()
+        pg.wait_for_function("(img) => img.complete", arg=figures.nth(i).element_handle())
+        assert figures.nth(i).evaluate("img => img.naturalWidth") > 0
+
+
 def _wait_for_math(pg) -> int:
     pg.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise")
     pg.evaluate("() => MathJax.startup.promise")
@@ -96,12 +106,7 @@ def test_chapter_page(page, server):
     assert page.locator(".language-python pre code").count() > 0
     outputs = page.locator(".language-text pre code")
     assert outputs.count() > 0 and outputs.first.inner_text().strip()
-    figures = page.locator('article img[src*="/images/"]')
-    assert figures.count() > 0
-    for i in range(figures.count()):
-        figures.nth(i).scroll_into_view_if_needed()
-        page.wait_for_function("(img) => img.complete", arg=figures.nth(i).element_handle())
-        assert figures.nth(i).evaluate("img => img.naturalWidth") > 0
+    _assert_figures_load(page)
     assert _wait_for_math(page) > 0, "公式应当被 MathJax 渲染"
     assert "\\(" not in page.locator("article").inner_text(), "有没渲染的公式"
     assert page.locator("mjx-merror").count() == 0, "公式里有 TeX 错误"
@@ -418,12 +423,7 @@ def test_offline_copy_works_from_the_file_system(file_page, offline_site):  # no
         pg.locator("a.md-tabs__link", has_text="深度学习计算").first.click()
     assert pg.url.endswith("/computation/index.html")
     pg.goto(f"{root}/cnn-basics/lenet.html")
-    figures = pg.locator('article img[src*="/images/"]')
-    assert figures.count() > 0
-    for i in range(figures.count()):
-        figures.nth(i).scroll_into_view_if_needed()
-        pg.wait_for_function("(img) => img.complete", arg=figures.nth(i).element_handle())
-        assert figures.nth(i).evaluate("img => img.naturalWidth") > 0
+    _assert_figures_load(pg)
     assert _wait_for_math(pg) > 0 and pg.locator("mjx-merror").count() == 0
     # 示例页面：共用的 JupyterLab 样式表从文件加载了（它定义的 CSS 变量生效）
     pg.goto(f"{root}/gallery/cnn_basics/plot_lenet.html")
