@@ -25,6 +25,7 @@ import math
 import os
 import shutil
 import tempfile
+import time
 import urllib.request
 import zlib
 from collections.abc import Callable, Iterator
@@ -241,12 +242,39 @@ def _download_url(url: str, path: Path) -> None:
         shutil.copyfileobj(response, out, 1 << 16)
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # 例如 PermissionError：进程在，只是属于别人
+        return True
+    return True
+
+
+def _remove_abandoned(dest: Path) -> None:
+    """删掉被杀掉的下载（SIGTERM、断电：``finally`` 来不及运行）留下的临时目录。
+
+    临时目录名里有下载进程的 PID（``.download-<pid>-…``）：进程已经不在，或者目录放了一天以上，就是被遗弃的。
+    里面的文件从来没有移到 ``dest`` 里，删掉它们不会丢失任何数据。
+    """
+    for tmp in dest.glob(".download-*"):
+        pid = tmp.name.split("-")[1]
+        try:
+            stale = time.time() - tmp.stat().st_mtime > 24 * 3600
+        except OSError:
+            continue
+        if stale or not (pid.isdigit() and _alive(int(pid))):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
 def _download(name: str, dest: Path, dirs: list[tuple[Path, str]]) -> Path:
     """从镜像下载 ``name.gz`` 到 ``dest``：临时目录 → 校验 → ``os.replace``。"""
     filename = f"{name}.gz"
     try:
         dest.mkdir(parents=True, exist_ok=True)
-        tmp = Path(tempfile.mkdtemp(prefix=".download-", dir=dest))
+        _remove_abandoned(dest)
+        tmp = Path(tempfile.mkdtemp(prefix=f".download-{os.getpid()}-", dir=dest))
     except OSError as exc:
         raise DataError(
             f"无法在 {dest} 创建下载目录：{exc}。请用环境变量 {CACHE_ENV} 指定一个可写的目录。"

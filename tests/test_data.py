@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 import re
 import shutil
 import urllib.error
@@ -336,6 +337,43 @@ def test_interrupted_download_leaves_nothing_behind(isolated, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         load_fashion_mnist("test")
     assert _files(isolated) == []
+
+
+def test_a_download_killed_by_sigterm_is_cleaned_up_by_the_next_one(isolated, monkeypatch, mirror):
+    # SIGTERM 不运行 finally：被杀的下载留下临时目录；下一次下载把它删掉，正在进行的别人的下载不动
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    listener = socket.create_server(("127.0.0.1", 0))  # 让下载停在读数据上
+    script = (
+        "import pathlib, dlbook.data as d\n"
+        "d._SYSTEM_DIR = pathlib.Path('/nonexistent')\n"
+        "d.load_fashion_mnist('test')\n"
+    )
+    env = {**os.environ, data.CACHE_ENV: str(isolated.parent),
+           data.MIRRORS_ENV: f"http://127.0.0.1:{listener.getsockname()[1]}/"}
+    env.pop(data.DATA_ENV, None)
+    proc = subprocess.Popen([sys.executable, "-c", script], env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(isolated.glob(".download-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == -signal.SIGTERM
+    finally:
+        proc.kill()
+        listener.close()
+    (abandoned,) = isolated.glob(".download-*")
+    assert abandoned.name.startswith(f".download-{proc.pid}-")
+    running = isolated / f".download-{os.getpid()}-inprogress"  # 这个进程还活着：不能删
+    running.mkdir()
+    monkeypatch.setenv(data.MIRRORS_ENV, mirror)
+    load_fashion_mnist("test")
+    assert not abandoned.exists() and running.is_dir()
+    assert _files(isolated) == [isolated / f"{TEST_IMAGES}.gz", isolated / f"{TEST_LABELS}.gz"]
 
 
 # ---------------------------------------------------------------------------
