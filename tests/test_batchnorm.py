@@ -95,6 +95,19 @@ def test_function_matches_functional(
         torch.testing.assert_close(ours_stats, their_stats)
 
 
+@pytest.mark.parametrize(("num_dims", "torch_cls", "shape"), CASES)
+def test_defaults_are_pytorchs(num_dims: int, torch_cls: type[nn.Module], shape: tuple[int, ...]) -> None:
+    # 方差很小的一列：eps 的默认值在这里起作用，默认值差一点就对不上
+    x = _batches(shape, 1)[0] * 1e-3
+    c = shape[1]
+    out = batch_norm(x, torch.ones(c, dtype=torch.float64), torch.zeros(c, dtype=torch.float64),
+                     torch.zeros(c, dtype=torch.float64), torch.ones(c, dtype=torch.float64), training=True)
+    torch.testing.assert_close(out, F.batch_norm(x, None, None, training=True))
+    ours, theirs = BatchNorm(c, num_dims), torch_cls(c)  # type: ignore[arg-type]
+    assert (ours.num_features, ours.momentum, ours.eps) == (theirs.num_features, theirs.momentum, theirs.eps)
+    assert repr(ours) == f"BatchNorm({c}, num_dims={num_dims}, momentum=0.1, eps=1e-05)"
+
+
 def test_normalises_each_channel_over_batch_and_space() -> None:
     scale = torch.tensor([1.0, 5.0, 0.1], dtype=torch.float64).view(1, 3, 1, 1)
     shift = torch.tensor([0.0, -2.0, 7.0], dtype=torch.float64).view(1, 3, 1, 1)

@@ -310,11 +310,18 @@ def test_conv2d_learns_edge_kernel() -> None:
         (lambda: corr2d(torch.ones(3, 3), torch.ones(2, 2), stride=0), "stride"),
         (lambda: corr2d(torch.ones(3, 3), torch.ones(2, 2), stride=(1, -1)), "stride"),
         (lambda: corr2d(torch.ones(3, 3), torch.ones(2, 2), stride=(1, 2, 3)), "stride"),
-        (lambda: corr2d(torch.ones(3, 3), torch.ones(2, 2), padding=-1), "padding"),
+        (lambda: corr2d(torch.ones(3, 3), torch.ones(2, 2), padding=-1), "padding 不能是负数"),
+        (lambda: pool2d(torch.ones(4, 4), 2, padding=(0, -1)), "padding 不能是负数"),
         (lambda: corr2d(torch.ones(3, 3), torch.ones(2, 2), padding=1.5), "padding"),
         (lambda: corr2d_multi_in(torch.ones(2, 3, 3), torch.ones(3, 2, 2)), "通道"),
         (lambda: corr2d_multi_in(torch.ones(3, 3), torch.ones(2, 2)), "3 维"),
         (lambda: corr2d_multi_in_out(torch.ones(2, 3, 3), torch.ones(2, 2, 2)), "4 维"),
+        # 只有一个参数的维数不对：报错要指名是哪一个，而不是等到下一层函数才出错
+        (lambda: corr2d_multi_in(torch.ones(3, 3), torch.ones(3, 2, 2)), "corr2d_multi_in 的输入 X"),
+        (lambda: corr2d_multi_in(torch.ones(2, 3, 3), torch.ones(2, 2)), "corr2d_multi_in 的卷积核 K"),
+        (lambda: corr2d_multi_in_out(torch.ones(3, 3), torch.ones(1, 3, 2, 2)), "corr2d_multi_in_out 的输入 X"),
+        (lambda: corr2d_multi_in_out_1x1(torch.ones(3, 3), torch.ones(1, 3, 1, 1)), "_1x1 的输入 X"),
+        (lambda: corr2d_multi_in_out_1x1(torch.ones(2, 3, 3), torch.ones(2, 1)), "_1x1 的卷积核 K"),
         (lambda: corr2d_multi_in_out_1x1(torch.ones(2, 3, 3), torch.ones(1, 2, 3, 3)), "1×1"),
         (lambda: corr2d_multi_in_out_1x1(torch.ones(2, 3, 3), torch.ones(1, 3, 1, 1)), "通道"),
         (lambda: pool2d(torch.ones(1, 1, 4, 4), 2), "2 维或 3 维"),
@@ -337,3 +344,55 @@ def test_conv2d_learns_edge_kernel() -> None:
 def test_invalid_arguments_raise_value_error(call, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         call()
+
+
+# 尺寸检查逐个维度、在边界上判断：高和宽不同、两个方向的填充不同，差一行就该报错
+EDGES = [
+    # (输入的高宽, 核或窗口的高宽, padding, 合法吗)
+    ((2, 5), (4, 3), (1, 0), True),  # 填充后的高 4 正好等于核高
+    ((2, 5), (5, 3), (1, 0), False),
+    ((5, 2), (3, 4), (0, 1), True),
+    ((5, 2), (3, 5), (0, 1), False),
+]
+
+
+@pytest.mark.parametrize(("size", "kernel", "padding", "valid"), EDGES)
+def test_corr2d_size_check_at_the_edge(size, kernel, padding, valid) -> None:
+    X, K = torch.randn(size, dtype=torch.float64), torch.randn(kernel, dtype=torch.float64)
+    if valid:
+        expected = F.conv2d(X[None, None], K[None, None], padding=padding)[0, 0]
+        assert_close(corr2d(X, K, padding=padding), expected)
+    else:
+        with pytest.raises(ValueError, match="比填充后的输入"):
+            corr2d(X, K, padding=padding)
+        with pytest.raises(RuntimeError):
+            F.conv2d(X[None, None], K[None, None], padding=padding)
+
+
+POOL_EDGES = [
+    *EDGES,
+    ((4, 4), (2, 3), (0, 1), True),  # 填充正好是窗口的一半
+    ((4, 4), (2, 3), (0, 2), False),
+    ((4, 4), (3, 2), (1, 1), True),
+    ((4, 4), (3, 2), (2, 0), False),
+]
+
+
+@pytest.mark.parametrize(("size", "window", "padding", "valid"), POOL_EDGES)
+def test_pool2d_size_and_padding_checks_at_the_edge(size, window, padding, valid) -> None:
+    X = torch.randn(2, *size, dtype=torch.float64)  # (C, H, W)：高宽取的是最后两维
+    if valid:
+        expected = F.max_pool2d(X, window, stride=1, padding=padding)
+        assert_close(pool2d(X, window, stride=1, padding=padding), expected)
+    else:
+        with pytest.raises(ValueError, match="比填充后的输入|一半"):
+            pool2d(X, window, stride=1, padding=padding)
+        with pytest.raises(RuntimeError):
+            F.max_pool2d(X, window, stride=1, padding=padding)
+
+
+@pytest.mark.parametrize("value", [True, (1, False), [2, True]])
+def test_booleans_are_not_sizes(value) -> None:
+    # bool 是 int 的子类：stride=True 不报错的话，读者以为写的是一个开关
+    with pytest.raises(ValueError, match="stride 应当是一个整数或两个整数"):
+        corr2d(torch.ones(3, 3), torch.ones(2, 2), stride=value)

@@ -189,6 +189,42 @@ def test_stricter_than_torch(cls, kwargs, match):
         cls([torch.zeros(2, requires_grad=True)], **{"lr": 0.1, **kwargs})
 
 
+@pytest.mark.parametrize("cls", [SGD, Adagrad, RMSprop, Adam, AdamW])
+def test_defaults_are_torchs(cls):
+    """没有给的超参数取 PyTorch 的默认值（SGD 的 lr 除外：这里必须写出来）。"""
+    kwargs = {"lr": 0.1} if cls is SGD else {}
+    ours = cls([torch.zeros(2, requires_grad=True)], **kwargs).defaults
+    theirs = TORCH[cls]([torch.zeros(2, requires_grad=True)], **kwargs).defaults
+    shared = set(ours) & set(theirs)
+    assert {"lr", "weight_decay"} <= shared
+    assert {k: ours[k] for k in shared} == {k: theirs[k] for k in shared}
+
+
+BOUNDARY = [
+    (SGD, {"momentum": 0.0, "weight_decay": 0.0}),
+    (Adagrad, {"lr_decay": 0.0, "eps": 0.0, "initial_accumulator_value": 0.0}),
+    (RMSprop, {"alpha": 0.0, "eps": 0.0, "momentum": 0.0}),
+    (Adam, {"betas": (0.0, 0.0), "eps": 0.0}),
+    (AdamW, {"betas": (0.0, 0.0), "weight_decay": 0.0}),
+]
+
+
+@pytest.mark.parametrize("cls,kwargs", BOUNDARY, ids=[_case_id(c) for c in BOUNDARY])
+def test_boundary_hyperparameters_are_accepted(cls, kwargs):
+    # 区间的闭端（0）是合法的取值，和 PyTorch 一样
+    w = torch.zeros(2, requires_grad=True)
+    for factory in (cls, TORCH[cls]):
+        factory([w], lr=0.1, **kwargs)
+
+
+@pytest.mark.parametrize("cls", [SGD, Adagrad, RMSprop, Adam, AdamW])
+def test_sparse_gradients_are_refused(cls):
+    w = torch.zeros(3, requires_grad=True)
+    w.grad = torch.zeros(3).to_sparse()
+    with pytest.raises(RuntimeError, match="稀疏梯度"):
+        cls([w], lr=0.1).step()
+
+
 def test_error_message_names_value():
     with pytest.raises(ValueError, match=r"无效的 lr.*-0\.5"):
         Adam([torch.zeros(1, requires_grad=True)], lr=-0.5)
