@@ -54,7 +54,7 @@ def _as_input(model: nn.Module, x: Tensor | Sequence[int]) -> Tensor:
     """张量原样返回；形状（含批量维）则造一个全零输入，放在模型所在的设备上。"""
     if isinstance(x, Tensor):
         return x
-    if not all(isinstance(n, int) and n > 0 for n in x):
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n > 0 for n in x):
         raise ValueError(f"输入形状应当是正整数组成的序列（含批量维），收到的是 {x!r}")
     tensors = [*model.parameters(), *model.buffers()]
     device = tensors[0].device if tensors else torch.device("cpu")

@@ -176,9 +176,11 @@ def prepare(model: nn.Module, fast_plan: FastPlan) -> Callable[[Tensor], Tensor]
 
     ``channels_last`` 就地改变 ``model`` 的四维权重的内存格式；编译出来的模块与 ``model`` 共享参数。
 
-    >>> net = nn.Conv2d(1, 2, 3)
+    >>> net = nn.Conv2d(3, 2, 3)  # 输入通道多于 1：NCHW 与 NHWC 的存放顺序才不同
     >>> prepare(net, FastPlan("cpu")) is net
     True
+    >>> net.weight.is_contiguous(memory_format=torch.channels_last)
+    False
     >>> _ = prepare(net, FastPlan("cpu", channels_last=True))
     >>> net.weight.is_contiguous(memory_format=torch.channels_last)
     True

@@ -159,3 +159,15 @@ def test_summary_table() -> None:
     # 各列按显示宽度（汉字占两列）对齐：每一行的“类型”列从同一列开始
     starts = {text_width(line[: line.index(line.split()[1])]) for line in lines[1:-2]}
     assert starts == {text_width(lines[0][: lines[0].index("类型")])}
+
+
+def test_summary_default_depth_is_one_level() -> None:
+    model = nn.Sequential(nn.Sequential(nn.Linear(3, 4), nn.ReLU()), nn.Linear(4, 2))
+    assert summary(model, (2, 3)) == summary(model, (2, 3), depth=1)
+    assert summary(model, (2, 3)) != summary(model, (2, 3), depth=2)
+
+
+@pytest.mark.parametrize("shape", [(0, 3), (2, -1), (2, 3.0), (2, True)])
+def test_input_shape_must_be_positive_integers(shape) -> None:
+    with pytest.raises(ValueError, match="正整数"):
+        summary(nn.Linear(3, 2), shape)

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -215,6 +217,21 @@ def test_fixed_hidden_mlp_constant_is_a_buffer() -> None:
     assert net.rand_weight.dtype == DTYPE  # 缓冲区随 .to() 一起转换
     net.to("meta")
     assert net.rand_weight.device.type == "meta"
+
+
+@pytest.mark.parametrize("scale", [0.01, 1.0, 100.0])
+def test_fixed_hidden_mlp_forward_follows_its_recipe(scale: float) -> None:
+    # 全连接 → 乘常数矩阵、加 1、ReLU → 同一个全连接 → 减半直到绝对值之和 ≤ 1 → 求和
+    torch.manual_seed(0)
+    net = FixedHiddenMLP().to(DTYPE)
+    assert (net.linear.in_features, net.linear.out_features) == (20, 20)
+    x = scale * torch.randn(4, 20, dtype=DTYPE)
+    W, b = net.linear.weight, net.linear.bias
+    z = F.relu((x @ W.T + b) @ net.rand_weight + 1) @ W.T + b
+    halvings = max(0, math.ceil(math.log2(z.abs().sum().item())))
+    assert_close(net(x), z.sum() / 2**halvings)
+    if scale == 100.0:
+        assert halvings > 5  # 这个输入真的走了很多遍循环
 
 
 def test_fixed_hidden_mlp_state_dict_round_trip() -> None:

@@ -26,6 +26,7 @@ TORCH = {
 CASES = [
     (SGD, {}),
     (SGD, {"momentum": 0.9}),
+    (SGD, {"momentum": 1.0}),  # 区间的闭端：动量不衰减
     (SGD, {"momentum": 0.9, "dampening": 0.5}),
     (SGD, {"momentum": 0.9, "nesterov": True}),
     (SGD, {"momentum": 0.5, "weight_decay": 0.1}),
@@ -95,6 +96,20 @@ def test_matches_torch(case):
             assert_close(x, y, rtol=1e-10, atol=1e-12, msg=lambda m: f"第 {step + 1} 步：{m}")
     # 参数确实动了
     assert not torch.equal(ours_history[-1][0], _make_params(0)[0])
+
+
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
+def test_state_has_torchs_entries(case):
+    """每个参数的状态里存的就是 PyTorch 存的那些量（例如动量为 0 时没有动量缓冲）。"""
+    cls, kwargs = case
+    ours_params, torch_params = _make_params(0), _make_params(0)
+    ours = cls(_groups(ours_params), 0.1, **kwargs)
+    theirs = TORCH[cls](_groups(torch_params), 0.1, **kwargs)
+    _run(ours, ours_params, 3, seed=1)
+    _run(theirs, torch_params, 3, seed=1)
+    for a, b in zip(ours_params, torch_params, strict=True):
+        expected = set(theirs.state[b]) - ({"step"} if cls is RMSprop else set())  # 这里的 RMSprop 用不着步数
+        assert set(ours.state[a]) == expected
 
 
 @pytest.mark.parametrize("cls", [SGD, Adagrad, RMSprop, Adam, AdamW])
@@ -470,6 +485,11 @@ def test_trajectory_shape_and_start(factory):
     assert _quadratic(path[-1]) < _quadratic(path[0])
 
 
+def test_trajectory_of_zero_steps_is_the_start():
+    path = trajectory(lambda p: SGD(p, lr=0.1), _quadratic, [3.0, -1.0], steps=0)
+    assert_close(path, torch.tensor([[3.0, -1.0]]))
+
+
 def test_trajectory_matches_torch_optimizer():
     ours = trajectory(lambda p: Adam(p, lr=0.2), _quadratic, [1.0, 1.0], steps=30)
     theirs = trajectory(lambda p: torch.optim.Adam(p, lr=0.2), _quadratic, [1.0, 1.0], steps=30)
@@ -478,7 +498,7 @@ def test_trajectory_matches_torch_optimizer():
 
 @pytest.mark.parametrize(
     "x0,steps,match",
-    [([1.0, 1.0], -1, "steps"), ([1.0, 1.0], 2.5, "steps"), ([[1.0, 1.0]], 3, "x0")],
+    [([1.0, 1.0], -1, "steps"), ([1.0, 1.0], 2.5, "steps"), ([1.0, 1.0], True, "steps"), ([[1.0, 1.0]], 3, "x0")],
 )
 def test_trajectory_bad_input(x0, steps, match):
     with pytest.raises(ValueError, match=match):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import math
 import sys
+import time
 import types
 
 import pytest
@@ -70,6 +71,18 @@ def test_fit_learns_separable_data():
     assert history.test_acc[-1] > 0.95 and history.train_acc[-1] > 0.95
     assert all(v > 0 for v in history.examples_per_sec + history.seconds)
     assert history.device == "cpu"
+
+
+def test_timings_are_measured_not_made_up():
+    # 计时只看是否自洽：每轮的秒数加起来不超过整个 fit 的用时；样本/秒 = 样本数 / 训练用时 ≥ 样本数 / 整轮用时
+    X, y = _blobs()
+    model = nn.Linear(2, 4)
+    start = time.perf_counter()
+    history = fit(model, TensorLoader(X, y, batch_size=32), [(X, y)], epochs=3, optimizer=_sgd(model))
+    wall = time.perf_counter() - start
+    assert 0 < sum(history.seconds) <= wall
+    for rate, seconds in zip(history.examples_per_sec, history.seconds, strict=True):
+        assert len(X) / wall <= len(X) / seconds <= rate < math.inf
 
 
 def test_fit_with_dataloader():
@@ -255,6 +268,7 @@ def test_progress_bar(monkeypatch, progress, terminal, kernel, shown):
     output = stderr.getvalue()
     assert ("第 2 轮" in output) == shown
     assert ("测试准确率" in output) == shown
+    assert ("批/s" in output) == shown  # 每轮里按批量走的进度条本身
 
 
 def test_jupyter_kernel_detection(monkeypatch):

@@ -207,3 +207,34 @@ def test_rejects_wrong_shapes() -> None:
         conv_transpose2d(torch.zeros(1, 2, 3, 3), torch.zeros(3, 2, 3, 3))
     with pytest.raises(ValueError, match="维"):
         trans_conv2d(torch.zeros(1, 3, 3), torch.zeros(3, 3))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: trans_conv2d(torch.zeros(1, 3, 3), torch.zeros(2, 2)), "trans_conv2d 的输入 X"),
+        (lambda: trans_conv2d(torch.zeros(3, 3), torch.zeros(1, 2, 2)), "trans_conv2d 的卷积核 K"),
+        (lambda: conv_transpose2d(torch.zeros(3, 3), torch.zeros(1, 1, 2, 2)), "conv_transpose2d 的输入 X"),
+        (lambda: conv_transpose2d(torch.zeros(1, 3, 3), torch.zeros(1, 2, 2)), "conv_transpose2d 的卷积核 K"),
+        (lambda: conv_transpose2d_as_conv(torch.zeros(1, 3, 3), torch.zeros(1, 1, 2, 2)), "_as_conv 的输入 X"),
+        (lambda: conv_transpose2d_as_conv(torch.zeros(1, 1, 3, 3), torch.zeros(1, 2, 2)), "_as_conv 的卷积核 K"),
+    ],
+)
+def test_wrong_number_of_dimensions_names_the_argument(call, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_defaults_are_pytorchs() -> None:
+    # 不写 stride、padding 时与 PyTorch 不写时一样：步幅 1、不填充
+    gen = torch.Generator().manual_seed(0)
+    X = torch.randn(2, 3, 4, 5, generator=gen, dtype=DTYPE)
+    K = torch.randn(3, 2, 3, 2, generator=gen, dtype=DTYPE)
+    expected = F.conv_transpose2d(X, K)
+    assert_close(conv_transpose2d(X, K), expected)
+    assert_close(conv_transpose2d_as_conv(X, K), expected)
+    assert_close(trans_conv2d(X[0, 0], K[0, 0]), F.conv_transpose2d(X[:1, :1], K[:1, :1])[0, 0])
+    layer = nn.ConvTranspose2d(3, 2, (3, 2))
+    assert conv_transpose_output_size(4, 3) == layer(X.float()).shape[-2]
+    C = conv_matrix(K[0, 0], (4, 5))
+    assert_close(C @ X[0, 0].flatten(), corr2d(X[0, 0], K[0, 0]).flatten())
