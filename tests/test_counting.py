@@ -143,6 +143,16 @@ def test_layer_shapes_runs_in_eval_mode() -> None:
     assert model.training
 
 
+def test_layer_shapes_depth_counts_levels() -> None:
+    # 三层嵌套：depth 是几就展开到第几层，不多不少
+    inner = nn.Sequential(nn.Linear(3, 5), nn.ReLU())
+    model = nn.Sequential(nn.Sequential(inner, nn.Linear(5, 4)), nn.Linear(4, 2))
+    x = torch.zeros(2, 3)
+    assert [name for name, _ in layer_shapes(model, x, depth=1)] == ["0", "1"]
+    assert [name for name, _ in layer_shapes(model, x, depth=2)] == ["0.0", "0.1", "1"]
+    assert [name for name, _ in layer_shapes(model, x, depth=3)] == ["0.0.0", "0.0.1", "0.1", "1"]
+
+
 def test_layer_shapes_rejects_non_tensor_output() -> None:
     model = nn.Sequential(nn.LSTM(3, 4, batch_first=True))
     with pytest.raises(TypeError, match="不是张量"):

@@ -232,6 +232,7 @@ def test_fixed_hidden_mlp_forward_follows_its_recipe(scale: float) -> None:
     assert_close(net(x), z.sum() / 2**halvings)
     if scale == 100.0:
         assert halvings > 5  # 这个输入真的走了很多遍循环
+    assert FixedHiddenMLP(1)(torch.rand(3, 1)).shape == ()  # 最小的合法宽度
 
 
 def test_fixed_hidden_mlp_state_dict_round_trip() -> None:

@@ -427,6 +427,7 @@ def test_fast_plan_per_device(monkeypatch):
     assert fast_path.plan(True, cpu) == fast_path.FastPlan("cpu")  # CPU 上什么也不做
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
     assert fast_path.plan(True, cuda) == fast_path.FastPlan("cuda", amp=True, channels_last=True)
+    assert fast_path.plan(False, cuda) == fast_path.FastPlan("cuda")  # 默认路径在 GPU 上也什么都不开
     everything = train.FastConfig(compile=True, cuda_graphs=True)
     assert fast_path.plan(everything, cuda) == fast_path.FastPlan(
         "cuda", amp=True, channels_last=True, compile=True, cuda_graphs=True
