@@ -165,3 +165,9 @@ def test_joining_the_gallery_markdown_changes_nothing_but_the_breaks(monkeypatch
 def test_markdown_display_math_spanning_lines_ends_at_its_closing_dollars():
     source = "$$a = 1,\\qquad\n中文 b = 2.$$\n\n之后的\n正文"
     assert join_cjk_markdown(source) == "$$a = 1,\\qquad\n中文 b = 2.$$\n\n之后的正文"
+
+
+@pytest.mark.parametrize("ch", ["\uac00", "\ud7a3", "\u1100", "\u3131", "\u318e"])  # 谚文各区段两端的字
+def test_hangul_at_the_ends_of_its_blocks_keeps_the_line_break(ch) -> None:
+    html = f"<p>{ch}\n{ch}</p>"
+    assert join_cjk_lines(html) == html

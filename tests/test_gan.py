@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from dlbook import fast as fast_path
+from dlbook import gan as gan_mod  # 损失函数是私有的：直接对照公式
 from dlbook.data import TensorLoader
 from dlbook.fast import FastConfig
 from dlbook.gan import (
@@ -320,3 +321,65 @@ def test_minibatch_stddev_covers_more_modes() -> None:
     remedy = _ring_gan_coverage(minibatch_std=True)
     assert plain <= 2, plain
     assert remedy >= plain + 4, (plain, remedy)
+
+
+# ---------------------------------------------------------------------------
+# 损失：对照 PyTorch 的 BCE 与 WGAN-GP 的公式
+# ---------------------------------------------------------------------------
+
+bce = nn.functional.binary_cross_entropy_with_logits
+
+
+def _critic(x: torch.Tensor) -> torch.Tensor:
+    return x.sum(dim=1) - 0.5  # 一个固定的“判别器”：logits 是坐标之和减 0.5
+
+
+@pytest.mark.parametrize("loss", ["non_saturating", "minimax"])
+def test_discriminator_loss_is_binary_cross_entropy(loss) -> None:
+    gen = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(16, 2, generator=gen), torch.randn(16, 2, generator=gen)
+    value, d_real, d_fake = gan_mod._d_loss(loss, _critic, real, fake, gp_weight=10.0)
+    r, f = _critic(real), _critic(fake)
+    torch.testing.assert_close(value, bce(r, torch.ones(16)) + bce(f, torch.zeros(16)))
+    torch.testing.assert_close(d_real, torch.sigmoid(r).mean())  # 平均 D(x)，是概率
+    torch.testing.assert_close(d_fake, torch.sigmoid(f).mean())
+
+
+def test_generator_losses() -> None:
+    logits = torch.randn(16, generator=torch.Generator().manual_seed(1))
+    # 非饱和：-log D(G(z))，即标签为 1 的 BCE；极小极大：log(1 - D(G(z)))，即负的标签为 0 的 BCE
+    torch.testing.assert_close(gan_mod._g_loss("non_saturating", logits), bce(logits, torch.ones(16)))
+    torch.testing.assert_close(gan_mod._g_loss("minimax", logits), -bce(logits, torch.zeros(16)))
+    torch.testing.assert_close(gan_mod._g_loss("wgan-gp", logits), -logits.mean())
+
+
+def test_wgan_critic_loss_and_gradient_penalty() -> None:
+    gen = torch.Generator().manual_seed(2)
+    real, fake = torch.randn(16, 2, generator=gen), torch.randn(16, 2, generator=gen)
+    # 线性评论家 D(x) = w·x：处处梯度都是 w，惩罚就是 (|w| - 1)²，与随机插值点无关
+    w = torch.tensor([3.0, 4.0], requires_grad=True)
+    critic = lambda x: x @ w  # noqa: E731
+    value, d_real, d_fake = gan_mod._d_loss("wgan-gp", critic, real, fake, gp_weight=10.0)
+    wasserstein = critic(fake).mean() - critic(real).mean()
+    torch.testing.assert_close(value, wasserstein + 10.0 * (5.0 - 1.0) ** 2)
+    torch.testing.assert_close((d_real, d_fake), (critic(real).mean(), critic(fake).mean()))
+    # 惩罚对评论家的参数也有梯度（create_graph=True）：d/dw (|w| - 1)² = 2(|w| - 1) w / |w|
+    (penalty_grad,) = torch.autograd.grad(gan_mod._gradient_penalty(critic, real, fake), w)
+    torch.testing.assert_close(penalty_grad, 2 * 4.0 * torch.tensor([3.0, 4.0]) / 5.0)
+
+
+def test_gradient_penalty_is_taken_between_real_and_fake() -> None:
+    # D(x) = |x|²/2 的梯度是 x 本身：惩罚看的是插值点的范数，真样本 2p、假样本 p 之间的点范数在 |p| 与 2|p| 之间
+    p = torch.tensor([[3.0, 4.0]]).repeat(64, 1)
+    critic = lambda x: 0.5 * (x**2).sum(dim=1)  # noqa: E731
+    penalty = gan_mod._gradient_penalty(critic, 2 * p, p).item()
+    assert (5 - 1) ** 2 < penalty < (10 - 1) ** 2
+    assert gan_mod._gradient_penalty(critic, p, p).item() == pytest.approx((5 - 1) ** 2)
+
+
+def test_negative_epochs_are_refused() -> None:
+    G, D = MLPGenerator(), MLPDiscriminator()
+    with pytest.raises(ValueError, match="epochs"):
+        train_gan(G, D, [torch.zeros(4, 2)], epochs=-1,
+                  g_optimizer=torch.optim.SGD(G.parameters(), lr=0.1),
+                  d_optimizer=torch.optim.SGD(D.parameters(), lr=0.1))
