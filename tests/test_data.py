@@ -117,9 +117,13 @@ def test_dlbook_data_is_searched_before_the_system_dir(tmp_path, monkeypatch):
 def test_not_found_without_download_lists_searched_places(isolated, monkeypatch, tmp_path):
     (tmp_path / "empty").mkdir()
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "empty"))
+    fake = FakeDownload()
+    monkeypatch.setattr(data, "_download_url", fake)
     with pytest.raises(DataError) as info:
         load_fashion_mnist("test", download=False)
+    assert fake.urls == []  # download=False：一次也没有去下载
     message = str(info.value)
+    assert "下载也失败了" not in message
     for place in (tmp_path / "empty", data._SYSTEM_DIR, isolated):
         assert str(place) in message
     assert "目录不存在" in message

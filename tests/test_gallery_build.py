@@ -12,7 +12,7 @@ import pytest
 from dlbook.gallery import cache as cache_mod
 from dlbook.gallery.build import build_gallery
 from dlbook.gallery.execute import ExampleError
-from dlbook.gallery.notebook import ScriptError, script_to_notebook
+from dlbook.gallery.notebook import ScriptError, script_title, script_to_notebook
 from dlbook.gallery.render import extract_images, notebook_to_markdown
 
 pytestmark = pytest.mark.slow
@@ -129,6 +129,11 @@ def test_script_to_notebook_cells(tmp_path):
     assert nb.cells[2].source.startswith("## 画图")
     assert nb.metadata["dlbook"]["title"] == "画一条抛物线"
     nbformat.validate(nb)
+    # 同一个脚本总是得到一字不差的笔记本（单元格 id 固定，不是 nbformat 的随机 id），内核是 python3
+    assert [c.id for c in nb.cells] == ["cell-0", "cell-1", "cell-2", "cell-3"]
+    assert nbformat.writes(script_to_notebook(gallery / "ch" / "plot_a.py")) == nbformat.writes(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert script_title(str(gallery / "ch" / "plot_a.py")) == "画一条抛物线"
 
 
 @pytest.mark.parametrize(

@@ -146,7 +146,9 @@ def test_train_gan_history_is_sane() -> None:
     assert all(0 < v < 1 for v in history.d_real + history.d_fake)  # 概率
     assert all(v > 0 for v in history.d_loss + history.g_loss)  # 非饱和损失是正的
     assert history.seconds[0] > 0 and history.device == "cpu"
-    assert history.last()["epoch"] == 2
+    assert history.last()["epoch"] == 2 and history.last()["device"] == "cpu"
+    with pytest.raises(ValueError, match="空"):
+        GANHistory().last()
     assert "D(G(z))" in history.summary()
     assert G.training and D.training
 
@@ -290,6 +292,10 @@ def test_gaussian_mixture_and_coverage() -> None:
     assert center.modes == 0 and center.high_quality == 0
     with pytest.raises(ValueError, match="centers"):
         modes_covered(torch.zeros(5, 3), centers, std=0.05)
+    with pytest.raises(ValueError, match="modes"):
+        ring_centers(0)
+    with pytest.raises(ValueError, match="centers 应为 \\(k, d\\)"):
+        gaussian_mixture(10, torch.zeros(3), std=0.1)
 
 
 def test_generate_is_gradient_free() -> None:

@@ -105,12 +105,12 @@ def long_code_lines(path: str | Path, *, columns: int = CODE_COLUMNS) -> list[tu
     文字块（文档字符串和 Markdown 注释）是正文，页面上自动折行，不算在内。
 
     >>> import tempfile, pathlib
-    >>> src = '\"\"\"\\n标题\\n====\\n\"\"\"\\n\\n# %%\\nx = 1  # 一个很长的注释\\nprint("好")\\n'
+    >>> src = '\"\"\"\\n标题\\n====\\n\"\"\"\\n\\n# %%\\ny = 2222  # 二十列整\\nx = 1  # 一个很长的注释\\nprint("好")\\n'
     >>> with tempfile.TemporaryDirectory() as d:
     ...     p = pathlib.Path(d, "plot_demo.py")
     ...     _ = p.write_text(src, encoding="utf-8")
-    ...     long_code_lines(p, columns=20)
-    [(7, 23)]
+    ...     long_code_lines(p, columns=20)  # 第 7 行正好 20 列，不算；第 8 行 23 列
+    [(8, 23)]
     """
     found = []
     for block in _blocks(Path(path)):
