@@ -427,6 +427,12 @@ def test_resize_is_bilinear(size):
     assert X.min() >= 0 and X.max() <= 1
 
 
+@pytest.mark.parametrize(("subset", "resize"), [(1, 1), (10000, None)])
+def test_smallest_and_largest_settings_are_allowed(subset, resize):
+    X, y = fashion_mnist_tensors("test", subset=subset, resize=resize)
+    assert X.shape == (subset, 1, resize or 28, resize or 28) and y.shape == (subset,)
+
+
 def test_invalid_resize():
     with pytest.raises(ValueError, match="resize"):
         fashion_mnist_tensors("test", subset=2, resize=0)
@@ -449,6 +455,8 @@ def test_loader_in_order():
     assert len(loader) == len(batches) == 3
     assert [yb.tolist() for _, yb in batches] == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     assert torch.equal(torch.cat([xb for xb, _ in batches]), X)
+    single = TensorLoader(X, y, batch_size=1)  # 最小的批量
+    assert len(single) == 10 and [yb.tolist() for _, yb in single][:2] == [[0], [1]]
 
 
 def test_loader_drop_last():

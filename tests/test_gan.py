@@ -389,3 +389,27 @@ def test_negative_epochs_are_refused() -> None:
         train_gan(G, D, [torch.zeros(4, 2)], epochs=-1,
                   g_optimizer=torch.optim.SGD(G.parameters(), lr=0.1),
                   d_optimizer=torch.optim.SGD(D.parameters(), lr=0.1))
+
+
+@pytest.mark.parametrize(
+    "make", [lambda: (MLPGenerator(4), 4), lambda: (MLPDiscriminator(), 2), lambda: (Generator(8, image_size=28, width=4), 8),
+             lambda: (Discriminator(image_size=28, width=4), (1, 28, 28))],
+    ids=["mlp-G", "mlp-D", "dcgan-G", "dcgan-D"],
+)
+def test_every_parameter_is_used(make) -> None:
+    # 前向传播真的经过每一层：反向传播之后每个参数都有梯度（删掉一层而形状不变时，这里会发现）
+    torch.manual_seed(0)
+    model, shape = make()
+    x = torch.randn(3, *((shape,) if isinstance(shape, int) else shape))
+    model(x).sum().backward()
+    unused = [name for name, p in model.named_parameters() if p.grad is None or not p.grad.any()]
+    assert unused == []
+
+
+def test_zero_epochs_train_nothing() -> None:
+    G, D = MLPGenerator(), MLPDiscriminator()
+    before = [p.detach().clone() for p in G.parameters()]
+    h = train_gan(G, D, [torch.zeros(4, 2)], epochs=0,
+                  g_optimizer=torch.optim.SGD(G.parameters(), lr=0.1),
+                  d_optimizer=torch.optim.SGD(D.parameters(), lr=0.1))
+    assert h.epoch == [] and all(torch.equal(a, b) for a, b in zip(before, G.parameters()))
