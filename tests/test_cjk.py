@@ -111,6 +111,8 @@ def test_markdown_paragraph_breaks_between_chinese_are_removed(source, expected)
         "````\n```\n代码\n块\n```\n````",  # 更长的围栏里套着短的
         "~~~\n代码\n块\n~~~",
         "$$\n\\text{公}\n\\text{式}\n$$",
+        "$$\n\\text{训练\n误差}\n$$",  # 公式里的换行不是段落里的：\text 里它是一个空格，不归这里管
+        "$$\\text{训练\n误差}$$",
         "## 标题\n正文",
         "| 表 | 格 |\n| 一 | 行 |",
         "<div>\n中文\n</div>",

@@ -294,6 +294,7 @@ def test_gaussian_mixture_and_coverage() -> None:
         modes_covered(torch.zeros(5, 3), centers, std=0.05)
     with pytest.raises(ValueError, match="modes"):
         ring_centers(0)
+    torch.testing.assert_close(ring_centers(1, radius=3.0), torch.tensor([[3.0, 0.0]]))  # 一个模式也行
     with pytest.raises(ValueError, match="centers 应为 \\(k, d\\)"):
         gaussian_mixture(10, torch.zeros(3), std=0.1)
 
