@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
@@ -25,3 +28,17 @@ def quick_env(**extra: str) -> dict[str, str]:
     env.update(QUICK_ENV)
     env.update(extra)
     return env
+
+
+def load_script(relative: str) -> ModuleType:
+    """按路径导入仓库里不在包中的脚本（scripts/、benchmarks/），模块名是文件名。
+
+    模块先登记在 ``sys.modules`` 里再执行：脚本里的 dataclass 要在那里找到自己的模块。导入过的直接返回。
+    """
+    path = ROOT / relative
+    if path.stem not in sys.modules:
+        spec = importlib.util.spec_from_file_location(path.stem, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[path.stem] = module
+        spec.loader.exec_module(module)
+    return sys.modules[path.stem]

@@ -6,7 +6,6 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
 import torch
@@ -14,7 +13,7 @@ import torch
 from dlbook import bench
 from dlbook.bench import BenchConfig, run
 from dlbook.train import History
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 KEYS = {
     "model", "device", "mode", "epochs", "batch_size", "lr", "resize", "seed", "train_examples",
@@ -135,12 +134,7 @@ def _right_edges(line: str) -> list[int]:
 
 def test_d2l_comparison_table_lines_up(capsys):
     # benchmarks/d2l_lenet.py 的表头曾按字符个数补空格：汉字占两列，表头比数据宽了 13 列
-    import importlib.util
-
-    path = Path(__file__).parents[1] / "benchmarks" / "d2l_lenet.py"
-    spec = importlib.util.spec_from_file_location("d2l_lenet", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script("benchmarks/d2l_lenet.py")
     d2l = {"examples_per_sec": 12345.0, "wall_seconds": 50.2, "test_acc": 0.81}
     ours = [{"mode": "plain", "examples_per_sec_overall": 40000.0, "wall_seconds": 20.0, "test_acc": 0.82}]
     module._table("标题", d2l, ours)

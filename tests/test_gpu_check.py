@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, quick_env
+from tests.conftest import ROOT, load_script, quick_env
 
 SCRIPT = ROOT / "scripts" / "gpu_check.sh"
 
@@ -78,16 +78,7 @@ def test_run_uses_the_data_in_the_kit(tmp_path):
 
 
 def _gpu_all():
-    """scripts/gpu_all.py 不在包里：按路径导入（dataclass 要求模块先登记在 sys.modules 里）。"""
-    import importlib.util
-    import sys
-
-    if "gpu_all" not in sys.modules:
-        spec = importlib.util.spec_from_file_location("gpu_all", ROOT / "scripts" / "gpu_all.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["gpu_all"] = module
-        spec.loader.exec_module(module)
-    return sys.modules["gpu_all"]
+    return load_script("scripts/gpu_all.py")
 
 
 def _py(code: str) -> tuple[str, ...]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import doctest
 import hashlib
-import importlib.util
 import json
 import subprocess
 import sys
@@ -13,17 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, load_script
 
 SCRIPT = ROOT / "scripts" / "mutate.py"
 
 
 def _load():
-    spec = importlib.util.spec_from_file_location("dlbook_mutate", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclass 要在 sys.modules 里找到自己的模块
-    spec.loader.exec_module(module)
-    return module
+    return load_script("scripts/mutate.py")
 
 
 def test_doctests() -> None:
