@@ -1,4 +1,4 @@
-"""离线副本（dlbook.gallery.offline）与示例页面共用的样式表（dlbook.gallery.styles）。
+"""离线副本（dlbook.gallery.offline）、示例页面共用的样式表（dlbook.gallery.styles）与改写搜索索引（dlbook.gallery.search）。
 
 这里只用很小的假网站和 MkDocs 项目；真书的离线副本在 test_site.py 里构建，在 test_browser.py 里从 file:// 打开。
 """
@@ -24,6 +24,7 @@ from dlbook.gallery.offline import (
     use_local_worker_shim,
 )
 from dlbook.gallery.plugin import _offline_zip
+from dlbook.gallery.search import unescape_search_index
 from dlbook.gallery.styles import shared_stylesheets
 from tests.conftest import ROOT
 
@@ -179,3 +180,23 @@ def test_shared_stylesheets_keep_order_and_share_identical_blocks():
     links = [f'<link rel="stylesheet" href="../{uri}">' for uri in files]
     assert len(files) == 2 and list(files.values()) == ["a{}", "b{}"]
     assert out == links[0] + "<p>x</p>" + links[1] + links[0] + '<style media="print">c{}</style>'
+
+
+def test_a_broken_search_index_is_named_and_left_as_it_was(tmp_path):
+    index = _write(tmp_path / "search" / "search_index.json", '{"docs": [')
+    with pytest.raises(ValueError, match=r"search_index\.json 不是有效的 JSON"):
+        unescape_search_index(index)
+    assert index.read_text(encoding="utf-8") == '{"docs": ['
+    assert [p.name for p in index.parent.iterdir()] == ["search_index.json"]
+
+
+def test_search_index_keeps_control_characters_and_line_separators_escaped(tmp_path):
+    import json
+
+    data = {"docs": [{"text": "a\x1b[0m\u2028b\u2029c\\u4e00", "location": "页"}]}
+    index = _write(tmp_path / "search_index.json", json.dumps(data))
+    unescape_search_index(index)
+    text = index.read_text(encoding="utf-8")
+    assert json.loads(text) == data
+    assert "\u2028" not in text and "\u2029" not in text and "\x1b" not in text
+    assert '"location":"页"' in text

@@ -191,6 +191,21 @@ def test_search_index_is_segmented(site):
     assert "\u200b" in text, "jieba 分词后的文本用零宽空格分隔词"
 
 
+def test_search_index_is_utf8_text_and_the_offline_copy_inlines_it(site, offline_site):
+    """汉字在索引里是 UTF-8 原文，不是 6 个字节的 ``\\uXXXX``；离线副本的 search_index.js 就是这份索引。"""
+    import json
+
+    raw = (site / "search" / "search_index.json").read_text(encoding="utf-8")
+    assert "卷积" in raw
+    # 只有控制字符（\u00XX）和 U+2028、U+2029 该转义；代码里的反斜杠在 JSON 里写成两个，先去掉
+    escaped = re.findall(r"\\u(?!00|202[89])[0-9a-fA-F]{4}", raw.replace("\\\\", ""))
+    assert not escaped, f"索引里还有 {len(escaped)} 个 \\u 转义"
+    offline = (offline_site / "search" / "search_index.json").read_text(encoding="utf-8")
+    script = (offline_site / "search" / "search_index.js").read_text(encoding="utf-8")
+    assert script == "var __index = " + offline
+    assert json.loads(offline)["docs"]
+
+
 def test_search_indexes_example_code_once_and_no_notebook_chrome(site):
     """示例页面的代码在搜索索引里只有一份；隐藏的提示符和复制按钮的文字不进索引。"""
     import json

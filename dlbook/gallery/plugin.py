@@ -45,7 +45,7 @@ from dlbook.gallery.offline import (
     use_local_worker_shim,
 )
 from dlbook.gallery.render import notebook_to_markdown
-from dlbook.gallery.search import exclude_notebook_chrome
+from dlbook.gallery.search import exclude_notebook_chrome, unescape_search_index
 from dlbook.gallery.slugs import (
     fix_notebook_headings,
     link_images,
@@ -226,12 +226,18 @@ class GalleryPlugin(BasePlugin[_Config]):
     def on_post_page(self, output: str, *, page, config) -> str:
         return strip_mathjax_loader(output)
 
+    # 在搜索插件写出索引（优先级 0）之后、离线插件把索引抄进 search_index.js（-100）之前
+    @event_priority(-50)
     def on_post_build(self, *, config) -> None:
-        """写出示例页面共用的样式表（:mod:`dlbook.gallery.styles`）。"""
+        """写出示例页面共用的样式表（:mod:`dlbook.gallery.styles`），把搜索索引改写成 UTF-8 原文。"""
         for uri, css in self._stylesheets.items():
             path = Path(config.site_dir) / uri
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(css, encoding="utf-8")
+        index = Path(config.site_dir) / "search" / "search_index.json"
+        if index.is_file():
+            before, after = unescape_search_index(index)
+            log.info("搜索索引：%.1f MB → %.1f MB（汉字不再转义）", before / 1e6, after / 1e6)
 
 
 def _offline_zip() -> Path | None:

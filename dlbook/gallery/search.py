@@ -9,13 +9,21 @@ mkdocs-jupyter 在每个代码单元格里写了几样读者看不见、搜索�
 于是搜索索引里每段代码都有两份，搜索结果的摘要里夹着 ``In [5]: Copied!``。Material 的搜索插件
 跳过带 ``data-search-exclude`` 属性的元素，:func:`exclude_notebook_chrome` 给这几样元素加上它。
 元素本身留在页面里：复制按钮照样从 ``clipboard-copy-txt`` 里取代码。
+
+Material 的搜索插件写 ``search/search_index.json`` 时把每个汉字转义成 ``\\uXXXX``（6 个字节，
+UTF-8 只要 3 个），:func:`unescape_search_index` 把它改写成 UTF-8 原文：内容不变，文件小一截，
+读者打开搜索框时少下载一些。
 """
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import tempfile
+from pathlib import Path
 
-__all__ = ["EXCLUDE_ATTRIBUTE", "HIDDEN_CLASSES", "exclude_notebook_chrome"]
+__all__ = ["EXCLUDE_ATTRIBUTE", "HIDDEN_CLASSES", "exclude_notebook_chrome", "unescape_search_index"]
 
 EXCLUDE_ATTRIBUTE = "data-search-exclude"
 HIDDEN_CLASSES = ("jp-InputPrompt", "jp-OutputPrompt", "zeroclipboard-container", "clipboard-copy-txt")
@@ -39,3 +47,44 @@ def exclude_notebook_chrome(html: str) -> str:
     '<div class="jp-InputPromptless">a</div>'
     """
     return _HIDDEN.sub(f'<div {EXCLUDE_ATTRIBUTE} class="', html)
+
+
+def unescape_search_index(path: Path) -> tuple[int, int]:
+    r"""把搜索索引里的 ``\uXXXX`` 转义改写成 UTF-8 原文，返回改写前后的字节数。
+
+    解析出来的 JSON 与原来完全相同。U+2028、U+2029 仍然转义：离线副本把索引原样放进
+    ``search_index.js``，老的 JavaScript 引擎不认字符串里的这两个字符。先写临时文件再换上，
+    中途出错时原文件不动。
+
+    >>> import tempfile
+    >>> tmp = tempfile.TemporaryDirectory()
+    >>> index = Path(tmp.name) / "search_index.json"
+    >>> data = {"docs": [{"text": "卷积\u2028层"}]}
+    >>> _ = index.write_text(json.dumps(data, separators=(",", ":")), encoding="utf-8")
+    >>> index.read_text(encoding="utf-8")
+    '{"docs":[{"text":"\\u5377\\u79ef\\u2028\\u5c42"}]}'
+    >>> unescape_search_index(index)
+    (46, 37)
+    >>> index.read_text(encoding="utf-8")
+    '{"docs":[{"text":"卷积\\u2028层"}]}'
+    >>> json.loads(index.read_text(encoding="utf-8")) == data
+    True
+    >>> tmp.cleanup()
+    """
+    raw = path.read_bytes()
+    try:
+        data = json.loads(raw)
+    except ValueError as exc:
+        raise ValueError(f"{path} 不是有效的 JSON：{exc}") from exc
+    text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    out = text.encode("utf-8")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".search_index-", suffix=".json")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(out)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return len(raw), len(out)
