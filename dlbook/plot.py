@@ -209,6 +209,10 @@ def describe_figure(fig: Figure, *, limit: int = 200) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _skip(*args: Any, **kwargs: Any) -> None:
+    return None
+
+
 def smallest_text_px(fig: Figure) -> float | None:
     """图里画出来的最小文字的字号，以存成 PNG 后的像素计（字号的点数 × dpi / 72）。
 
@@ -228,16 +232,25 @@ def smallest_text_px(fig: Figure) -> float | None:
 
     sizes: list[float] = []
 
-    class _Recorder(RendererAgg):  # 画文字（普通、mathtext、usetex）时记下字号，其余照常
-        def draw_text(self, gc, x, y, s, prop, *args, **kwargs):
-            if s.strip():
-                sizes.append(prop.get_size_in_points())
-            return super().draw_text(gc, x, y, s, prop, *args, **kwargs)
+    class _Recorder(RendererAgg):
+        """只记下每段文字的字号：文字、线条、图像都不真的画（文字的位置和大小照常排出来）。"""
 
-        def draw_tex(self, gc, x, y, s, prop, *args, **kwargs):
+        def __init__(self, width: float, height: float, dpi: float) -> None:
+            super().__init__(width, height, dpi)
+            for method in ("draw_gouraud_triangles", "draw_image", "draw_markers", "draw_path_collection",
+                           "draw_quad_mesh"):
+                setattr(self, method, _skip)
+
+        def draw_path(self, *args, **kwargs):
+            pass
+
+        def draw_text(self, gc, x, y, s, prop, *args, **kwargs):  # 普通文字与 mathtext
             if s.strip():
                 sizes.append(prop.get_size_in_points())
-            return super().draw_tex(gc, x, y, s, prop, *args, **kwargs)
+
+        def draw_tex(self, gc, x, y, s, prop, *args, **kwargs):  # usetex
+            if s.strip():
+                sizes.append(prop.get_size_in_points())
 
     dpi = matplotlib.rcParams["savefig.dpi"]
     dpi = fig.dpi if dpi == "figure" else float(dpi)
