@@ -341,12 +341,16 @@ def _to_numpy(x: Any) -> np.ndarray:
 
 def _as_image(x: Any) -> np.ndarray:
     image = _to_numpy(x)
-    if image.ndim == 3 and image.shape[0] in (1, 3, 4) and image.shape[-1] not in (1, 3, 4):
+    if image.ndim == 3 and image.shape[0] == 1:
+        image = image[0]  # (1, H, W)：单通道，宽是 1、3 或 4 也一样
+    elif image.ndim == 3 and image.shape[0] in (3, 4) and image.shape[-1] not in (1, 3, 4):
         image = image.transpose(1, 2, 0)  # (C, H, W) → (H, W, C)
     if image.ndim == 3 and image.shape[-1] == 1:
         image = image[..., 0]
-    if image.ndim not in (2, 3):
-        raise ValueError(f"每张图像应为 (H, W)、(C, H, W) 或 (H, W, C)，却得到形状 {image.shape}")
+    if image.ndim not in (2, 3) or (image.ndim == 3 and image.shape[-1] not in (3, 4)):
+        raise ValueError(
+            f"每张图像应为 (H, W)、(C, H, W) 或 (H, W, C)，C 为 1、3 或 4，却得到形状 {tuple(image.shape)}"
+        )
     return image
 
 
@@ -362,7 +366,8 @@ def show_images(
     """把若干图像排成 ``nrows × ncols`` 的网格；图像多于格子时只画前面的。
 
     ``images`` 可以是形状 ``(N, H, W)``、``(N, 1, H, W)``、``(N, 3, H, W)`` 的张量或数组，
-    也可以是图像的列表。每张图占 ``scale`` 英寸见方。
+    也可以是图像的列表（每张 ``(H, W)``、``(C, H, W)`` 或 ``(H, W, C)``，C 为 1、3 或 4；
+    两头都像通道数时，例如 ``(3, 4, 4)``，按 ``(H, W, C)`` 读）。每张图占 ``scale`` 英寸见方。
 
     >>> import torch
     >>> images = torch.rand(5, 1, 28, 28)

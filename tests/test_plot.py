@@ -80,6 +80,15 @@ def test_without_cjk_font_glyphs_would_be_missing():
     assert any("missing from font" in m for m in messages)
 
 
+def test_configure_fonts_puts_the_cjk_font_first_and_keeps_the_users_others():
+    with matplotlib.rc_context(
+        {"font.family": ["serif"], "font.sans-serif": ["Arial", "DejaVu Sans", plot.CJK_FONT, "Helvetica"]}
+    ):
+        assert plot._configure_fonts() == plot.CJK_FONT
+        assert matplotlib.rcParams["font.family"] == ["sans-serif"]  # 用户选了衬线体时中文也不缺字
+        assert matplotlib.rcParams["font.sans-serif"] == [plot.CJK_FONT, "DejaVu Sans", "Arial", "Helvetica"]
+
+
 def test_warning_when_no_cjk_font(monkeypatch):
     monkeypatch.setattr(plot, "_find_cjk_font", lambda: None)
     before = list(matplotlib.rcParams["font.sans-serif"])
@@ -95,6 +104,8 @@ def test_pick_cjk_font_preference():
         == "Noto Sans CJK SC"
     )
     assert plot._pick_cjk_font({"Noto Sans CJK JP", "DejaVu Sans"}) == "Noto Sans CJK JP"
+    # 同一套字体里简体中文的字形优先，尽管按字母排 JP 在 SC 前面
+    assert plot._pick_cjk_font({"Noto Sans CJK JP", "Noto Sans CJK SC"}) == "Noto Sans CJK SC"
     assert plot._pick_cjk_font({"Noto Sans Mono CJK SC", "DejaVu Sans"}) is None
     assert plot._pick_cjk_font({"DejaVu Sans"}) is None
 
@@ -142,6 +153,13 @@ def test_mplbackend_counts_as_users_choice(monkeypatch):
     assert plot._user_chose_backend()
 
 
+@pytest.mark.parametrize("backend, chosen", [(None, False), ("pdf", True)])
+def test_a_backend_set_in_rcparams_counts_as_users_choice(monkeypatch, backend, chosen):
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    monkeypatch.setattr(matplotlib.rcParams, "_get_backend_or_none", lambda: backend, raising=False)
+    assert plot._user_chose_backend() is chosen
+
+
 def test_headless_import_selects_agg_quietly():
     env = {
         k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "MPLBACKEND")
@@ -179,6 +197,15 @@ def test_show_headless_saves_png(tmp_path, monkeypatch, capsys):
     assert first.read_bytes().startswith(b"\x89PNG\r\n\x1a\n")
     assert not plt.fignum_exists(fig.number)  # 存完就关掉
     assert str(first) in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", [[], [""], ["-c"], ["-"]])
+def test_show_names_figures_figure_n_when_there_is_no_script(tmp_path, monkeypatch, argv):
+    monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path))
+    monkeypatch.setattr(sys, "argv", argv)
+    path = show(_chinese_figure())
+    stem, number = path.stem.rsplit("-", 1)
+    assert stem == "figure" and number.isdigit()
 
 
 def test_show_uses_current_figure_and_default_directory(tmp_path, monkeypatch):
@@ -264,6 +291,8 @@ def test_describe_figure_uses_titles_then_axis_labels():
     fig.suptitle("三张图\n两行")
     assert plot.describe_figure(fig).startswith("三张图 两行；")  # 换行变成空格
     assert len(plot.describe_figure(fig, limit=5)) == 5 and plot.describe_figure(fig, limit=5).endswith("…")
+    fig.suptitle("长" * 300)
+    assert len(plot.describe_figure(fig)) == 200  # 默认上限
     plt.close(fig)
     empty = plt.figure()
     empty.add_subplot()
@@ -306,6 +335,13 @@ def test_plot_history():
     assert np.allclose(ticks, np.round(ticks))  # 轮次只有整数刻度
 
 
+def test_plot_history_has_legends_and_grids():
+    fig = plot_history(_history())
+    for ax, labels in zip(fig.axes, (["训练损失"], ["训练准确率", "测试准确率"])):
+        assert [t.get_text() for t in ax.get_legend().get_texts()] == labels
+        assert all(line.get_visible() for line in ax.get_xgridlines() + ax.get_ygridlines())
+
+
 def test_plot_history_flat_loss_has_no_offset_ticks():
     # 没学起来的网络损失停在 ln 10 附近：刻度应直接写数，不写成偏移量“+2.302”加上 1e-5 量级的小数
     flat = History(epoch=[1, 2, 3], train_loss=[2.30261, 2.30259, 2.30252], train_acc=[0.1, 0.1, 0.11])
@@ -345,11 +381,47 @@ def test_show_images_layouts():
     assert [ax.images[0].get_array().shape for ax in listed.axes] == [(5, 6), (5, 6, 3)]
     truncated = show_images(torch.rand(10, 4, 4), nrows=1, ncols=3)
     assert sum(len(ax.images) for ax in truncated.axes) == 3
+    assert tuple(truncated.get_size_inches()) == (4.5, 1.5)  # 默认每张 1.5 英寸见方
 
 
-def test_show_images_bad_shape():
-    with pytest.raises(ValueError, match="形状"):
-        show_images([np.zeros((2, 3, 4, 5))], nrows=1, ncols=1)
+@pytest.mark.parametrize(
+    "shape, shown",
+    [
+        ((5, 6), (5, 6)),
+        ((1, 5, 6), (5, 6)),
+        ((3, 5, 6), (5, 6, 3)),
+        ((4, 5, 6), (5, 6, 4)),  # RGBA
+        ((5, 6, 1), (5, 6)),
+        ((3, 4, 1), (3, 4)),  # 第一维像通道数，最后一维也是：按 (H, W, C) 读
+        ((4, 4, 3), (4, 4, 3)),
+        ((3, 4, 6), (4, 6, 3)),  # 看的是最后一维，不是中间那维
+        ((3, 5, 4), (3, 5, 4)),
+        ((1, 4, 4), (4, 4)),  # 单通道：宽是 4 也不当成 RGBA
+        ((1, 5, 3), (5, 3)),
+    ],
+)
+def test_show_images_reads_each_layout(shape, shown):
+    image = (np.arange(np.prod(shape)) / np.prod(shape)).astype(np.float32).reshape(shape)  # RGB 要在 [0, 1] 里
+    fig = show_images([image], nrows=1, ncols=1)
+    array = fig.axes[0].images[0].get_array()
+    assert array.shape == shown
+    assert sorted(np.ravel(array)) == sorted(image.ravel())  # 只换了维度的顺序
+    assert _render(fig) == []
+
+
+def test_show_images_takes_tensors_that_need_grad_or_are_bfloat16():
+    grad = torch.rand(2, 1, 4, 4, requires_grad=True)
+    fig = show_images(grad * 2, nrows=1, ncols=2)
+    np.testing.assert_allclose(fig.axes[1].images[0].get_array(), (grad[1, 0] * 2).detach().numpy())
+    half = show_images(torch.rand(2, 3, 4, 4, dtype=torch.bfloat16), nrows=1, ncols=2)
+    assert half.axes[0].images[0].get_array().dtype == np.float32
+    assert len(show_matrix(torch.eye(2, requires_grad=True)).axes[0].texts) == 4
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5), (2, 5, 6), (5, 6, 2), (7,)])
+def test_show_images_bad_shape(shape):
+    with pytest.raises(ValueError, match=rf"却得到形状 \({shape[0]},"):
+        show_images([np.zeros(shape)], nrows=1, ncols=1)
 
 
 def test_show_matrix_annotations():
@@ -368,9 +440,23 @@ def test_show_matrix_floats_and_squeezing():
     assert [t.get_text() for t in fig.axes[0].texts] == ["0.25", "-0.50", "0.00", "1.12"]
 
 
+def test_show_matrix_keeps_a_single_row():
+    for matrix in (torch.arange(5.0).reshape(1, 5), torch.arange(5.0).reshape(1, 1, 1, 5)):
+        assert [t.get_text() for t in show_matrix(matrix).axes[0].texts] == ["0", "1", "2", "3", "4"]
+
+
+def test_show_matrix_ticks_are_whole_indices():
+    fig = show_matrix(torch.rand(2, 2))  # 不设刻度时两个轴上都有 0.5 这样的刻度
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    for ticks in (ax.get_xticks(), ax.get_yticks()):
+        assert np.allclose(ticks, np.round(ticks)), ticks
+
+
 def test_show_matrix_without_annotations():
     assert len(show_matrix(torch.eye(3), annotate=False).axes[0].texts) == 0
-    assert len(show_matrix(torch.rand(28, 28)).axes[0].texts) == 0  # 太大就不标
+    assert len(show_matrix(torch.rand(20, 20)).axes[0].texts) == 400  # 400 个格子还标
+    assert len(show_matrix(torch.rand(20, 21)).axes[0].texts) == 0  # 再多就不标
 
 
 def test_show_matrix_bad_shape():
