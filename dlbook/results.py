@@ -51,14 +51,21 @@ def format_count(n: int) -> str:
 
     >>> format_count(61706), format_count(11_175_370), format_count(512)
     ('61.7 千', '11.2 百万', '512')
+
+    四舍五入后到了 1000 的，换大一级的单位：
+
+    >>> format_count(999), format_count(1000), format_count(999_949), format_count(999_950)
+    ('999', '1.0 千', '999.9 千', '1.0 百万')
+    >>> format_count(999_999_999), format_count(2_500_000_000)
+    ('1.0 十亿', '2.5 十亿')
     """
-    if n >= 1_000_000_000:
-        return f"{n / 1e9:.1f} 十亿"
-    if n >= 1_000_000:
-        return f"{n / 1e6:.1f} 百万"
-    if n >= 1_000:
-        return f"{n / 1e3:.1f} 千"
-    return str(n)
+    if n < 1_000:
+        return str(n)
+    for unit, name in ((1e3, "千"), (1e6, "百万")):
+        value = f"{n / unit:.1f}"
+        if float(value) < 1_000:
+            return f"{value} {name}"
+    return f"{n / 1e9:.1f} 十亿"
 
 
 @dataclass(frozen=True)

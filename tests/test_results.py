@@ -60,8 +60,23 @@ def test_report_prints_and_returns(capsys, monkeypatch):
     assert capsys.readouterr().out == r.summary() + "\n"
 
 
+def test_report_counts_frozen_parameters_and_shows_the_note(monkeypatch, capsys):
+    monkeypatch.setenv("DLBOOK_MODE", "quick")
+    model = nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2))
+    model[0].requires_grad_(False)  # 冻结的参数也是模型的一部分
+    r = report("冻结", model=model, history=_history(), note="只训练最后一层")
+    assert r.params == 8 + 6
+    assert r.summary().splitlines()[1].endswith("quick 模式 · 只训练最后一层")
+    assert "只训练最后一层" in capsys.readouterr().out
+
+
 def test_report_speed_skips_the_first_epoch_unless_alone(monkeypatch):
     monkeypatch.setenv("DLBOOK_MODE", "quick")
+    # 不是有限数的吞吐量（一轮用时为 0）不进中位数
+    odd = _history(examples_per_sec=[100.0, float("inf"), 300.0, 500.0], epoch=[1, 2, 3, 4])
+    assert report("m", model=nn.Linear(1, 1), history=odd).examples_per_sec == 400.0
+    none = _history(examples_per_sec=[100.0, float("inf"), float("nan")])
+    assert report("m", model=nn.Linear(1, 1), history=none).examples_per_sec == float("inf")
     one = _history(epoch=[1], train_loss=[1.0], train_acc=[0.5], test_acc=[0.5], examples_per_sec=[7.0], seconds=[1.0])
     assert report("m", model=nn.Linear(1, 1), history=one).examples_per_sec == 7.0
 
@@ -69,12 +84,14 @@ def test_report_speed_skips_the_first_epoch_unless_alone(monkeypatch):
 def test_report_appends_to_dlbook_results_and_creates_its_folder(tmp_path, monkeypatch, capsys):
     import json
 
-    path = tmp_path / "new" / "results.jsonl"
+    path = tmp_path / "new" / "deeper" / "results.jsonl"
     monkeypatch.setenv("DLBOOK_MODE", "quick")
     monkeypatch.setenv("DLBOOK_RESULTS", str(path))
     report("a", model=nn.Linear(1, 1), history=_history())
-    report("b", model=nn.Linear(1, 1), history=_history())
-    assert [json.loads(line)["name"] for line in path.read_text(encoding="utf-8").splitlines()] == ["a", "b"]
+    report("模型 b", model=nn.Linear(1, 1), history=_history())
+    text = path.read_text(encoding="utf-8")
+    assert [json.loads(line)["name"] for line in text.splitlines()] == ["a", "模型 b"]
+    assert '"name": "模型 b"' in text  # 汉字原样写出，文件打开就能读
 
 
 def test_an_unwritable_dlbook_results_is_named(tmp_path, monkeypatch, capsys):
