@@ -28,13 +28,16 @@ def test_every_output_is_a_crop_or_flip_of_its_own_input(padding):
         assert any(torch.equal(aug, c) for c in _crops(img, padding))
 
 
-def test_offsets_and_flips_are_spread_out():
+@pytest.mark.parametrize("padding", [1, 2, None])
+def test_offsets_and_flips_are_spread_out(padding):
     # 每张图都是同一张“坐标图”：像素值编码了它的位置，于是能从输出反推偏移和是否翻转
     H = W = 8
     base = torch.arange(1.0, H * W + 1).reshape(1, 1, H, W).repeat(2000, 1, 1, 1)
-    out = random_crop_flip(base, padding=2, flip=False, generator=torch.Generator().manual_seed(0))
+    kwargs = {} if padding is None else {"padding": padding}  # None：默认的 padding=2
+    out = random_crop_flip(base, flip=False, generator=torch.Generator().manual_seed(0), **kwargs)
     centre = out[:, 0, 4, 4]  # 原图中心附近的像素跑到了哪里
-    assert len(set(centre.tolist())) == 25  # 5×5 种偏移都出现了
+    p = 2 if padding is None else padding
+    assert len(set(centre.tolist())) == (2 * p + 1) ** 2  # 每种偏移都出现了
     flipped = random_crop_flip(base, padding=0, generator=torch.Generator().manual_seed(0))
     share = (flipped[:, 0, 0, 0] == W).float().mean().item()
     assert 0.45 < share < 0.55
