@@ -153,17 +153,52 @@ def test_train_gan_history_is_sane() -> None:
     assert G.training and D.training
 
 
-def test_train_gan_restores_modes_and_takes_latent_dim() -> None:
+@pytest.mark.parametrize("eval_before", [(True, False), (False, True), (True, True)])
+def test_train_gan_trains_in_train_mode_then_restores_modes(eval_before) -> None:
     torch.manual_seed(0)
     G, D = nn.Linear(3, 2), MLPDiscriminator(hidden=8)
-    G.eval()
+    seen = []  # 每次前向时两个模型所处的模式
+    for model in (G, D):
+        model.register_forward_pre_hook(lambda module, args: seen.append(module.training))
+    for model, to_eval in zip((G, D), eval_before):
+        model.train(not to_eval)
     history = train_gan(
         G, D, [torch.randn(16, 2)] * 4, epochs=1, latent_dim=3,
         g_optimizer=torch.optim.SGD(G.parameters(), lr=0.01),
         d_optimizer=torch.optim.SGD(D.parameters(), lr=0.01),
+        device="cpu",  # 设备名也行
     )  # fmt: skip
-    assert not G.training and D.training
-    assert len(history.step_d_loss) == 4
+    assert seen and all(seen)  # 训练时（BatchNorm、Dropout 的行为）总在训练模式
+    assert (G.training, D.training) == tuple(not e for e in eval_before)
+    assert len(history.step_d_loss) == 4 and history.device == "cpu"
+
+
+def test_the_first_generator_step_comes_after_d_steps_discriminator_steps() -> None:
+    torch.manual_seed(0)
+    G, D = MLPGenerator(4, hidden=8), MLPDiscriminator(hidden=8)
+    history = train_gan(
+        G, D, [torch.randn(16, 2)], epochs=3, d_steps=2,  # 每轮只有一个批量
+        g_optimizer=torch.optim.SGD(G.parameters(), lr=0.01),
+        d_optimizer=torch.optim.SGD(D.parameters(), lr=0.01),
+    )  # fmt: skip
+    assert len(history.step_d_loss) == 3 and len(history.step_g_loss) == 1
+    assert math.isnan(history.g_loss[0]) and math.isfinite(history.g_loss[1]) and math.isnan(history.g_loss[2])
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_train_gan_prints_a_line_per_epoch_only_with_progress(capsys, progress) -> None:
+    _tiny_image_run(progress=progress)
+    err = capsys.readouterr().err
+    assert ("第 1 轮：" in err and "第 2 轮：" in err) is progress
+    if not progress:
+        assert err == ""
+
+
+def test_wgan_gp_default_weight_is_the_papers_ten() -> None:
+    default, _, _ = _tiny_image_run(loss="wgan-gp")
+    ten, _, _ = _tiny_image_run(loss="wgan-gp", gp_weight=10.0)
+    zero, _, _ = _tiny_image_run(loss="wgan-gp", gp_weight=0.0)
+    assert default.step_d_loss == ten.step_d_loss != zero.step_d_loss
 
 
 def test_minimax_loss_is_negative_and_wgan_uses_d_steps() -> None:
@@ -299,6 +334,24 @@ def test_gaussian_mixture_and_coverage() -> None:
     torch.testing.assert_close(ring_centers(1, radius=3.0), torch.tensor([[3.0, 0.0]]))  # 一个模式也行
     with pytest.raises(ValueError, match="centers 应为 \\(k, d\\)"):
         gaussian_mixture(10, torch.zeros(3), std=0.1)
+
+
+def test_toy_defaults_are_the_ring_of_eight() -> None:
+    torch.testing.assert_close(ring_centers(), ring_centers(8, radius=2.0))
+    centers = ring_centers()
+    assert torch.equal(gaussian_mixture(50, centers, seed=3), gaussian_mixture(50, centers, std=0.05, seed=3))
+    assert MLPGenerator().latent_dim == 8
+    plain = MLPDiscriminator()  # 小批量标准差特征要自己打开
+    assert isinstance(plain.mbstd, nn.Identity) and plain.fc1.in_features == 2
+
+
+def test_coverage_thresholds_and_inputs() -> None:
+    centers = torch.tensor([[0.0, 0.0], [10.0, 0.0]], dtype=torch.float64)  # float64 的中心也行
+    on_edge = torch.tensor([[3.0, 0.0]] * 20 + [[10.0, 0.0]] * 19, requires_grad=True)  # 生成器的输出带着梯度
+    c = modes_covered(on_edge, centers, std=1.0)
+    assert c.counts == (20, 19)  # 正好 3 个标准差也算高质量
+    assert c.modes == 1  # 默认要 20 个高质量样本才算覆盖
+    assert modes_covered(on_edge, centers, std=1.0, min_count=19).modes == 2
 
 
 def test_generate_is_gradient_free() -> None:
