@@ -266,6 +266,51 @@ def test_cache_key_ignores_the_modules_that_only_render_pages(tmp_path, monkeypa
     assert cache_mod.cache_key(script, mode="quick", device="cpu") != before
 
 
+def test_the_source_digest_reads_the_dlbook_package_itself():
+    import dlbook
+
+    package = Path(dlbook.__file__).resolve().parent
+    assert cache_mod._PACKAGE_ROOT == package
+    assert cache_mod._source_digest.__defaults__ == (package,)
+
+
+def test_source_digest_sees_renamed_files_and_bytes_moved_between_files(tmp_path):
+    def digest(files: dict[str, bytes]) -> str:
+        root = tmp_path / f"pkg{len(list(tmp_path.iterdir()))}"
+        root.mkdir()
+        for name, data in files.items():
+            (root / name).write_bytes(data)
+        return cache_mod._source_digest(root)
+
+    base = digest({"a.py": b"x", "b.py": b"y"})
+    assert digest({"a.py": b"x", "b.py": b"y"}) == base
+    assert digest({"c.py": b"x", "b.py": b"y"}) != base  # 改了文件名
+    assert digest({"a.py": b"xy", "b.py": b""}) != base  # 字节挪到了另一个文件
+    # 文件名与内容、这个文件与下一个文件之间都有分隔：拼起来相同的两种布局也能分开
+    assert digest({"a.py": b".pyx"}) != digest({"a.py.py": b"x"})
+    assert digest({"a.py": b"x", "b.py": b"y"}) != digest({"a.py": b"xb.py\0y"})
+    assert digest({"a.py": b"x", "notes.txt": b"z"}) == digest({"a.py": b"x"})  # 只算 .py
+
+
+def test_a_missing_distribution_has_version_absent():
+    assert cache_mod._version("no-such-distribution-dlbook") == "absent"
+    assert cache_mod.environment()["torch"] != "absent"
+
+
+def test_a_cache_entry_filed_under_another_key_or_with_no_time_is_ignored(tmp_path):
+    cache = cache_mod.ExampleCache(tmp_path)
+    nb = nbformat.v4.new_notebook()
+    env = cache_mod.environment()
+    entry = cache_mod.CacheEntry("a" * 64, "plot_x.py", "quick", "cpu", 1.5, "2026-12-02T00:00:00", env)
+    cache.put(nb, entry)
+    assert cache.get("a" * 64)[1] == entry
+    for suffix in (".ipynb", ".json"):  # 同一份条目换了个键：不算数
+        (tmp_path / f"{'a' * 64}{suffix}").rename(tmp_path / f"{'b' * 64}{suffix}")
+    assert cache.get("b" * 64) is None
+    cache.put(nb, cache_mod.CacheEntry("c" * 64, "plot_x.py", "quick", "cpu", 0.0, "2026-12-02T00:00:00", env))
+    assert cache.get("c" * 64) is None
+
+
 def test_page_only_modules_exist():
     # 名单里的文件改名或删掉后，名单要跟着改，否则它悄悄失效
     package = Path(cache_mod.__file__).resolve().parents[1]
@@ -283,8 +328,32 @@ def test_broken_example_names_script_cell_and_traceback(tmp_path):
     assert "ZeroDivisionError" in message
     assert "\x1b[" not in message, "回溯里不留终端的颜色转义"
     assert "An error occurred while executing" not in message, "单元格的代码只在“出错的代码”下列一次"
+    assert info.value.script.name == "plot_bad.py" and info.value.cell_index == 2
     # 失败的示例不进缓存
     assert not list((tmp_path / "cache").glob("*.json"))
+
+
+def test_a_kernel_error_before_any_cell_lists_no_code():
+    message = str(ExampleError(Path("plot_x.py"), None, "", "DeadKernelError: 内核退出了"))
+    assert message.startswith("示例 plot_x.py 在内核出错。") and "出错的代码" not in message
+    assert "DeadKernelError: 内核退出了" in message
+
+
+def test_execution_time_is_the_sum_of_the_cells_or_else_the_wall_clock(tmp_path):
+    from datetime import datetime
+
+    from dlbook.gallery.execute import execute_notebook
+
+    def stamp(text: str) -> datetime:
+        return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+    cells = [nbformat.v4.new_code_cell("import time\ntime.sleep(0.3)"), nbformat.v4.new_markdown_cell("文字")]
+    done = execute_notebook(nbformat.v4.new_notebook(cells=cells), script=str(tmp_path / "plot_x.py"))  # 路径可以是 str
+    timing = done.notebook.cells[0].metadata.execution
+    cell = stamp(timing["shell.execute_reply"]) - stamp(timing["iopub.execute_input"])
+    assert done.seconds == pytest.approx(cell.total_seconds()) and done.seconds >= 0.3  # 不含内核启动
+    text_only = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("只有文字")])
+    assert execute_notebook(text_only, script=tmp_path / "plot_y.py").seconds > 0  # 没有时间戳：用整段用时
 
 
 def test_zero_seconds_is_an_error(tmp_path, monkeypatch):
