@@ -352,6 +352,7 @@ def test_coverage_thresholds_and_inputs() -> None:
     assert c.counts == (20, 19)  # 正好 3 个标准差也算高质量
     assert c.modes == 1  # 默认要 20 个高质量样本才算覆盖
     assert modes_covered(on_edge, centers, std=1.0, min_count=19).modes == 2
+    assert modes_covered(on_edge.double(), centers.float(), std=1.0).counts == (20, 19)  # 反过来也行
 
 
 def test_generate_is_gradient_free() -> None:
