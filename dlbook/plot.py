@@ -241,16 +241,13 @@ def smallest_text_px(fig: Figure) -> float | None:
                            "draw_quad_mesh"):
                 setattr(self, method, _skip)
 
-        def draw_path(self, *args, **kwargs):
-            pass
+        draw_path = _skip
 
         def draw_text(self, gc, x, y, s, prop, *args, **kwargs):  # 普通文字与 mathtext
             if s.strip():
                 sizes.append(prop.get_size_in_points())
 
-        def draw_tex(self, gc, x, y, s, prop, *args, **kwargs):  # usetex
-            if s.strip():
-                sizes.append(prop.get_size_in_points())
+        draw_tex = draw_text  # usetex：同样只记字号
 
     dpi = matplotlib.rcParams["savefig.dpi"]
     dpi = fig.dpi if dpi == "figure" else float(dpi)

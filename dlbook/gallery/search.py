@@ -18,10 +18,10 @@ UTF-8 只要 3 个），:func:`unescape_search_index` 把它改写成 UTF-8 原�
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 from pathlib import Path
+
+from dlbook.gallery.cache import atomic_write
 
 __all__ = ["EXCLUDE_ATTRIBUTE", "HIDDEN_CLASSES", "exclude_notebook_chrome", "unescape_search_index"]
 
@@ -53,8 +53,8 @@ def unescape_search_index(path: Path) -> tuple[int, int]:
     r"""把搜索索引里的 ``\uXXXX`` 转义改写成 UTF-8 原文，返回改写前后的字节数。
 
     解析出来的 JSON 与原来完全相同。U+2028、U+2029 仍然转义：离线副本把索引原样放进
-    ``search_index.js``，老的 JavaScript 引擎不认字符串里的这两个字符。先写临时文件再换上，
-    中途出错时原文件不动。
+    ``search_index.js``，老的 JavaScript 引擎不认字符串里的这两个字符。用 :func:`~dlbook.gallery.cache.atomic_write`
+    写回，中途出错时原文件不动。
 
     >>> import tempfile
     >>> tmp = tempfile.TemporaryDirectory()
@@ -79,12 +79,5 @@ def unescape_search_index(path: Path) -> tuple[int, int]:
     text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
     text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
     out = text.encode("utf-8")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".search_index-", suffix=".json")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(out)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, out)
     return len(raw), len(out)
