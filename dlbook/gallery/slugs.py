@@ -52,7 +52,6 @@ def slug(text: str) -> str:
 
 
 def _text_of(fragment: str) -> str:
-    fragment = _ANCHOR.sub("", fragment)
     return html_lib.unescape(_TAGS.sub("", fragment)).replace("¶", "").strip()
 
 
@@ -131,7 +130,7 @@ def fix_notebook_headings(html: str, toc) -> str:
 
     def replace(m: re.Match[str]) -> str:
         title = _text_of(m["body"])
-        new_id = unique(slug(title))
+        new_id = unique(slug(_key(title)))  # 标题跨行时空白也只算一个，与 Markdown 页面一样
         headings.append((_key(title), _key(_text_of(_CODE.sub("", m["body"]))), new_id))
         attrs = _ID.sub("", m["attrs"])
         body = _ANCHOR.sub(f'<a class="anchor-link" href="#{new_id}">', m["body"])
