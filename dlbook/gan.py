@@ -117,6 +117,21 @@ class GANHistory:
 # ---------------------------------------------------------------------------
 
 
+def _warn_batchwise_critic(critic: nn.Module) -> None:
+    """WGAN-GP 的评论家里不该有让每个输出依赖整个批量的层：梯度惩罚约束的是单个样本处的梯度。"""
+    names = sorted({
+        type(m).__name__ for m in critic.modules()
+        if isinstance(m, (nn.modules.batchnorm._BatchNorm, MinibatchStdDev))
+    })  # fmt: skip
+    if names:
+        warnings.warn(
+            f'loss="wgan-gp" 的梯度惩罚按单个样本计算，判别器里却有让输出依赖整个批量的层（{"、".join(names)}）：'
+            "惩罚约束不到它实际的梯度。去掉这些层，或把批量规范化换成 nn.LayerNorm / nn.GroupNorm",
+            UserWarning,
+            stacklevel=3,
+        )
+
+
 def _gradient_penalty(discriminator: Callable[[Tensor], Tensor], real: Tensor, fake: Tensor) -> Tensor:
     """WGAN-GP 的梯度惩罚：在真假样本连线上的随机点处，让评论家梯度的范数接近 1。"""
     shape = (real.shape[0],) + (1,) * (real.ndim - 1)
@@ -211,6 +226,8 @@ def train_gan(
         latent_dim: 噪声维数；``None`` 时读 ``generator.latent_dim``。
         loss: ``"non_saturating"``（默认，Goodfellow 等人实际使用的生成器损失）、
             ``"minimax"``（原始的极小极大目标）或 ``"wgan-gp"``（Wasserstein 距离 + 梯度惩罚）。
+            ``"wgan-gp"`` 的梯度惩罚按单个样本计算，判别器（评论家）里有批量规范化或
+            :class:`MinibatchStdDev` 这种让输出依赖整个批量的层时发出警告（Gulrajani 等人建议改用层规范化）。
         d_steps: 每做一步生成器更新之前判别器更新几步（WGAN-GP 通常取 5）。
         gp_weight: ``"wgan-gp"`` 的梯度惩罚系数 λ。
         device: 在哪个设备上训练；给出时先把两个模型搬过去，``None`` 时用生成器参数所在的设备。
@@ -250,6 +267,8 @@ def train_gan(
             'loss="wgan-gp" 不能与 compile=True 一起用：梯度惩罚要对判别器求二阶导数，'
             "torch.compile 编译出的图不支持二阶导数。请用 FastConfig(compile=False)。"
         )
+    if loss == "wgan-gp":
+        _warn_batchwise_critic(discriminator)
     if latent_dim is None:
         latent_dim = getattr(generator, "latent_dim", None)
         if latent_dim is None:
@@ -501,9 +520,9 @@ def modes_covered(
 ) -> Coverage:
     """生成的样本覆盖了高斯混合的几个模式。
 
-    度量的做法来自 Srivastava 等人（VEEGAN，2017）与 Lin 等人（PacGAN，2018）等论文：
+    度量的做法与 Srivastava 等人（VEEGAN，2017）、Lin 等人（PacGAN，2018）等论文里的类似：
     离最近的中心不超过 ``threshold`` 个标准差的样本算“高质量”；一个模式附近至少有 ``min_count``
-    个高质量样本才算被覆盖（论文里每次生成 2500 个样本，门槛是 20 个）。
+    个高质量样本才算被覆盖（本书的示例每次生成 2500 个样本）。
 
     Args:
         samples: 形状 ``(n, d)`` 的生成样本。

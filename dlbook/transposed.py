@@ -56,7 +56,7 @@ def conv_transpose_output_size(
     ``output_padding`` 在末端多留几行（列）。
 
     步幅大于 1 的卷积会把几种输入尺寸映射到同一个输出尺寸（向下取整），转置卷积只能还原其中最小的那个；
-    ``output_padding``（必须小于步幅或空洞率）用来选出别的那几个。
+    ``output_padding`` 用来选出别的那几个，所以它要小于步幅（PyTorch 还允许它小于空洞率，这里照同样的规则检查）。
 
     Args:
         size: 输入的高或宽 ``n``。
@@ -268,7 +268,8 @@ def conv_matrix(
 
     第 ``j`` 列是把第 ``j`` 个输入像素设为 1、其余为 0 时卷积的输出，也就是这个像素影响了哪些输出。
     矩阵的形状是 ``(H'·W', H·W)``：卷积把 ``H·W`` 维的向量压成 ``H'·W'`` 维；它的转置把
-    ``H'·W'`` 维映射回 ``H·W`` 维，这正是步幅、填充相同的转置卷积 :func:`trans_conv2d`。
+    ``H'·W'`` 维映射回 ``H·W`` 维，这正是步幅、填充相同的转置卷积 :func:`trans_conv2d`
+    （``input_shape`` 不是映射到同一输出尺寸的几种里最小的那个时，转置卷积还要加上 ``output_padding``）。
 
     >>> C = conv_matrix(torch.ones(3, 3), (5, 5), stride=2, padding=1)
     >>> C.shape                          # 5×5 → 3×3 的卷积是一个 9×25 的矩阵

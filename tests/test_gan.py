@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -123,6 +124,8 @@ def test_dcgan_init_follows_the_paper() -> None:
 def _tiny_image_run(**options) -> tuple[GANHistory, nn.Module, nn.Module]:
     torch.manual_seed(0)
     G, D = Generator(8, image_size=28, width=4), Discriminator(image_size=28, width=4)
+    if options.get("loss") == "wgan-gp":  # WGAN-GP 的评论家不用批量规范化（否则 train_gan 警告）
+        D.bn2, D.bn3 = nn.Identity(), nn.Identity()
     X = torch.rand(24, 1, 28, 28) * 2 - 1
     loader = TensorLoader(X, torch.zeros(24), batch_size=8)
     history = train_gan(
@@ -199,6 +202,29 @@ def test_wgan_gp_default_weight_is_the_papers_ten() -> None:
     ten, _, _ = _tiny_image_run(loss="wgan-gp", gp_weight=10.0)
     zero, _, _ = _tiny_image_run(loss="wgan-gp", gp_weight=0.0)
     assert default.step_d_loss == ten.step_d_loss != zero.step_d_loss
+
+
+@pytest.mark.parametrize("batchwise", ["bn", "std", None])
+def test_wgan_gp_warns_about_layers_that_mix_the_batch(batchwise) -> None:
+    G = MLPGenerator(4, hidden=8)
+    D = Discriminator(image_size=28, width=4) if batchwise == "bn" else MLPDiscriminator(
+        hidden=8, minibatch_std=batchwise == "std")
+    data = [torch.randn(8, 1, 28, 28) if batchwise == "bn" else torch.randn(8, 2)]
+    if batchwise == "bn":
+        G = nn.Sequential(nn.Linear(4, 28 * 28), nn.Unflatten(1, (1, 28, 28)))
+    opts = dict(epochs=1, latent_dim=4, loss="wgan-gp",
+                g_optimizer=torch.optim.SGD(G.parameters(), lr=0.01),
+                d_optimizer=torch.optim.SGD(D.parameters(), lr=0.01))
+    if batchwise is None:
+        train_gan(G, D, data, **opts)  # 警告会被当成错误（pyproject.toml 的 filterwarnings）
+        return
+    name = "BatchNorm2d" if batchwise == "bn" else "MinibatchStdDev"
+    with pytest.warns(UserWarning, match=f"按单个样本.*{name}") as caught:
+        train_gan(G, D, data, **opts)
+    assert caught[0].filename == __file__  # 指向调用 train_gan 的代码
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train_gan(G, D, data, **{**opts, "loss": "non_saturating"})  # 别的损失不警告
 
 
 def test_minimax_loss_is_negative_and_wgan_uses_d_steps() -> None:
