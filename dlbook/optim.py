@@ -4,7 +4,7 @@ r"""优化算法的从零实现：每个优化器都是一次"一阶矩 $m_t$、
 （每个坐标的步子按多大的尺度缩小），然后
 
 $$
-\eta_t = \mathrm{lr}\cdot \frac{m_t}{\sqrt{V_t} + \epsilon}, \qquad w_{t+1} = w_t - \eta_t .
+\Delta w_t = \mathrm{lr}\cdot \frac{m_t}{\sqrt{V_t} + \epsilon}, \qquad w_{t+1} = w_t - \Delta w_t .
 $$
 
 | 优化器 | 一阶矩 $m_t$ | 二阶矩 $V_t$ |
@@ -306,7 +306,7 @@ class RMSprop(torch.optim.Optimizer):
     $b_t = \mu b_{t-1} + g_t/(\sqrt{V_t}+\epsilon)$、$w_{t+1} = w_t - \mathrm{lr}\cdot b_t$
     （$b_0 = 0$）。状态 ``square_avg``、``grad_avg``、``momentum_buffer`` 与 PyTorch 同名。
 
-    与课本的差别：$s_t$ 没有偏差修正，前几步 $s_t$ 偏小、步子偏大（Adam 修正了这一点）；
+    注意：$s_t$ 没有偏差修正（PyTorch 与 d2l 都如此），前几步 $s_t$ 偏小、步子偏大（Adam 修正了这一点）；
     ε 的位置与 :class:`Adagrad` 相同，PyTorch 在根号外，d2l 在根号里
     （``eps_inside_sqrt=True``），两者只在 ``eps=0`` 时相同。参数检查比 PyTorch 严一点：
     ``alpha`` 必须在 [0, 1) 内（PyTorch 只要求 ≥ 0，而 ``alpha=1`` 时 $s_t$ 永远是 0）。
@@ -417,7 +417,7 @@ class Adam(torch.optim.Optimizer):
         eps: 分母里的 $\epsilon \ge 0$。
         weight_decay: 权重衰减系数 $\lambda \ge 0$。
         amsgrad: 是否用 AMSGrad 变体。
-        decoupled_weight_decay: 为真时按 AdamW 的方式衰减（与 PyTorch 2.6 起的同名选项一致）。
+        decoupled_weight_decay: 为真时按 AdamW 的方式衰减（与 PyTorch 2.7 起的同名选项一致）。
 
     >>> w = torch.zeros(2, requires_grad=True)
     >>> opt = Adam([w], lr=0.1)

@@ -233,7 +233,32 @@ fig.tight_layout()
 show(fig)
 
 # %% [markdown]
-# 按轮数看，批量越小、每轮的更新次数越多，损失下降得越快，全批量梯度下降一轮只走一步，远远落在后面。
-# 按时间看结论就不一样了：$b = 1$ 每一步都要付一次 Python 调用和内核启动的固定开销，
-# 算力大部分闲着，所以它反而很慢；批量在几十到几百之间时，向量化让每个样本的平均代价降下来，
-# 同时每轮还有足够多的更新次数。这就是深度学习默认使用小批量随机梯度下降的原因。
+# 按轮数看，每轮的更新次数越多，损失下降得越快，全批量梯度下降一轮只走一步，远远落在后面。
+# 但 $b = 1$ 和 $b = 10$ 两条曲线几乎重合：两者的学习率按每个样本算是一样的（$0.005$），
+# 批量小到一定程度后，更多的更新次数并不带来更多的进展。
+#
+# 按时间看，结论取决于硬件和机器当时的负载。$b = 1$ 每一步都要付一次 Python 调用和内核启动的固定开销，
+# 算力大部分闲着；批量大了，向量化让每个样本的平均代价降下来，但每轮的更新次数变少。
+# 下面从这次运行的记录算出每个样本的平均用时，以及各个小批量把训练损失降到同一个值各用了多久
+# （这个值取小批量里最后损失最高的那个，所以它们都到得了）：
+
+# %%
+target = max(r["loss"][-1] for b, r in records.items() if b != n)
+reach = {}
+print(pad("批量 b", 6, align=">"), pad("每个样本（微秒）", 17, align=">"),
+      pad(f"降到 {target:.3f}（秒）", 17, align=">"))
+for batch_size, r in records.items():
+    per_sample = 1e6 * r["seconds"][-1] / (epochs * n)
+    if batch_size != n:
+        # 第一个不高于目标的记录点
+        first = next(i for i, loss in enumerate(r["loss"]) if loss <= target)
+        reach[batch_size] = r["seconds"][first]
+    at = f"{reach[batch_size]:.2f}" if batch_size in reach else "到不了"
+    print(f"{batch_size:>6} {per_sample:17.1f} {at:>17}")
+fastest = min(reach, key=reach.get)
+print(f"这次运行里最先降到 {target:.3f} 的是批量 {fastest}")
+
+# %% [markdown]
+# 在空闲的机器上，通常是几十到几百的批量最先到达：每个样本的代价已经降得差不多，每轮还有足够多的更新次数。
+# 这就是深度学习默认使用小批量随机梯度下降的原因。机器很忙时（例如与别的任务共用两个 CPU 核），
+# 多线程的矩阵乘法会被拖慢好几倍，排名可能完全不同——上表是这次运行的实测。

@@ -42,9 +42,6 @@ recipes = {
     "Adam（lr 0.001）": lambda p: optim.Adam(p, lr=0.001),
 }
 
-train_iter, test_iter = fashion_mnist_loaders(
-    batch_size, subset=subset, device=device
-)
 initial = nn.Sequential(
     nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10)
 )
@@ -53,13 +50,17 @@ print(initial)
 # %% [markdown]
 # ## 训练
 #
-# 每种优化器都从 `initial` 的一份深拷贝开始，并在训练前重设随机种子，所以它们看到的批量顺序完全相同。
+# 每种优化器都从 `initial` 的一份深拷贝开始，并且各自重新创建数据加载器：加载器用自己的随机数生成器打乱数据，
+# 种子固定，新建的加载器从头开始同一串打乱顺序，所以五次训练看到的批量顺序完全相同
+# （复用同一个加载器的话，第二次训练会接着第一次的顺序往下走）。
 # `fit` 返回的 `History` 里有每一步的小批量损失 `step_loss`。
 
 # %%
 histories = {}
 for name, make in recipes.items():
-    torch.manual_seed(1)  # 相同的打乱顺序
+    train_iter, test_iter = fashion_mnist_loaders(
+        batch_size, subset=subset, device=device
+    )
     model = copy.deepcopy(initial)
     optimizer = make(model.parameters())
     histories[name] = h = fit(
@@ -85,7 +86,7 @@ show(fig)
 # %% [markdown]
 # ## 结果
 #
-# 最后一轮的测试准确率和训练用时：
+# 最后一轮的测试准确率和总用时（`History.seconds` 每轮包括训练和在测试集上的评估）：
 
 # %%
 for name, h in sorted(histories.items(), key=lambda kv: -kv[1].test_acc[-1]):

@@ -3,7 +3,7 @@
 ==============================
 
 所有优化器都可以写成同一个模板：第 $t$ 步先算出一阶矩 $m_t$ 和二阶矩 $V_t$，
-再走 $\\eta_t = \\mathrm{lr}\\cdot m_t/(\\sqrt{V_t}+\\epsilon)$。这个示例把 `dlbook.optim` 里从零实现的
+再走 $\\Delta w_t = \\mathrm{lr}\\cdot m_t/(\\sqrt{V_t}+\\epsilon)$。这个示例把 `dlbook.optim` 里从零实现的
 SGD、动量法、AdaGrad、RMSProp 和 Adam 放到同一个病态的二次函数 $f(\\mathbf{x}) = 0.1x_1^2 + 2x_2^2$ 上，
 画出它们的轨迹，并核对它们与 `torch.optim` 里同名优化器走出的每一步是否一致。
 """
