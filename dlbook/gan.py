@@ -126,7 +126,7 @@ def _warn_batchwise_critic(critic: nn.Module) -> None:
     if names:
         warnings.warn(
             f'loss="wgan-gp" 的梯度惩罚按单个样本计算，判别器里却有让输出依赖整个批量的层（{"、".join(names)}）：'
-            "惩罚约束不到它实际的梯度。去掉这些层，或把批量规范化换成 nn.LayerNorm / nn.GroupNorm",
+            "惩罚约束不到它实际的梯度。去掉这些层，或把批量归一化换成 nn.LayerNorm / nn.GroupNorm",
             UserWarning,
             stacklevel=3,
         )
@@ -226,7 +226,7 @@ def train_gan(
         latent_dim: 噪声维数；``None`` 时读 ``generator.latent_dim``。
         loss: ``"non_saturating"``（默认，Goodfellow 等人实际使用的生成器损失）、
             ``"minimax"``（原始的极小极大目标）或 ``"wgan-gp"``（Wasserstein 距离 + 梯度惩罚）。
-            ``"wgan-gp"`` 的梯度惩罚按单个样本计算，判别器（评论家）里有批量规范化或
+            ``"wgan-gp"`` 的梯度惩罚按单个样本计算，判别器（评论家）里有批量归一化或
             :class:`MinibatchStdDev` 这种让输出依赖整个批量的层时发出警告（Gulrajani 等人建议改用层规范化）。
         d_steps: 每做一步生成器更新之前判别器更新几步（WGAN-GP 通常取 5）。
         gp_weight: ``"wgan-gp"`` 的梯度惩罚系数 λ。
@@ -350,7 +350,7 @@ def generate(generator: nn.Module, z: Tensor) -> Tensor:
     """用噪声 ``z`` 生成一批样本（不记录梯度，结果放在 CPU 上）。
 
     生成器保持当前的训练/评估模式：训练中的 DCGAN 在训练模式下用这一批噪声自己的批量统计量
-    （与它训练时看到的一致，也顺带更新批量规范化的滑动统计量）；训练结束后先 ``eval()`` 再生成，
+    （与它训练时看到的一致，也顺带更新批量归一化的滑动统计量）；训练结束后先 ``eval()`` 再生成，
     就改用训练中累积的统计量。
 
     >>> G = nn.Linear(2, 2)

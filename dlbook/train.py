@@ -92,7 +92,7 @@ def evaluate_accuracy(
 ) -> float:
     """模型在 ``data`` 上的准确率。
 
-    评估时切到 ``model.eval()``（关掉 dropout、批量规范化用滑动统计量）并且不记录梯度，
+    评估时切到 ``model.eval()``（关掉 dropout、批量归一化用滑动统计量）并且不记录梯度，
     结束后恢复模型原来的模式。``device`` 默认取模型参数所在的设备。
 
     >>> model = nn.Linear(2, 2)

@@ -80,7 +80,7 @@ def test_generator_layer_shapes(image_size: int, channels: int) -> None:
     for name, shape in expected.items():
         assert shapes[name] == shape, name
         bn = name.replace("conv", "bn")
-        if bn in shapes:  # 批量规范化不改变形状
+        if bn in shapes:  # 批量归一化不改变形状
             assert shapes[bn] == shape, bn
     assert out.shape == (batch, channels, image_size, image_size)
     assert out.abs().max() <= 1  # tanh 输出
@@ -95,7 +95,7 @@ def test_discriminator_layer_shapes(image_size: int, channels: int) -> None:
     shapes, out = _record_shapes(D, torch.randn(batch, channels, image_size, image_size))
     for name, shape in _expected(D_SHAPES[image_size], width, 1, batch).items():
         assert shapes[name] == shape, name
-    assert "bn1" not in dict(D.named_children())  # 第一层之后不加批量规范化
+    assert "bn1" not in dict(D.named_children())  # 第一层之后不加批量归一化
     assert out.shape == (batch,)
 
 
@@ -124,7 +124,7 @@ def test_dcgan_init_follows_the_paper() -> None:
 def _tiny_image_run(**options) -> tuple[GANHistory, nn.Module, nn.Module]:
     torch.manual_seed(0)
     G, D = Generator(8, image_size=28, width=4), Discriminator(image_size=28, width=4)
-    if options.get("loss") == "wgan-gp":  # WGAN-GP 的评论家不用批量规范化（否则 train_gan 警告）
+    if options.get("loss") == "wgan-gp":  # WGAN-GP 的评论家不用批量归一化（否则 train_gan 警告）
         D.bn2, D.bn3 = nn.Identity(), nn.Identity()
     X = torch.rand(24, 1, 28, 28) * 2 - 1
     loader = TensorLoader(X, torch.zeros(24), batch_size=8)

@@ -13,7 +13,7 @@ __all__ = ["AlexNet"]
 class AlexNet(nn.Module):
     """AlexNet，来自 `ImageNet Classification with Deep Convolutional Neural Networks
     <https://doi.org/10.1145/3065386>`_
-    （Krizhevsky, Sutskever, Hinton, 2012）。
+    （Krizhevsky, Sutskever, Hinton, NIPS 2012；链接是 2017 年 Communications of the ACM 的重印版）。
 
     五个卷积层（96、256、384、384、256 个通道）提取特征，其中三处接 3×3、步幅 2 的最大汇聚；
     再用两个各有 4096 个单元、带暂退法（dropout）的全连接层和一个输出层分类。激活函数是 ReLU。

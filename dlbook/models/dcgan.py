@@ -28,7 +28,7 @@ def _check_image_size(image_size: int) -> None:
 
 
 def init_dcgan_weights(module: nn.Module) -> None:
-    """DCGAN 的初始化：卷积权重取 N(0, 0.02²)（论文），批量规范化的缩放取 N(1, 0.02²)、偏移取 0（作者的代码）。
+    """DCGAN 的初始化：卷积权重取 N(0, 0.02²)（论文），批量归一化的缩放取 N(1, 0.02²)、偏移取 0（作者的代码）。
 
     配合 ``model.apply`` 使用；:class:`Generator` 与 :class:`Discriminator` 在构造时已经调用过。
 
@@ -51,7 +51,7 @@ class Generator(nn.Module):
     Generative Adversarial Networks <https://arxiv.org/abs/1511.06434>`_
     （Radford, Metz, Chintala, 2016）。
 
-    四个转置卷积层把噪声向量一步步放大成图像：除最后一层外每层后面接批量规范化和 ReLU，
+    四个转置卷积层把噪声向量一步步放大成图像：除最后一层外每层后面接批量归一化和 ReLU，
     最后一层接 tanh，输出落在 [-1, 1]（训练数据要先缩放到同一范围）。没有全连接层，也没有汇聚层。
     ``width=64`` 时各层的输出形状：
 
@@ -87,7 +87,7 @@ class Generator(nn.Module):
         self.latent_dim = latent_dim
         self.image_size = image_size
         (k1, s1, p1), (k2, s2, p2) = _FIRST_LAYERS[image_size]
-        # 批量规范化紧跟在卷积后面，卷积的偏置会被它减掉，所以不要偏置。
+        # 批量归一化紧跟在卷积后面，卷积的偏置会被它减掉，所以不要偏置。
         self.conv1 = nn.ConvTranspose2d(latent_dim, 4 * width, k1, s1, p1, bias=False)
         self.bn1 = nn.BatchNorm2d(4 * width)
         self.conv2 = nn.ConvTranspose2d(4 * width, 2 * width, k2, s2, p2, bias=False)
@@ -110,7 +110,7 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """DCGAN 的判别器（论文同 :class:`Generator`），结构是生成器倒过来。
 
-    四个卷积层：前三层步幅 2，用“带步幅的卷积”代替汇聚来缩小特征图；第一层之后不加批量规范化，
+    四个卷积层：前三层步幅 2，用“带步幅的卷积”代替汇聚来缩小特征图；第一层之后不加批量归一化，
     激活函数是斜率 0.2 的 LeakyReLU；最后一层把特征图压成 1×1，输出每张图像一个 logit。
     ``width=64`` 时各层的输出形状：
 
