@@ -3,7 +3,7 @@
 ============================
 
 从零实现的二维互相关 `corr2d` 只有几行：在每个输出位置取出一个窗口，与卷积核逐元素相乘再求和。
-这个示例先用它手算一个小例子并与 PyTorch 对照，再用一个 $1\\times 2$ 的卷积核检测边缘，
+这个示例先列出它的代码，再用它手算一个小例子并与 PyTorch 对照，再用一个 $1\\times 2$ 的卷积核检测边缘，
 最后从输入和输出中把这个卷积核学回来。
 """
 
@@ -15,8 +15,18 @@ from torch import nn
 import dlbook
 from dlbook.conv import Conv2D, corr2d
 from dlbook.plot import show
+from dlbook.source import code_of
 
 dlbook.seed_everything(0)
+
+# %% [markdown]
+# ## 从零实现
+#
+# `dlbook.conv.corr2d` 的代码如下（去掉了文档字符串，它在 API 参考里）。开头几行检查参数、按需补 0，
+# 真正的计算是最后的两重循环：在每个输出位置取出一个 $k_h\times k_w$ 的窗口，与卷积核逐元素相乘再求和。
+
+# %%
+print(code_of(corr2d))
 
 # %% [markdown]
 # ## 手算一个互相关
@@ -94,7 +104,12 @@ show(fig)
 #
 # 现在假装不知道卷积核是什么，只有输入 $\mathbf{X}$ 和输出 $\mathbf{Y}$。随机初始化一个
 # $1\times 2$ 的卷积层，以平方误差之和为损失做梯度下降。先用 `dlbook.conv.Conv2D`：它的前向计算
-# 调用上面的 `corr2d`，权重和偏置都是 `nn.Parameter`，梯度由自动微分求出。
+# 调用上面的 `corr2d`，权重和偏置都是 `nn.Parameter`（卷积核取 $[0, 1)$ 上的均匀分布，偏置从 0 开始），
+# 梯度由自动微分求出：
+
+# %%
+print(code_of(Conv2D))
+
 
 # %%
 def learn(layer: nn.Module, X: torch.Tensor, Y: torch.Tensor, *,

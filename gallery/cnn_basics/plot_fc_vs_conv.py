@@ -12,6 +12,7 @@ from torch import nn
 
 import dlbook
 from dlbook.plot import show, show_images
+from dlbook.text import pad
 
 dlbook.seed_everything(0)
 
@@ -27,7 +28,8 @@ def count(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
 
 
-print("图像尺寸       全连接层参数   float32 内存   3×3 卷积层参数")
+print(pad("图像尺寸", 9), pad("全连接层参数", 18, align=">"),
+      pad("float32 内存", 14, align=">"), pad("3×3 卷积层参数", 16, align=">"))
 for h, w in [(28, 28), (224, 224), (1000, 1000)]:
     fc = nn.Linear(h * w, 1000, device="meta")
     conv = nn.Conv2d(1, 1, kernel_size=3, device="meta")

@@ -11,7 +11,13 @@
 import matplotlib.pyplot as plt
 import torch
 import torch.nn.functional as F
-from skimage import data
+
+try:  # 示例图片来自 scikit-image（dlbook 的 docs 依赖里有它）
+    from skimage import data
+except ImportError as exc:
+    raise ImportError(
+        "这个示例要用 scikit-image 自带的照片：pip install scikit-image"
+    ) from exc
 
 import dlbook
 from dlbook.plot import show

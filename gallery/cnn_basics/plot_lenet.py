@@ -4,15 +4,20 @@
 
 LeNet 由两个“卷积 → sigmoid → 平均汇聚”块和三个全连接层组成。这个示例先逐层查看它的输出形状和参数个数，
 再按经典配方训练它：Xavier 初始化，小批量随机梯度下降，批量大小 256，学习率 0.9，完整模式训练 10 轮。
-quick 模式只用 24000 张训练图像训练 3 轮，网络刚刚离开训练初期的“平台”，准确率远低于完整模式，但每一行代码都会执行。
+quick 模式只用 24000 张训练图像训练 3 轮，网络在快结束时才离开训练初期的“平台”（平台有多长见输出），
+准确率远低于完整模式，但每一行代码都会执行。
 """
 
 # %%
+import math
+
+import matplotlib.pyplot as plt
 import torch
 
 import dlbook
 from dlbook.data import FASHION_MNIST_CLASSES_ZH, fashion_mnist_loaders
 from dlbook.models import LeNet
+from dlbook.optim import ema
 from dlbook.plot import plot_history, show, show_images
 from dlbook.train import fit, init_xavier
 
@@ -85,6 +90,29 @@ print(history.summary())
 
 # %%
 show(plot_history(history, title="LeNet 在 Fashion-MNIST 上"))
+
+# %% [markdown]
+# ## 训练初期的平台
+#
+# 上图每轮只有一个点，看不出训练初期发生了什么。`History.step_loss` 记着每一步小批量的损失，
+# 按步画出来（再用指数移动平均平滑一下），就能看到损失在 $\ln 10 \approx 2.30$ 附近停了多久：
+
+# %%
+step_loss = torch.tensor(history.step_loss)
+smooth = ema(step_loss, 0.9, bias_correction=True)
+fig, ax = plt.subplots(figsize=(6.5, 3), layout="constrained")
+ax.plot(step_loss, alpha=0.3, label="每一步的损失")
+ax.plot(smooth, label="平滑后")
+ax.axhline(math.log(10), color="gray", linestyle="--", label="ln 10")
+ax.set(xlabel="步数", ylabel="训练损失", title="LeNet 按步的训练损失")
+ax.legend()
+show(fig)
+left = (smooth < 2.2).nonzero()  # 比 ln 10 低 0.1：离开了平台
+if len(left):
+    print(f"平滑后的损失在第 {left[0].item() + 1} 步降到 2.2 以下"
+          f"（一共 {len(step_loss)} 步）")
+else:
+    print(f"{len(step_loss)} 步里平滑后的损失一直没有降到 2.2 以下：还在平台上")
 
 # %% [markdown]
 # ## 看看预测

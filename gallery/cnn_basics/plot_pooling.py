@@ -2,7 +2,7 @@
 汇聚层与感受野
 ==============
 
-汇聚层没有参数，只在每个窗口里取最大值或平均值。这个示例先把从零实现的 `pool2d` 与 PyTorch 对照，
+汇聚层没有参数，只在每个窗口里取最大值或平均值。这个示例先列出从零实现的 `pool2d` 并把它与 PyTorch 对照，
 再用数字说明汇聚层的两个作用：容忍小的平移、缩小特征图；最后看感受野怎样随层数增长。
 """
 
@@ -16,6 +16,7 @@ from torch import nn
 import dlbook
 from dlbook.conv import pool2d, pool_output_size, receptive_field
 from dlbook.plot import show, show_images
+from dlbook.source import code_of
 from dlbook.text import pad, text_width
 
 dlbook.seed_everything(0)
@@ -23,6 +24,13 @@ dlbook.seed_everything(0)
 # %% [markdown]
 # ## 最大汇聚与平均汇聚
 #
+# 从零实现的 `dlbook.conv.pool2d`（去掉了文档字符串）与 `corr2d` 一样是两重循环，只是窗口里不再与卷积核相乘，
+# 而是取最大值或平均值；最大汇聚补的是 $-\infty$，补的位置永远不会被选中：
+
+# %%
+print(code_of(pool2d))
+
+# %% [markdown]
 # $3\times 3$ 的输入、$2\times 2$ 的窗口、步幅 1：最大汇聚取每个窗口的最大值，平均汇聚取平均值。
 
 # %%

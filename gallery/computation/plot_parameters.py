@@ -60,21 +60,21 @@ print("按名字取出：", net.state_dict()["2.bias"])
 # %% [markdown]
 # ## 嵌套的块
 #
-# 先写一个“块工厂” `block1`，再用 `add_module` 把四个这样的块装进一个更大的块，最后接一个输出层。
+# 先写一个“块工厂” `small_block`，再用 `add_module` 把四个这样的块装进一个更大的块（`big_block`），最后接一个输出层。
 
 # %%
-def block1() -> nn.Sequential:
+def small_block() -> nn.Sequential:
     return nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 4), nn.ReLU())
 
 
-def block2() -> nn.Sequential:
+def big_block() -> nn.Sequential:
     net = nn.Sequential()
     for i in range(4):
-        net.add_module(f"block{i}", block1())  # 嵌套
+        net.add_module(f"block{i}", small_block())  # 嵌套
     return net
 
 
-rgnet = nn.Sequential(block2(), nn.Linear(4, 1)).to(device)
+rgnet = nn.Sequential(big_block(), nn.Linear(4, 1)).to(device)
 print(rgnet(X))
 rgnet
 

@@ -111,7 +111,7 @@ def train_steps(model: nn.Module, optimizer: torch.optim.Optimizer,
 
 
 train_steps(model, optimizer, 10)
-torch.save({"epoch": 10, "model": model.state_dict(),
+torch.save({"step": 10, "model": model.state_dict(),
             "optimizer": optimizer.state_dict()}, root / "checkpoint.pt")
 reference = train_steps(model, optimizer, 10)  # 不中断，一口气训练到第 20 步
 
@@ -123,7 +123,7 @@ resumed.load_state_dict(checkpoint["model"])
 resumed_optimizer.load_state_dict(checkpoint["optimizer"])
 print("存档里的 Adam 状态：", list(checkpoint["optimizer"]["state"][0]))
 resumed_loss = train_steps(resumed, resumed_optimizer, 10)
-print(f"从第 {checkpoint['epoch']} 步恢复，再训练 10 步，"
+print(f"从第 {checkpoint['step']} 步恢复，再训练 10 步，"
       f"损失 {resumed_loss:.6f}；不中断的训练：{reference:.6f}")
 
 # %% [markdown]
@@ -183,7 +183,7 @@ for name in ("config.pt", "whole_model.pt"):
         print(f"{name:15s} {type(error).__name__}：\n{explain(error)}")
 
 # %% [markdown]
-# 报错信息本身给出了两条出路：确认文件可信之后用 `weights_only=False`，或者用
+# 完整的报错信息（上面只显示了说明原因的那一句）还给出了两条出路：确认文件可信之后用 `weights_only=False`，或者用
 # `torch.serialization.add_safe_globals([Config])` 把这个类加进允许的名单。更好的做法是从源头避免：
 # 配置存成普通的字典，模型只存 `state_dict`。
 #
