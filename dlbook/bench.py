@@ -235,8 +235,9 @@ def run(config: BenchConfig) -> dict[str, Any]:
     """按 ``config`` 训练一次，返回要打印的记录（一个可以转成 JSON 的字典）。
 
     - ``examples_per_sec``：除第一轮外各轮训练吞吐量的中位数（稳定后的速度，不含编译）；
-    - ``examples_per_sec_overall``：全部训练样本数 ÷ 全部训练用时，含第一轮的编译与预热，
-      与 d2l ``train_ch6`` 打印的 “examples/sec” 是同一个定义（两者都不含评估的时间）；
+    - ``examples_per_sec_overall``：全部训练样本数 ÷ 全部训练用时，含第一轮的编译与预热。
+      与 d2l ``train_ch6`` 打印的 “examples/sec” 定义相近：两者都不含评估的时间；但 d2l 的计时器在取到批量之后
+      才开始，不含取数据的时间，这里的训练用时则是每轮的墙钟时间，含取批量和每轮末尾读回指标的那次同步；
     - ``wall_seconds``：整个 :func:`~dlbook.train.fit` 的用时，含编译和每轮的评估；
     - ``compile_seconds``：第一轮比其后各轮多用的时间，只在编译时估计（不编译为 0，只有一轮时为 ``null``）。
 

@@ -1,4 +1,4 @@
-"""SpeedNet：为“几秒钟训练到 93%”设计的小型卷积网络（:mod:`dlbook.speedrun` 用它）。
+"""SpeedNet：为“几秒钟训练到 93%”这个目标设计的小型卷积网络（:mod:`dlbook.speedrun` 用它）。
 
 思路来自 Keller Jordan 的 airbench（“94% on CIFAR-10 in 3.29 seconds”, 2024, arXiv:2404.00498）：
 一个没有残差连接的 VGG 式网络，每组两个 3×3 卷积，第一个卷积之后紧跟 2×2 最大汇聚，

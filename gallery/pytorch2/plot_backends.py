@@ -54,8 +54,11 @@ print("结果与即时执行相同：", torch.equal(out, mlp_step(x, w1, w2)))
 # 遇到普通的 Python 代码（变量赋值、函数调用）就在解释时直接算掉。得到的图只剩下张量运算，
 # 仍是 `torch.relu`、`matmul` 这样的 Python 层运算，还没有反向传播的部分。
 #
-# 对模块也是一样。LeNet 的 `forward` 里对子模块的调用被“内联”进了图，
-# 参数变成了图的输入（名字里记着它来自哪个子模块）：
+# 对模块也是一样。PyTorch 2.5 起，LeNet 的 `forward` 里对子模块的调用默认被“内联”进了图，
+# 参数变成了图的输入（名字里记着它来自哪个子模块）。PyTorch 2.4 里还不是这样
+# （`torch._dynamo.config.inline_inbuilt_nn_modules` 在 2.5 才默认打开）：图中每个子模块是一个
+# `call_module` 节点（`self.L__self___conv1(l_x_)` 这样的一行），参数留在子模块里，`x` 是唯一的输入。
+# 下面打印的是这台机器上的 PyTorch 给出的图：
 
 # %%
 from dlbook.models import LeNet

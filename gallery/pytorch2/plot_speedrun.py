@@ -1,10 +1,11 @@
 """
-速通：几秒钟训练到 93%
-======================
+速通：目标是几秒钟训练到 93%
+============================
 
 把前面几页的手段放在一起：数据整块放在 GPU 上、在 GPU 上做增强，bfloat16 + channels_last + `torch.compile`，
 再配上一个小而合适的网络和一套现代的配方，看看几秒钟的训练能让 Fashion-MNIST 的测试准确率到多高。
-目标是在一块 H100 上用不超过 5 秒的训练达到 93%，编译时间另算。思路来自 airbench 在 CIFAR-10 上的速通。
+目标是在一块 H100 上用不超过 5 秒的训练达到 93%，编译时间另算；最后打印这次运行是否达到了目标。
+思路来自 airbench 在 CIFAR-10 上的速通。
 
 完整模式（GPU 上构建网站时）按 `dlbook.speedrun` 的配方完整训练三次（三个种子）；
 quick 模式只用 4096 张训练图像、以减半的批量训练两轮，只为让每一行代码都执行一遍，它的准确率说明不了这套配方的效果。
@@ -31,7 +32,7 @@ print("模式：", dlbook.current_mode())
 # ## 网络
 #
 # `SpeedNet` 是一个没有残差连接的 VGG 式网络：开头一个 $3\times 3$ 卷积，接三个卷积组，每组两个 $3\times 3$ 卷积，
-# 第一个卷积之后紧跟 $2\times 2$ 最大汇聚，每个卷积后接批量规范化和 GELU；最后全局最大汇聚，接一个全连接层。
+# 第一个卷积之后紧跟 $2\times 2$ 最大汇聚，每个卷积后接批量归一化和 GELU；最后全局最大汇聚，接一个全连接层。
 # 它直接处理 $28\times 28$ 的原图，不必像 d2l 训练 ResNet-18 那样把图放大到 $96\times 96$，
 # 每张图的计算量因此小得多：
 
@@ -72,6 +73,7 @@ config = SpeedrunConfig(
     test_subset=dlbook.pick(quick=1000, full=None),  # None：全部 10000 张
 )
 runs = dlbook.pick(quick=1, full=3)
+TARGET_SECONDS = 5.0  # 目标：在一块 H100 上训练不超过 5 秒（不含编译）
 for field in dataclasses.fields(config):
     print(f"{field.name:<16}{getattr(config, field.name)}")
 
@@ -98,6 +100,23 @@ result = summarize(records)
 result
 
 # %% [markdown]
+# 拿汇总与目标比较：每次运行的准确率都不低于 93%，训练用时最长的一次也不超过 5 秒，才算达到。
+
+# %%
+acc_ok = result["runs_at_target"] == result["runs"]
+time_ok = result["train_seconds_max"] <= TARGET_SECONDS
+print(f"准确率：{result['runs']} 次运行里有 {result['runs_at_target']} 次"
+      f"达到 {TARGET_ACC:.0%}（含翻转）")
+print(f"训练用时：最长 {result['train_seconds_max']:.2f} 秒，"
+      f"{'没有超过' if time_ok else '超过了'} {TARGET_SECONDS:g} 秒")
+print("这次运行" + ("达到了" if acc_ok and time_ok else "没有达到") + "目标。")
+hardware = records[0]["hardware"]
+if "H100" not in hardware:
+    print(f"（目标是对 H100 说的；这次运行的硬件：{hardware}。）")
+if dlbook.current_mode() == "quick":
+    print("（quick 模式的数据和轮数远少于配方，结论说明不了配方本身。）")
+
+# %% [markdown]
 # 每次运行在图上是一个点：横轴是训练用时，纵轴是测试准确率（含测试时增强）。
 # 目标是左上角的绿色区域：不超过 5 秒、不低于 93%。
 
@@ -105,11 +124,12 @@ result
 seconds = [r["train_seconds"] for r in records]
 accs = [r["test_acc_tta"] for r in records]
 fig, ax = plt.subplots(figsize=(5, 3.2))
-ax.set_xlim(0, max(6.0, 1.15 * max(seconds)))
+ax.set_xlim(0, max(1.2 * TARGET_SECONDS, 1.15 * max(seconds)))
 ax.set_ylim(min(0.9, min(accs) - 0.02), max(0.95, max(accs) + 0.01))
 ax.fill_between(
-    [0, 5], TARGET_ACC, ax.get_ylim()[1], color="tab:green", alpha=0.15,
-    label=f"目标：≤ 5 秒、≥ {TARGET_ACC:.0%}",
+    [0, TARGET_SECONDS], TARGET_ACC, ax.get_ylim()[1],
+    color="tab:green", alpha=0.15,
+    label=f"目标：≤ {TARGET_SECONDS:g} 秒、≥ {TARGET_ACC:.0%}",
 )
 ax.scatter(seconds, accs, zorder=3, label="一次运行")
 ax.set_xlabel("训练用时（秒）")
@@ -120,9 +140,9 @@ fig.tight_layout()
 show(fig)
 
 # %% [markdown]
-# 在 CPU 上，这套配方训练一轮就要一两分钟，完整的 12 轮要二三十分钟，远谈不上“速通”：那里的时间几乎全花在
-# 卷积的乘加上，编译和 CUDA 图能省的开销在 CPU 上本来就不多。GPU 的算力高出两个数量级，同样的训练应当只要几秒
-# （本页在 GPU 上构建时，上面的数字就是那次实测的）。网络越小、批量越小，GPU 的时间越多地花在启动内核和 Python 上，
-# 这时 `torch.compile` 和 CUDA 图的收益最大。
+# 在 CPU 上，这套配方完整训练一次要几十分钟（`benchmarks/RESULTS.md` 里记的是 1 个线程、机器上还有别的任务时，
+# 每次 29～38 分钟），远谈不上“速通”：那里的时间几乎全花在卷积的乘加上，编译和 CUDA 图能省的开销在 CPU 上本来就不多。
+# GPU 的算力高出两个数量级，能快到什么程度要看实测：本页在 GPU 上构建时，上面的数字和结论就是那次构建测的。
+# 网络越小、批量越小，GPU 的时间越多地花在启动内核和 Python 上，这时 `torch.compile` 和 CUDA 图的收益最大。
 # 想再快，可以用更大的批量（配合更大的学习率）、更少的轮数，或者像 airbench 那样用更精巧的网络开头和优化器；
 # 每改一处，都要像上面那样换几个种子重新量准确率，而不是只看一次。
