@@ -136,7 +136,9 @@ def pool_output_size(
     return _output_size(size, kernel_size, padding, stride, dilation)
 
 
-def corr2d(X: Tensor, K: Tensor, *, padding: IntOrPair = 0, stride: IntOrPair = 1) -> Tensor:
+def corr2d(
+    X: Tensor, K: Tensor, *, padding: IntOrPair = 0, stride: IntOrPair = 1
+) -> Tensor:
     """二维互相关：把核 ``K`` 滑过输入 ``X``，在每个位置上逐元素相乘再求和。
 
     深度学习里所说的“卷积”其实就是这个运算（不翻转卷积核）。
@@ -175,13 +177,15 @@ def corr2d(X: Tensor, K: Tensor, *, padding: IntOrPair = 0, stride: IntOrPair = 
     tensor([[0., 1., 0.]])
     """
     _check_ndim(X, (2,), "corr2d 的输入 X ", "；多通道输入请用 corr2d_multi_in")
-    _check_ndim(K, (2,), "corr2d 的卷积核 K ", "；多通道卷积核请用 corr2d_multi_in_out")
+    _check_ndim(K, (2,), "corr2d 的卷积核 K ",
+                "；多通道卷积核请用 corr2d_multi_in_out")
     ph, pw = _non_negative_pair(padding, "padding")
     sh, sw = _positive_pair(stride, "stride")
     kh, kw = K.shape
-    if kh > X.shape[0] + 2 * ph or kw > X.shape[1] + 2 * pw:
+    padded = (X.shape[0] + 2 * ph, X.shape[1] + 2 * pw)
+    if kh > padded[0] or kw > padded[1]:
         raise ValueError(
-            f"卷积核 {(kh, kw)} 比填充后的输入 {(X.shape[0] + 2 * ph, X.shape[1] + 2 * pw)} 还大："
+            f"卷积核 {(kh, kw)} 比填充后的输入 {padded} 还大："
             "请减小卷积核或增加 padding"
         )
     if ph or pw:
@@ -324,15 +328,18 @@ def pool2d(
         raise ValueError(f"mode 只能是 'max' 或 'avg'，收到的是 {mode!r}")
     kh, kw = _positive_pair(pool_size, "pool_size")
     ph, pw = _non_negative_pair(padding, "padding")
-    sh, sw = _positive_pair(stride, "stride") if stride is not None else (kh, kw)
+    # 不给步幅时，步幅等于窗口大小：窗口互不重叠
+    sh, sw = (kh, kw) if stride is None else _positive_pair(stride, "stride")
     if ph > kh // 2 or pw > kw // 2:
         raise ValueError(
-            f"每一侧的填充 {(ph, pw)} 不能超过窗口 {(kh, kw)} 的一半，否则有的窗口里全是填充"
+            f"每一侧的填充 {(ph, pw)} 不能超过窗口 {(kh, kw)} 的一半，"
+            "否则有的窗口里全是填充"
         )
-    if kh > X.shape[-2] + 2 * ph or kw > X.shape[-1] + 2 * pw:
+    padded = (X.shape[-2] + 2 * ph, X.shape[-1] + 2 * pw)
+    if kh > padded[0] or kw > padded[1]:
         raise ValueError(
-            f"汇聚窗口 {(kh, kw)} 比填充后的输入 {(X.shape[-2] + 2 * ph, X.shape[-1] + 2 * pw)} "
-            "还大：请减小窗口或增加 padding"
+            f"汇聚窗口 {(kh, kw)} 比填充后的输入 {padded} 还大："
+            "请减小窗口或增加 padding"
         )
     if not X.is_floating_point():
         X = X.to(torch.get_default_dtype())

@@ -7,7 +7,9 @@ import ast
 import pytest
 
 from dlbook.conv import Conv2D, corr2d, pool2d
+from dlbook.gallery.notebook import CODE_COLUMNS
 from dlbook.source import code_of
+from dlbook.text import text_width
 
 
 def only_docstring():
@@ -31,6 +33,9 @@ def test_code_of_drops_docstrings_and_stays_valid_code(obj):
                if isinstance(node, (ast.FunctionDef, ast.ClassDef)))  # fmt: skip
     assert '"""' not in code and ">>>" not in code
     assert code.startswith(("def ", "class ")) and not code.endswith("\n")
+    # 示例把它打印在页面上：每行都要放得进文本框（汉字两格）
+    wide = [line for line in code.splitlines() if text_width(line) > CODE_COLUMNS]
+    assert not wide, wide
 
 
 def test_code_of_keeps_everything_else():

@@ -205,14 +205,16 @@ steps_per_epoch = 60000 / batch_size
 for name, eager_s, compiled_s, compile_s, cached, _ in rows:
     change = compiled_s / eager_s - 1  # 负数：编译后更快
     if within_noise(eager_s, compiled_s):
-        print(f"{name}：编译后每步用时与即时执行相差 {abs(change):.1%}，"
-              f"不到 {NOISE:.0%}，在测量噪声之内，看不出编译是否更快")
+        print(f"{name}：编译前后每步用时相差 {abs(change):.1%}，"
+              f"不到 {NOISE:.0%}，")
+        print("  在测量噪声之内，看不出编译是否更快")
     elif change < 0:
         epochs_needed = compile_s / (eager_s - compiled_s) / steps_per_epoch
-        caveat = "；编译用时取自缓存，偏小" if cached else ""
         print(f"{name}：编译后每步快 {-change:.0%}，"
               f"训练约 {epochs_needed:.2f} 轮"
-              f"（批量 {batch_size}）后编译开始划算{caveat}")
+              f"（批量 {batch_size}）后编译开始划算")
+        if cached:
+            print("  （编译用时取自缓存，偏小；没编译过的机器上要更多轮）")
     else:
         print(f"{name}：编译后每步慢 {change:.0%}，在这台机器上编译不划算")
 

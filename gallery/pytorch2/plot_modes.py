@@ -115,10 +115,11 @@ eager_s = times["即时执行"]
 print(f"{pad('即时执行', 24)}{'':>13}{eager_s * 1e3:>10.2f} 毫秒/步")
 for mode in modes:
     compile_s = max(first_step[mode] - eager_s, 0.0)
-    from_cache = f"；{cached[mode]} 张图取自缓存" if cached[mode] else ""
     print(f"mode={mode!r:<19}编译 {compile_s:5.1f} 秒"
           f"{times[mode] * 1e3:>10.2f} 毫秒/步"
-          f"（即时执行的 {eager_s / times[mode]:.2f} 倍{from_cache}）")
+          f"（即时执行的 {eager_s / times[mode]:.2f} 倍）")
+    if cached[mode]:
+        print(f"{'':24}（{cached[mode]} 张图取自缓存）")
 
 # %% [markdown]
 # 读这些数字时注意：
