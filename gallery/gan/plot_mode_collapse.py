@@ -197,13 +197,14 @@ print(f"崩溃的生成器的批量：{mbstd(fake)[0, -1]:.3f}")
 # 每种设置在各个种子上的最终结果：覆盖的模式数，以及高质量样本的比例。
 
 # %%
+quality = {}  # 每种设置在各个种子上的平均高质量样本比例
 for name in settings:
     finals = [runs[name, seed][2][-1][1] for seed in seeds]
     modes = [c.modes for c in finals]
-    quality = sum(c.high_quality for c in finals) / len(finals)
+    quality[name] = sum(c.high_quality for c in finals) / len(finals)
     print(
         f"{name}：覆盖模式数 {modes}，平均 {sum(modes) / len(modes):.1f}/8；"
-        f"高质量样本 {quality:.1%}"
+        f"高质量样本 {quality[name]:.1%}"
     )
 
 # %% [markdown]
@@ -212,10 +213,7 @@ for name in settings:
 # “平衡”的学习率是多少。两者的高质量样本比例相比：
 
 # %%
-quality = {}
-for name in ("失衡 + 小批量标准差", "平衡"):
-    finals = [runs[name, seed][2][-1][1] for seed in seeds]
-    quality[name] = sum(c.high_quality for c in finals) / len(finals)
-better = max(quality, key=quality.get)
-worse = min(quality.values())
-print(f"高质量样本的比例：{better}更高（{quality[better]:.1%} 对 {worse:.1%}）")
+pair = {name: quality[name] for name in ("失衡 + 小批量标准差", "平衡")}
+better = max(pair, key=pair.get)
+worse = min(pair.values())
+print(f"高质量样本的比例：{better}更高（{pair[better]:.1%} 对 {worse:.1%}）")
