@@ -40,17 +40,23 @@ from dlbook.train import History
 
 __all__ = [
     "MODES",
+    "NOISE",
     "RECIPES",
     "BenchConfig",
     "Recipe",
     "environment",
     "hardware_name",
+    "inductor_cache_hits",
     "main",
     "run",
     "synchronize",
     "time_interleaved",
     "time_per_step",
+    "within_noise",
 ]
+
+NOISE = 0.10
+"""两次计时相差不到这个比例，就当作测量噪声：共享的机器上，别的程序会让单次测量上下浮动一成左右。"""
 
 MODES: dict[str, bool | FastConfig] = {
     "plain": False,
@@ -171,6 +177,27 @@ def time_interleaved(
         for name, step in steps_by_name.items():
             samples[name].append(time_per_step(step, steps=steps, warmup=0, device=device))
     return {name: min(values) for name, values in samples.items()}
+
+
+def within_noise(reference: float, other: float, *, noise: float = NOISE) -> bool:
+    """``other`` 与 ``reference`` 相差不到 ``noise``（按 ``reference`` 的比例算）：这次测量分不出两者谁快。
+
+    >>> within_noise(10.0, 10.9), within_noise(10.0, 9.1), within_noise(10.0, 11.0)
+    (True, True, False)
+    """
+    return abs(other / reference - 1) < noise
+
+
+def inductor_cache_hits() -> int:
+    """到目前为止，Inductor 从磁盘缓存里直接取出了几张整图（FX 图）。
+
+    在一次编译前后各读一次，差就是这次编译有几张图取自缓存：这台机器以前编译过同样的图时，
+    量到的“编译用时”只是取代码的时间。读的是 Dynamo 的内部计数器 ``torch._dynamo.utils.counters``，
+    它只在这里读，换了位置也只改这一处；编译好的 C++ 内核另有一层缓存，不算在内。
+    """
+    from torch._dynamo.utils import counters  # 导入 Dynamo 要一两秒：只在用到时导入
+
+    return counters["inductor"]["fxgraph_cache_hit"]
 
 
 def _cpu_name() -> str:

@@ -141,3 +141,27 @@ def test_d2l_comparison_table_lines_up(capsys):
     _, header, *rows = capsys.readouterr().out.splitlines()
     for row in rows:
         assert _right_edges(row)[-5:] == _right_edges(header), (header, row)
+
+
+def test_within_noise_is_relative_to_the_reference():
+    from dlbook.bench import NOISE, within_noise
+
+    assert NOISE == 0.10
+    assert within_noise(2.0, 2.19) and within_noise(2.0, 1.81)
+    assert not within_noise(2.0, 2.21) and not within_noise(2.0, 1.79)
+    assert not within_noise(4.0, 4.4)  # 恰好 10%（浮点数里也是）：不算噪声
+    assert within_noise(2.0, 2.5, noise=0.3) and not within_noise(2.0, 2.5, noise=0.2)
+
+
+def test_inductor_cache_hits_reads_dynamos_counter():
+    from torch._dynamo.utils import counters
+
+    from dlbook.bench import inductor_cache_hits
+
+    before = inductor_cache_hits()
+    assert isinstance(before, int) and before >= 0
+    counters["inductor"]["fxgraph_cache_hit"] += 2
+    try:
+        assert inductor_cache_hits() == before + 2
+    finally:
+        counters["inductor"]["fxgraph_cache_hit"] -= 2

@@ -19,7 +19,10 @@ import torch.nn.functional as F
 from torch import nn
 
 import dlbook
-from dlbook.bench import environment, synchronize, time_interleaved
+from dlbook.bench import (
+    NOISE, environment, inductor_cache_hits, synchronize, time_interleaved,
+    within_noise,
+)
 from dlbook.models import LeNet, ResNet
 from dlbook.plot import show
 
@@ -46,8 +49,7 @@ print("模式：", dlbook.current_mode())
 # quick 模式用小批量，好让 CPU 上几秒测完
 batch_size = dlbook.pick(quick=64, full=256)
 steps = dlbook.pick(quick=5, full=50)  # 每遍计时的步数（共五遍）
-# 每步用时相差不到这个比例，就当作测量噪声（见本页末尾）
-NOISE = 0.10
+# 每步用时相差不到 NOISE（10%）就当作测量噪声（within_noise，见本页末尾）
 
 
 def small_mlp() -> nn.Module:
@@ -91,23 +93,11 @@ def make_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor):
 # 计时前后都调用 `synchronize`：GPU 是异步执行的，不同步就只量到了把任务排进队列的时间。
 #
 # 编译的结果缓存在磁盘上。这台机器以前编译过同样的图时，第一步只是从缓存里取出编译好的代码，
-# 量到的“编译用时”就比第一次真正编译小得多。Dynamo 的计数器 `counters`（内部接口）记着
-# Inductor 从缓存里直接取出了几张整图，下面把它一并打印出来。编译好的 C++ 内核还有一层缓存，
-# 它不算在内，所以没有标注也不保证编译是从头做的。
+# 量到的“编译用时”就比第一次真正编译小得多。`dlbook.bench.inductor_cache_hits` 读 Dynamo 的计数器
+# （内部接口），记着 Inductor 从缓存里直接取出了几张整图，下面把它一并打印出来。编译好的 C++ 内核
+# 还有一层缓存，它不算在内，所以没有标注也不保证编译是从头做的。
 
 # %%
-from torch._dynamo.utils import counters
-
-
-def cache_hits() -> int:
-    """到目前为止，Inductor 从磁盘缓存里直接取出的图的张数。"""
-    return counters["inductor"]["fxgraph_cache_hit"]
-
-
-def within_noise(eager_s: float, compiled_s: float) -> bool:
-    return abs(compiled_s / eager_s - 1) < NOISE
-
-
 rows = []
 for name, (build, size) in models.items():
     torch.manual_seed(0)
@@ -118,13 +108,13 @@ for name, (build, size) in models.items():
     eager_step = make_step(eager_model, X, y)
     compiled_step = make_step(compiled_model, X, y)
 
-    hits_before = cache_hits()
+    hits_before = inductor_cache_hits()
     synchronize(device)
     start = time.perf_counter()
     compiled_step()  # 第一次调用：编译
     synchronize(device)
     first_step_s = time.perf_counter() - start
-    cached = cache_hits() - hits_before  # 其中有几张图取自缓存
+    cached = inductor_cache_hits() - hits_before  # 其中有几张图取自缓存
 
     times = time_interleaved(
         {"eager": eager_step, "compiled": compiled_step},

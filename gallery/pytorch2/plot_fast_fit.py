@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 import dlbook
-from dlbook.bench import environment
+from dlbook.bench import NOISE, environment, within_noise
 from dlbook.data import fashion_mnist_loaders
 from dlbook.fast import FastConfig
 from dlbook.models import LeNet
@@ -40,8 +40,7 @@ batch_size = 256
 epochs = dlbook.pick(quick=2, full=10)
 subset = dlbook.pick(quick=6000, full=None)  # None：全部 60000 张
 test_subset = dlbook.pick(quick=1000, full=None)  # None：全部 10000 张
-# 速度相差不到这个比例，就当作测量噪声（与“编译值不值”一页相同）
-NOISE = 0.10
+# 速度相差不到 NOISE（10%）就当作测量噪声（within_noise，与“编译值不值”一页同）
 
 paths: dict[str, bool | FastConfig] = {"默认": False, "fast=True": True}
 if dlbook.current_mode() == "full" or device.type == "cuda":
@@ -111,7 +110,7 @@ for name, h in histories.items():
     if name == "默认":
         continue
     ratio = steady_speed(h) / steady_speed(base)
-    if abs(ratio - 1) < NOISE:
+    if within_noise(steady_speed(base), steady_speed(h)):
         verdict = f"与默认路径相差不到 {NOISE:.0%}，在测量噪声之内"
     elif ratio > 1:
         verdict = f"比默认路径快，是它的 {ratio:.2f} 倍"

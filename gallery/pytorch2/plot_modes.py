@@ -18,7 +18,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import dlbook
-from dlbook.bench import environment, synchronize, time_interleaved
+from dlbook.bench import (
+    environment, inductor_cache_hits, synchronize, time_interleaved,
+)
 from dlbook.text import pad
 
 # 装了 CUDA 工具包却没有 GPU 的机器上，Inductor 会警告一句
@@ -92,22 +94,20 @@ def make_step(model: nn.Module):
     return step
 
 
-# Dynamo 的计数器（内部接口）记着 Inductor 从磁盘缓存里直接取出了几张图：
+# inductor_cache_hits 读 Dynamo 的计数器：Inductor 从磁盘缓存里取出了几张图。
 # 这台机器以前编译过同样的图时，“编译用时”只是从缓存里取代码的时间。
-from torch._dynamo.utils import counters
-
 candidates = {"即时执行": make_step(copy.deepcopy(template).to(device))}
 first_step, cached = {}, {}
 for mode in modes:
     compiled = torch.compile(copy.deepcopy(template).to(device), mode=mode)
     candidates[mode] = make_step(compiled)
-    hits_before = counters["inductor"]["fxgraph_cache_hit"]
+    hits_before = inductor_cache_hits()
     synchronize(device)
     start = time.perf_counter()
     candidates[mode]()  # 第一步：编译
     synchronize(device)
     first_step[mode] = time.perf_counter() - start
-    cached[mode] = counters["inductor"]["fxgraph_cache_hit"] - hits_before
+    cached[mode] = inductor_cache_hits() - hits_before
 
 times = time_interleaved(candidates, steps=steps, warmup=2, device=device)
 eager_s = times["即时执行"]
