@@ -75,7 +75,8 @@ for parts in (2, 3):
 # %%
 loss_fn = nn.CrossEntropyLoss()
 model = LeNet()
-replicas = replicate(model, ["cpu"] * 4)  # 有 4 块 GPU 时：["cuda:0", ..., "cuda:3"]
+# 有 4 块 GPU 时，设备写成 ["cuda:0", "cuda:1", "cuda:2", "cuda:3"]
+replicas = replicate(model, ["cpu"] * 4)
 
 loss_fn(model(X), y).backward()
 loss = data_parallel_grads(replicas, X, y, loss_fn)
@@ -257,9 +258,9 @@ for n, s in seconds.items():
           f"{bus / 1e9:>6.2f} GB/s")
 
 fig, ax = plt.subplots(figsize=(5.5, 3))
-ax.loglog([4 * n for n in seconds], list(seconds.values()), "o-")
+ax.loglog([4 * n for n in seconds], [s * 1e3 for s in seconds.values()], "o-")
 ax.set_xlabel("梯度大小（字节）")
-ax.set_ylabel("一次 all-reduce 的用时（秒）")
+ax.set_ylabel("一次 all-reduce 的用时（毫秒）")
 ax.set_title("Gloo，2 个进程，同一台机器")
 show(fig)
 

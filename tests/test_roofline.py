@@ -1,0 +1,117 @@
+"""dlbook.roofline：公式的数值、测量函数的单位（与独立计时对照）和坏输入。测量本身不设速度门槛。"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from dlbook import roofline
+from dlbook.roofline import (
+    KERNELS,
+    attainable,
+    call_overhead,
+    host_to_device_bandwidth,
+    matmul_flops,
+    matmul_intensity,
+    memory_bandwidth,
+)
+
+
+def test_matmul_intensity_is_2n3_over_3n2_bytes():
+    assert matmul_intensity(3) == pytest.approx(2 * 27 / (3 * 9 * 4))
+    assert matmul_intensity(3, bytes_per_element=2) == pytest.approx(2 * matmul_intensity(3))
+    assert matmul_intensity(2048) == pytest.approx(2048 / 6)
+    with pytest.raises(ValueError):
+        matmul_intensity(0)
+
+
+def test_attainable_is_the_lower_of_the_two_roofs():
+    peak, bw = 100.0, 10.0
+    assert attainable(1.0, peak_flops=peak, bandwidth=bw) == 10.0
+    assert attainable(10.0, peak_flops=peak, bandwidth=bw) == 100.0  # 脊点
+    assert attainable(50.0, peak_flops=peak, bandwidth=bw) == 100.0
+    with pytest.raises(ValueError, match="正数"):
+        attainable(0.0, peak_flops=peak, bandwidth=bw)
+
+
+@pytest.fixture
+def one_second(monkeypatch):
+    """让每个被计时的 step 都“用时 1 秒”：换算出的数就正好是每次搬的字节数或做的运算次数。"""
+    outputs = []
+
+    def fake(step, *, steps, repeat, device):
+        outputs.append(step())
+        return 1.0
+
+    monkeypatch.setattr(roofline, "_best_seconds", fake)
+    return outputs
+
+
+@pytest.mark.parametrize(("kernel", "nbytes"), [("read", 4), ("copy", 8), ("add", 12)])
+def test_memory_bandwidth_counts_the_bytes_each_kernel_moves(one_second, kernel, nbytes):
+    assert memory_bandwidth(1000, kernel=kernel) == nbytes * 1000
+    (out,) = one_second
+    assert out.shape == (() if kernel == "read" else (1000,))
+
+
+def test_matmul_flops_counts_2n3_per_multiply(one_second):
+    assert matmul_flops(7) == 2 * 7**3
+    assert one_second[0].shape == (7, 7)
+
+
+def test_call_overhead_is_the_time_of_one_call(one_second):
+    assert call_overhead() == 1.0
+
+
+def test_the_timed_steps_compute_the_right_thing():
+    # 不替换计时：step 真的算出了求和、矩阵乘法（用各自的输出核对，而不是只看用时）
+    got = []
+    original = roofline._best_seconds
+
+    def spy(step, **kwargs):
+        got.append(step().clone())
+        return original(step, **kwargs)
+
+    roofline._best_seconds = spy
+    try:
+        torch.manual_seed(0)
+        memory_bandwidth(16, kernel="read", steps=1, repeat=1)
+        torch.manual_seed(0)
+        expected_sum = torch.rand(16).sum()
+        matmul_flops(4, steps=1, repeat=1)
+    finally:
+        roofline._best_seconds = original
+    torch.testing.assert_close(got[0], expected_sum)
+    assert got[1].shape == (4, 4)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_memory_bandwidth_is_bytes_per_second(kernel):
+    bw = memory_bandwidth(2**20, kernel=kernel, steps=3, repeat=2)
+    assert 1e8 < bw < 1e13  # 0.1 GB/s 到 10 TB/s：任何一台真机器都在这个范围里
+
+
+def test_call_overhead_is_seconds_per_call():
+    seconds = call_overhead(steps=200, repeat=2)
+    assert 1e-8 < seconds < 1e-2
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: memory_bandwidth(0), "numel"),
+        (lambda: memory_bandwidth(10, kernel="triad"), "kernel 只能是"),
+        (lambda: matmul_flops(0), "n 至少为 1"),
+        (lambda: call_overhead(repeat=0), "repeat"),
+        (lambda: host_to_device_bandwidth(10, "cpu", pinned=False), "只在 CUDA 设备上"),
+    ],
+)
+def test_bad_arguments_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="需要 CUDA")
+@pytest.mark.parametrize("pinned", [False, True])
+def test_host_to_device_bandwidth_on_cuda(pinned):
+    assert host_to_device_bandwidth(2**20, pinned=pinned, steps=2, repeat=1) > 1e8
