@@ -99,6 +99,8 @@ def default_plan(python: str = sys.executable) -> list[Step]:
         ),
         Step("bench_resnet18", (*bench, "--model", "resnet18", "--epochs", "3", "--mode", "fast", "compile"), timed=True),
         Step("speedrun", (python, "-m", "dlbook.speedrun", "--device", "cuda", "--runs", "5"), timed=True),
+        # 带宽、算力和开销要独占 GPU 才量得准；它只要十几秒，排在最后
+        Step("hardware", (python, "gallery/pytorch2/plot_hardware.py"), timed=True, env=full),
     ]
     return steps
 
