@@ -9,7 +9,7 @@
 - :func:`data_parallel_grads` 用前三者算出一步的梯度，写回每份副本的 ``.grad``。
 
 后一半用 PyTorch 自己的 ``torch.distributed`` 与 ``DistributedDataParallel``（DDP）：
-:func:`ddp_gradients`、:func:`distributed_all_reduce` 和 :func:`all_reduce_seconds` 像 ``torchrun`` 一样启动几个
+:func:`ddp_gradients`、:func:`distributed_all_reduce` 和 :func:`all_reduce_seconds` 与 ``torchrun`` 类似，启动几个
 Python 进程（``python -m dlbook.parallel``），用 Gloo 后端在本机的 CPU 上通信。
 多块 GPU 上的做法相同，只是后端换成 ``"nccl"``、每个进程用自己的 ``cuda:<rank>``；
 本模块只实现、也只测试了 CPU 上的 Gloo。
@@ -131,7 +131,7 @@ def data_parallel_grads(
 
     ``loss_fn`` 要对一份数据取平均（如 ``nn.CrossEntropyLoss()``）。每份的损失先乘上
     “这份的样本数 / 总样本数”，于是各份梯度之和正好是整个小批量上平均损失的梯度，份大小不等时也成立
-    （DDP 直接除以进程数，只在每份一样大时与整批相同）。返回整个小批量上的平均损失。
+    （DDP 直接对各进程的梯度取平均，只在每份一样大时与整批相同）。返回整个小批量上的平均损失。
     之后每份副本用同样的梯度做同样的更新，参数就一直相同。
     """
     if not replicas:
@@ -145,6 +145,8 @@ def data_parallel_grads(
         loss_sum += loss.item()
     params = [list(r.parameters()) for r in replicas]
     for j in range(len(params[0])):
+        if all(p[j].grad is None for p in params):
+            continue  # 没有参与前向的参数：与单个模型一样保持 None，优化器就跳过它
         grads = [
             p[j].grad if p[j].grad is not None else torch.zeros_like(p[j]) for p in params
         ]
@@ -168,7 +170,10 @@ def _check_picklable_elsewhere(obj: object, what: str) -> None:
 
 
 def _launch(job: dict[str, Any], world_size: int, *, timeout: float) -> list[dict[str, Any]]:
-    """像 torchrun 一样启动 ``world_size`` 个进程执行 ``job``，返回每个进程写下的结果（按进程号排列）。"""
+    """启动 ``world_size`` 个进程执行 ``job``（与 torchrun 类似，每个进程一份），返回每个进程写下的结果（按进程号排列）。
+
+    进程号和进程数由命令行参数传给每个进程，进程之间通过临时目录里的一个文件（``file://``）约定怎样连接；
+    torchrun 则用环境变量（``RANK``、``WORLD_SIZE``、``MASTER_ADDR``……），还能在进程失败时重启它们。"""
     if world_size < 1:
         raise ValueError(f"world_size 至少为 1，而不是 {world_size}")
     with tempfile.TemporaryDirectory(prefix="dlbook-ddp-") as tmp:
@@ -176,18 +181,24 @@ def _launch(job: dict[str, Any], world_size: int, *, timeout: float) -> list[dic
         torch.save(job, workdir / "job.pt")
         env = {**os.environ, "OMP_NUM_THREADS": str(job["threads"])}
         logs = [open(workdir / f"log-{rank}.txt", "wb") for rank in range(world_size)]  # noqa: SIM115
+        procs: list[subprocess.Popen] = []
         try:
-            procs = [
-                subprocess.Popen(
-                    [sys.executable, "-m", "dlbook.parallel", str(workdir), str(rank), str(world_size)],
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    env=env,
+            for rank, log in enumerate(logs):
+                procs.append(
+                    subprocess.Popen(
+                        [sys.executable, "-m", "dlbook.parallel", str(workdir), str(rank), str(world_size)],
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        env=env,
+                    )
                 )
-                for rank, log in enumerate(logs)
-            ]
-            failed = _wait_all(procs, deadline=time.monotonic() + timeout)
+            failed = _wait_all(
+                procs,
+                deadline=time.monotonic() + timeout,
+                logs=[workdir / f"log-{rank}.txt" for rank in range(world_size)],
+            )
         finally:
+            _kill_all(procs)  # 启动到一半出错时，已经启动的也要结束
             for log in logs:
                 log.close()
         if failed == "timeout":
@@ -205,13 +216,26 @@ def _launch(job: dict[str, Any], world_size: int, *, timeout: float) -> list[dic
         ]
 
 
-def _wait_all(procs: list[subprocess.Popen], *, deadline: float) -> int | str | None:
-    """等所有进程结束。有一个出错时立刻结束其余的（否则它们会一直等它通信），返回它的进程号；
+def _kill_all(procs: list[subprocess.Popen]) -> None:
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+        p.wait()
+
+
+def _wait_all(
+    procs: list[subprocess.Popen], *, deadline: float, logs: Sequence[Path] = ()
+) -> int | str | None:
+    """等所有进程结束。有一个出错时立刻结束其余的（否则它们会一直等它通信），返回最先出错的那个的进程号；
     超时则结束全部，返回 ``"timeout"``；都正常结束返回 ``None``。"""
     try:
         while True:
             codes = [p.poll() for p in procs]
             bad = [rank for rank, code in enumerate(codes) if code not in (None, 0)]
+            if len(bad) > 1:
+                # 同一次查看时已有几个出错：别的进程常常只是因为对方断开才出错，报最早出错的那个。
+                # 出错的进程写完回溯就退出：日志最后写入的先后就是出错的先后
+                bad.sort(key=lambda rank: logs[rank].stat().st_mtime_ns if logs else rank)
             if bad:
                 return bad[0]
             if all(code == 0 for code in codes):
@@ -220,10 +244,7 @@ def _wait_all(procs: list[subprocess.Popen], *, deadline: float) -> int | str | 
                 return "timeout"
             time.sleep(0.02)
     finally:
-        for p in procs:
-            if p.poll() is None:
-                p.kill()
-            p.wait()
+        _kill_all(procs)
 
 
 def ddp_gradients(
@@ -239,7 +260,8 @@ def ddp_gradients(
     """用 ``DistributedDataParallel`` 在 ``world_size`` 个 CPU 进程里算一步梯度，返回 ``{参数名: 梯度}``。
 
     第 ``r`` 个进程拿到第 ``r`` 份数据（:func:`split_batch`），做前向和反向；
-    DDP 在反向传播期间把梯度分桶做 all-reduce、再除以 ``world_size``，于是每个进程得到同一份平均梯度。
+    DDP 在反向传播期间把梯度分桶：放进桶时先除以 ``world_size``，再对整个桶做求和的 all-reduce
+    （先除是为了低精度时不溢出），于是每个进程得到同一份平均梯度。
     为了与整批的梯度相同，样本数必须能被 ``world_size`` 整除。
     ``model`` 和 ``loss_fn`` 要能被别的进程导入（不能是定义在 ``__main__`` 里的类）。
     """
@@ -273,7 +295,10 @@ def all_reduce_seconds(
     threads: int = 1,
     timeout: float = 300.0,
 ) -> dict[int, float]:
-    """用 Gloo 在 ``world_size`` 个进程之间对 ``numel`` 个 float32 做 all-reduce，每种大小最快一次的秒数。"""
+    """用 Gloo 在 ``world_size`` 个进程之间对 ``numel`` 个 float32 做 all-reduce，每种大小一次要几秒。
+
+    每种大小先预热几次，然后计时 ``repeats`` 次，返回最快的一次：几个进程挤在几个核心上时，
+    操作系统的调度会让个别几次慢上好几倍。每次都从所有进程一起通过一道栅栏（barrier）开始，由 0 号进程计时。"""
     if repeats < 1:
         raise ValueError(f"repeats 至少为 1，而不是 {repeats}")
     if any(n < 1 for n in numels):
@@ -310,10 +335,11 @@ def _worker(workdir: Path, rank: int, world_size: int) -> None:
             seconds = []
             for n in job["numels"]:
                 t = torch.ones(n)
-                dist.all_reduce(t)  # 预热：第一次通信要建连接
+                for _ in range(3):
+                    dist.all_reduce(t)  # 预热：第一次通信要建连接、分配缓冲区
                 best = float("inf")
                 for _ in range(job["repeats"]):
-                    dist.barrier()
+                    dist.barrier()  # 大家一起出发：量的是一次 all-reduce，不含等别的进程赶上来
                     start = time.perf_counter()
                     dist.all_reduce(t)
                     best = min(best, time.perf_counter() - start)

@@ -10,6 +10,10 @@
 每个数从内存读出一次，却在阵列里被一整行（列）PE 用了一遍：这就是它省内存带宽的地方。
 PE 之间只有相邻的连线，没有缓存、没有指令，所以同样的芯片面积能放下多得多的乘加单元。
 
+这里模拟的是最容易看懂的**输出驻留**（output-stationary）阵列：结果留在 PE 里，``A`` 和 ``B`` 都流动。
+谷歌 TPU 的矩阵单元用的是**权重驻留**（weight-stationary）：先把一块权重装进阵列，激活值从左边一行行流进，
+部分和向下流出。道理相同：每个数读一次，被一整行（列）PE 重复使用。
+
 >>> A = torch.tensor([[1., 2.], [3., 4.]])
 >>> C, cycles = systolic_matmul(A, torch.eye(2))
 >>> C, cycles
@@ -36,11 +40,14 @@ def systolic_cycles(m: int, n: int, k: int) -> int:
     return m + n + k - 2
 
 
-def systolic_matmul(A: Tensor, B: Tensor) -> tuple[Tensor, int]:
+def systolic_matmul(A: Tensor, B: Tensor, *, busy: list[Tensor] | None = None) -> tuple[Tensor, int]:
     """逐拍模拟输出驻留（output-stationary）的脉动阵列，返回 ``(A @ B, 用了几拍)``。
 
     每一拍：先把寄存器里的数各向右、向下移一格，左边界和上边界补进这一拍要送的数
     （还没轮到或已经送完时补 0），然后每个 PE 把手里的两个数相乘、加到累加器上。
+
+    传入列表 ``busy`` 时，在里面放一个 ``M × N`` 的整数张量：每个 PE 有几拍手里的两个数都是真的送进来的数
+    （而不是补的 0），即做了几次有用的乘加。它与每个 PE 的拍数之比就是阵列的利用率。
     """
     if A.ndim != 2 or B.ndim != 2:
         raise ValueError(f"A 和 B 都应是二维矩阵，而不是 {A.ndim} 维和 {B.ndim} 维")
@@ -53,6 +60,9 @@ def systolic_matmul(A: Tensor, B: Tensor) -> tuple[Tensor, int]:
     a = torch.zeros(m, n, dtype=dtype, device=A.device)  # 每个 PE 手里“从左边来”的数
     b = torch.zeros(m, n, dtype=dtype, device=A.device)  # 每个 PE 手里“从上边来”的数
     acc = torch.zeros(m, n, dtype=dtype, device=A.device)
+    va = torch.zeros(m, n, dtype=torch.bool, device=A.device)  # a 里是不是真的送进来的数
+    vb = torch.zeros(m, n, dtype=torch.bool, device=A.device)
+    useful = torch.zeros(m, n, dtype=torch.int64, device=A.device)
     rows, cols = torch.arange(m, device=A.device), torch.arange(n, device=A.device)
     cycles = systolic_cycles(m, n, k)
     for t in range(cycles):
@@ -63,5 +73,10 @@ def systolic_matmul(A: Tensor, B: Tensor) -> tuple[Tensor, int]:
         ok_a, ok_b = (ka >= 0) & (ka < k), (kb >= 0) & (kb < k)
         a[ok_a, 0] = A[rows[ok_a], ka[ok_a]]
         b[0, ok_b] = B[kb[ok_b], cols[ok_b]]
+        va = torch.cat([ok_a.unsqueeze(1), va[:, :-1]], dim=1)
+        vb = torch.cat([ok_b.unsqueeze(0), vb[:-1, :]], dim=0)
         acc += a * b
+        useful += va & vb
+    if busy is not None:
+        busy[:] = [useful]
     return acc, cycles

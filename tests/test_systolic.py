@@ -44,3 +44,14 @@ def test_bad_shapes_are_rejected(A, B, message):
 def test_cycles_rejects_empty_dimensions():
     with pytest.raises(ValueError, match="至少为 1"):
         systolic_cycles(0, 4, 4)
+
+
+@pytest.mark.parametrize(("m", "k", "n"), [(1, 1, 1), (3, 5, 4), (4, 2, 6)])
+def test_every_pe_does_exactly_k_useful_multiply_adds(m, k, n):
+    # 利用率 = 有用的乘加 / 拍数：每个 PE 恰好做 K 次有用的乘加，其余的拍手里至少有一个补进来的 0
+    busy: list[torch.Tensor] = []
+    _, cycles = systolic_matmul(torch.ones(m, k), torch.ones(k, n), busy=busy)
+    (useful,) = busy
+    assert useful.shape == (m, n)
+    assert torch.equal(useful, torch.full((m, n), k))
+    assert useful.sum().item() / (m * n * cycles) == pytest.approx(k / (m + n + k - 2))

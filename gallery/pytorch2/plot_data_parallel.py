@@ -41,8 +41,9 @@ print("本机的 GPU 数量：", torch.cuda.device_count())
 #
 # 把一次训练分给 $k$ 块 GPU，有两种基本的切法：
 #
-# - **模型并行**：把网络按层（或把一层的权重）切开，每块 GPU 只放一部分。模型大到一块 GPU 放不下时只能这样做，
-#   但前一块 GPU 算完，后一块才能开始，要靠流水线等技巧才能让大家同时忙起来。
+# - **模型并行**：把模型切开，每块 GPU 只放一部分。模型大到一块 GPU 放不下时只能这样做。
+#   按层切开时，前一块 GPU 算完，后一块才能开始，要靠流水线等技巧才能让大家同时忙起来；
+#   把一层的权重切开时，大家同时算，但每一层都要通信。
 # - **数据并行**：每块 GPU 放一份完整的模型，各算小批量的一部分。只要模型放得下，它最简单，也最常用。
 #
 # 数据并行一步训练分四步：(1) 把小批量切成 $k$ 份，各送一块 GPU；(2) 每块 GPU 各自做前向和反向，
@@ -97,9 +98,11 @@ print(f"整批直接算：              {loss_fn(model(X), y).item():.6f}")
 for i, replica in enumerate(replicas):
     gap = max_grad_gap(model, replica)
     print(f"副本 {i} 的梯度与整批梯度最多差 {gap:.1e}")
+largest = max(p.grad.abs().max().item() for p in model.parameters())
+print(f"（梯度里最大的一个分量是 {largest:.1e}）")
 
 # %% [markdown]
-# 差别在 $10^{-8}$ 上下，是 float32 的舍入误差：加法的顺序变了，结果的最后几位就会变。
+# 差别比梯度本身小好几个数量级，是 float32 的舍入误差：加法的顺序变了，结果的最后几位就会变。
 # 数学上，两种算法得到的是同一个梯度。
 #
 # 接下来每份副本用各自的优化器更新。再训练几步，看看 4 份副本是否始终一样，又是否与单个模型的整批训练一样：
@@ -134,12 +137,14 @@ print(f"  副本与整批训练的模型，参数最多差 "
 # ## all-reduce：环形算法
 #
 # 第 (3) 步最朴素的做法是找一个“中心”：大家把梯度发给它，它加好再发回去。设梯度有 $N$ 个数，
-# 中心要收 $(k-1)N$ 个、发 $(k-1)N$ 个，GPU 越多，它越忙，成了瓶颈。
+# 中心要收 $(k-1)N$ 个、发 $(k-1)N$ 个，GPU 越多，它越忙，成了瓶颈。下面只比较发送的量（收的量与它相同）。
 #
 # NCCL 和 Gloo 常用的是**环形 all-reduce**：$k$ 个节点排成一圈，每个节点只和下一个节点通信。
 # 每个节点把梯度切成 $k$ 块。先走 $k-1$ 轮“归约-散发”：每轮每个节点把一块的部分和传给下一个节点，
 # 对方加到自己的那一块上；$k-1$ 轮之后，每个节点都有一块是全部 $k$ 份之和。再走 $k-1$ 轮“全收集”，
 # 把这些完整的块沿环传一圈。每个节点一共发送 $2(k-1)/k \cdot N$ 个数：节点再多，也不到 $2N$。
+# 代价是轮数 $2(k-1)$ 随节点数增长，每一轮都有固定的延迟；所以张量很小、GPU 很多时，
+# NCCL 会改用树形等别的算法（它按张量大小和机器的拓扑自动选）。
 #
 # `ring_all_reduce` 模拟了这个过程，并记下每个节点发送了多少个数。与 `torch.stack(...).sum(0)` 对照，
 # 再与公式对照：
@@ -147,7 +152,7 @@ print(f"  副本与整批训练的模型，参数最多差 "
 # %%
 grad_size = 1000
 columns = [("节点数", 6), ("与直接求和之差", 14), ("每个节点发送", 12),
-           ("公式", 8), ("中心节点收发", 12)]
+           ("公式", 8), ("中心节点发送", 12)]
 print("  ".join(pad(name, width, align=">") for name, width in columns))
 for k in (2, 4, 8):
     tensors = [torch.randn(grad_size) for _ in range(k)]
@@ -156,19 +161,20 @@ for k in (2, 4, 8):
     exact = torch.stack(tensors).sum(0)
     gap = max((r - exact).abs().max().item() for r in results)
     print(f"{k:>6}  {gap:>14.1e}  {sum(sent) / k:>12.0f}  "
-          f"{ring_traffic(grad_size, k):>8.0f}  {2 * (k - 1) * grad_size:>12}")
+          f"{ring_traffic(grad_size, k):>8.0f}  {(k - 1) * grad_size:>12}")
 
 # %% [markdown]
-# 画出来，中心节点的通信量随节点数线性增长，环形算法每个节点的通信量很快就平了：
+# 两个节点时两种做法一样（都是把 $N$ 个数发给对方）；节点多了，中心节点的发送量随节点数线性增长，
+# 环形算法每个节点的发送量很快就平了：
 
 # %%
 ks = list(range(2, 17))
 fig, ax = plt.subplots(figsize=(5.5, 3))
-ax.plot(ks, [2 * (k - 1) for k in ks], "o-", label="中心节点（收 + 发）")
+ax.plot(ks, [k - 1 for k in ks], "o-", label="中心节点发送")
 ax.plot(ks, [ring_traffic(1, k) for k in ks], "s-", label="环形：每个节点发送")
 ax.set_xlabel("节点（GPU）数 $k$")
 ax.set_ylabel("通信量（梯度大小 $N$ 的倍数）")
-ax.set_title("一次 all-reduce 的通信量")
+ax.set_title("一次 all-reduce 里发送的数据量")
 ax.legend()
 show(fig)
 
@@ -179,16 +185,19 @@ show(fig)
 # 进程之间通过 `torch.distributed` 通信。每个进程的代码几乎和单卡训练一样，只多了三件事：
 #
 # ```python
-# dist.init_process_group("nccl")             # GPU 用 NCCL；CPU 用 "gloo"
-# model = DistributedDataParallel(model.to(rank), device_ids=[rank])
-# sampler = DistributedSampler(dataset)        # 每个进程读数据集的不同部分
+# dist.init_process_group("nccl")  # GPU 用 NCCL；CPU 用 "gloo"
+# local_rank = int(os.environ["LOCAL_RANK"])  # 本机上的第几个进程，由 torchrun 设置
+# model = DistributedDataParallel(model.to(local_rank), device_ids=[local_rank])
+# sampler = DistributedSampler(dataset)  # 每个进程读数据集的不同部分
 # ```
 #
-# DDP 在反向传播的同时做 all-reduce：它把梯度分进约 25 MB 一个的桶（`bucket_cap_mb`），
-# 一个桶里的梯度都算好了就立刻开始通信，于是通信与后面几层的反向计算重叠进行；
-# 通信完成后它把梯度除以进程数，所以每个进程拿到的是**平均**梯度。各进程的份一样大时，这正是整批的梯度。
+# DDP 在反向传播的同时做 all-reduce：它按反向传播的顺序（大致从最后一层往前）把梯度分进桶里，
+# 默认每个桶 25 MiB（`bucket_cap_mb`），一个桶里的梯度都算好了就立刻开始通信，
+# 于是通信与前面几层的反向计算重叠进行（LeNet 的梯度一个桶就装下了，没有什么可重叠的）。
+# 梯度放进桶时先除以进程数，再对整个桶求和（先除是为了低精度时不溢出），
+# 所以每个进程拿到的是**平均**梯度。各进程的份一样大时，这正是整批的梯度。
 #
-# `dlbook.parallel.ddp_gradients` 像 `torchrun` 一样启动 2 个 Python 进程，用 Gloo 后端在 CPU 上通信，
+# `dlbook.parallel.ddp_gradients` 与 `torchrun` 类似，启动 2 个 Python 进程，用 Gloo 后端在 CPU 上通信，
 # 每个进程用 DDP 算一份数据的梯度，交回第 0 号进程的结果。与整批梯度比一比：
 
 # %%
@@ -235,13 +244,17 @@ for k in (1, 2, 4, 8):
 # 只有 1 份时就是整批训练，差为 0；份越多、每份越小，差得越多。实践中这往往不算坏事：每块 GPU 上的
 # 样本只要有几十个，统计量就够准，而且单卡训练时本来也就是这样的批量。只有每块 GPU 上的批量很小时（例如检测、分割
 # 这样图像很大的任务），才需要把 BatchNorm 换成 `nn.SyncBatchNorm`：它在前向和反向时各做一次通信，
-# 用所有进程的数据一起算统计量，代价是多了通信（`nn.SyncBatchNorm.convert_sync_batchnorm(model)` 一行就能换）。
-# 这两层的运行统计量（`running_mean`、`running_var`）也是各算各的；DDP 默认在每次前向之前把第 0 号进程的缓冲区广播给其他进程。
+# 用所有进程的数据一起算统计量，代价是多了通信（`nn.SyncBatchNorm.convert_sync_batchnorm(model)` 一行就能换；
+# 它只支持 GPU 等加速器上的张量，在这里的 CPU 进程里用不了）。
+#
+# 普通 BatchNorm 的运行统计量（`running_mean`、`running_var`）也是每个进程用自己那份数据各自更新的。
+# DDP 默认在每次训练时的前向之前，把 0 号进程的缓冲区广播给其他进程，所以最后留下的是 0 号进程那份数据上估计的统计量；
+# SyncBatchNorm 用全局的均值和方差更新它们，各进程本来就一致。本页从零写的 `data_parallel_grads` 只同步梯度、不同步缓冲区。
 #
 # ## 通信要多久
 #
 # 数据并行能不能提速，取决于计算和通信的比例。用 Gloo 在 2 个进程之间对不同大小的张量做 all-reduce，
-# 每种大小取几次里最快的一次。除了用时，还按 NCCL 的约定换算成“总线带宽”：每个进程发送的字节数
+# 每种大小取 20 次里最快的一次（两个进程挤在几个核心上时，操作系统的调度会让个别几次慢上好几倍）。除了用时，还按 NCCL 的约定换算成“总线带宽”：每个进程发送的字节数
 # $2(k-1)/k \cdot 4N$ 除以用时，它与节点数无关，可以直接和链路的带宽比：
 
 # %%
@@ -249,12 +262,12 @@ sizes = dlbook.pick(
     quick=[10**3, 10**4, 10**5, 10**6],
     full=[10**3, 10**4, 10**5, 10**6, 10**7, 3 * 10**7],
 )
-seconds = all_reduce_seconds(sizes, world_size=2, repeats=5)
-columns = [("float32 个数", 12), ("大小", 9), ("用时", 9), ("总线带宽", 9)]
+seconds = all_reduce_seconds(sizes, world_size=2, repeats=20)
+columns = [("float32 个数", 12), ("大小", 10), ("用时", 9), ("总线带宽", 11)]
 print("  ".join(pad(name, width, align=">") for name, width in columns))
 for n, s in seconds.items():
     bus = ring_traffic(4 * n, 2) / s
-    print(f"{n:>12,}  {4 * n / 1e6:>6.3f} MB  {s * 1e3:>6.2f} ms  "
+    print(f"{n:>12,}  {4 * n / 1e6:>7.3f} MB  {s * 1e3:>6.2f} ms  "
           f"{bus / 1e9:>6.2f} GB/s")
 
 fig, ax = plt.subplots(figsize=(5.5, 3))
@@ -283,11 +296,13 @@ def train_step() -> None:
     optimizer.step()
 
 
-step_s = time_per_step(train_step, steps=dlbook.pick(quick=5, full=20))
+# 与 all-reduce 一样取几遍里最快的一遍
+steps = dlbook.pick(quick=5, full=20)
+step_s = min(time_per_step(train_step, steps=steps) for _ in range(3))
 comm_s = {}
 for name, net in (("LeNet", lenet), ("ResNet-18", ResNet())):
     n = num_params(net)
-    comm_s[name] = all_reduce_seconds([n], world_size=2, repeats=3)[n]
+    comm_s[name] = all_reduce_seconds([n], world_size=2, repeats=10)[n]
     print(f"{name}：{n:,} 个参数，梯度 {4 * n / 1e6:.1f} MB，"
           f"一次 all-reduce {comm_s[name] * 1e3:.1f} ms")
 print(f"LeNet 在本机训练一步（批量 {len(X)}）：{step_s * 1e3:.1f} ms，"
@@ -303,7 +318,8 @@ print(f"LeNet 在本机训练一步（批量 {len(X)}）：{step_s * 1e3:.1f} ms
 #   参数多、每个参数参与的计算少的模型（例如全连接层很大的网络）最难从多卡里得到好处。
 # - **链路决定了 $c$。** 同一台机器里 GPU 之间有 NVLink 时最快，走 PCIe 慢一些，跨机器走网络更慢；
 #   所以分布式训练要尽量在机器内部通信、少在机器之间通信。上面量到的是同一台机器上两个 CPU 进程经本机回环网络的
-#   通信，只是一个下限的示意；GPU 上要在那台机器上用 NCCL 实测。
+#   通信，只用来看清“固定开销 + 与大小成正比”这个形状；具体数值与 GPU 之间的 NVLink、PCIe 无关，
+#   GPU 上要在那台机器上用 NCCL 实测（例如 NVIDIA 的 nccl-tests）。
 # - **加 GPU 时，通常保持每块 GPU 的批量不变、总批量随之增大**，否则每块 GPU 分到的样本太少，算不满。
 #   总批量变大后，学习率也常常要随之增大（Goyal 等人 2017 年用 256 块 GPU 训练 ResNet-50 时，
 #   学习率与总批量成正比，并在开头几轮逐渐升高学习率），但批量大到一定程度后，精度会开始下降。
