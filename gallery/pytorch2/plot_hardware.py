@@ -207,8 +207,8 @@ if device.type == "cuda":
     print(f"对照：显存带宽（上面实测的最高值，{names[best]}）"
           f"{mem_bw / 1e9:.1f} GB/s")
 else:
-    print(f"这次运行在 {device} 上，没有主机到 GPU 的传输可量；"
-          "在 GPU 上构建本站时，这里打印两种内存的传输带宽。")
+    print(f"这次运行在 {device} 上，没有主机到 GPU 的传输可量；")
+    print("在 GPU 上构建本站时，这里打印两种内存的传输带宽。")
 
 # %% [markdown]
 # ## 专用芯片与脉动阵列
@@ -237,8 +237,7 @@ for k in (16, 128, 1024):
     _, cycles = systolic_matmul(torch.ones(16, k), torch.ones(k, 16), busy=busy)
     used = busy[0].sum().item() / (16 * 16 * cycles)
     print(f"16×16 的阵列算 (16×{k})({k}×16)：{cycles:>4} 拍，"
-          f"利用率 {used:.0%}（公式 K/(M+N+K-2)："
-          f"{k / systolic_cycles(16, 16, k):.0%}）")
+          f"利用率 {used:.0%}（按公式 {k / systolic_cycles(16, 16, k):.0%}）")
 
 # %% [markdown]
 # 阵列要先“填满”、最后“排空”，这期间有的单元闲着：方阵相乘时，约三分之二的拍是闲着的。
