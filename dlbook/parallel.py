@@ -179,7 +179,7 @@ def _launch(job: dict[str, Any], world_size: int, *, timeout: float) -> list[dic
     with tempfile.TemporaryDirectory(prefix="dlbook-ddp-") as tmp:
         workdir = Path(tmp)
         torch.save(job, workdir / "job.pt")
-        env = {**os.environ, "OMP_NUM_THREADS": str(job["threads"])}
+        env = _worker_env(job["threads"])
         logs = [open(workdir / f"log-{rank}.txt", "wb") for rank in range(world_size)]  # noqa: SIM115
         procs: list[subprocess.Popen] = []
         try:
@@ -214,6 +214,14 @@ def _launch(job: dict[str, Any], world_size: int, *, timeout: float) -> list[dic
             torch.load(workdir / f"result-{rank}.pt", weights_only=True)
             for rank in range(world_size)
         ]
+
+
+def _worker_env(threads: int) -> dict[str, str]:
+    """子进程的环境变量：每个进程 ``threads`` 个线程；``PYTHONPATH`` 最前面是本进程导入的 dlbook 所在的目录，
+    子进程就导入同一份 dlbook（即使它没有安装、只是从当前目录导入的）。"""
+    package_root = str(Path(__file__).resolve().parents[1])
+    paths = [package_root] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {**os.environ, "OMP_NUM_THREADS": str(threads), "PYTHONPATH": os.pathsep.join(paths)}
 
 
 def _kill_all(procs: list[subprocess.Popen]) -> None:

@@ -4,6 +4,8 @@ DDP 的梯度对照单进程的梯度；坏输入给出写明问题的错误。"
 from __future__ import annotations
 
 import copy
+import os
+from pathlib import Path
 
 import pytest
 import torch
@@ -268,3 +270,15 @@ def test_all_reduce_seconds_rejects_bad_arguments(kwargs, message):
     args = {"numels": [10], **kwargs}
     with pytest.raises(ValueError, match=message):
         all_reduce_seconds(args.pop("numels"), **args)
+
+
+def test_workers_import_the_same_dlbook_as_this_process(monkeypatch):
+    import dlbook
+    from dlbook import parallel
+
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    env = parallel._worker_env(3)
+    first, *rest = env["PYTHONPATH"].split(os.pathsep)
+    assert Path(first) / "dlbook" / "__init__.py" == Path(dlbook.__file__).resolve()
+    assert rest == ["/elsewhere"]
+    assert env["OMP_NUM_THREADS"] == "3"
