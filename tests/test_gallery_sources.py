@@ -15,7 +15,7 @@ import warnings
 import pytest
 
 from dlbook.gallery.build import find_scripts
-from dlbook.gallery.notebook import CODE_COLUMNS, long_code_lines
+from dlbook.gallery.notebook import CODE_COLUMNS, MARKDOWN_CODE_COLUMNS, long_code_lines
 from tests.conftest import GALLERY
 
 SCRIPTS = find_scripts(GALLERY)
@@ -95,3 +95,15 @@ def test_code_lines_fit_the_page(script):
     long = long_code_lines(script)
     where = "\n".join(f"{script.relative_to(GALLERY)}:{line}: {width} 个字符宽" for line, width in long)
     assert not long, f"代码行比 {CODE_COLUMNS} 个字符宽（汉字算两个），请拆行或把注释移到上一行：\n{where}"
+
+
+def test_long_lines_in_markdown_code_blocks_are_found(tmp_path):
+    # Markdown 单元格里的代码块比代码单元格窄，不折行；正文的长行会折行，不算
+    long = "x" * (MARKDOWN_CODE_COLUMNS + 1)
+    script = tmp_path / "plot_demo.py"
+    script.write_text(
+        '"""\n标题\n====\n"""\n\n# %% [markdown]\n'
+        f"# {long}\n#\n# ```python\n# {long}\n# ok = 1\n# ```\n# {long}\n\n# %%\nx = 1\n",
+        encoding="utf-8",
+    )
+    assert long_code_lines(script) == [(10, MARKDOWN_CODE_COLUMNS + 1)]

@@ -16,9 +16,11 @@ from sphinx_gallery.py_source_parser import (
 from dlbook.gallery.cjk import join_cjk_markdown
 from dlbook.text import text_width
 
-__all__ = ["CODE_COLUMNS", "ScriptError", "long_code_lines", "script_to_notebook", "script_title"]
+__all__ = ["CODE_COLUMNS", "MARKDOWN_CODE_COLUMNS", "ScriptError", "long_code_lines", "script_to_notebook", "script_title"]
 
 CODE_COLUMNS = 80
+# Markdown 单元格里的代码块（注释里用 ``` 围起来的）四周多了内边距，960 px 宽的窗口下只放得下约 69 个字符
+MARKDOWN_CODE_COLUMNS = 68
 """示例里一行代码最多这么宽（等宽字符的个数，汉字算两个）。
 
 章节页和示例页的代码框在桌面浏览器里都放得下 80 个字符（``tests/test_browser.py`` 量它）；
@@ -99,10 +101,13 @@ def _blocks(path: Path):
     return blocks
 
 
-def long_code_lines(path: str | Path, *, columns: int = CODE_COLUMNS) -> list[tuple[int, int]]:
+def long_code_lines(
+    path: str | Path, *, columns: int = CODE_COLUMNS, markdown_columns: int = MARKDOWN_CODE_COLUMNS
+) -> list[tuple[int, int]]:
     """脚本的代码单元格里比 ``columns`` 宽的行：``[(行号, 宽度), ...]``（宽度按 :func:`dlbook.text.text_width`）。
 
-    文字块（文档字符串和 Markdown 注释）是正文，页面上自动折行，不算在内。
+    文字块（文档字符串和 Markdown 注释）是正文，页面上自动折行，不算在内；但其中用 ``` 围起来的代码块不折行，
+    它们的行不能比 ``markdown_columns`` 宽（默认 :data:`MARKDOWN_CODE_COLUMNS`，比代码单元格窄）。
 
     >>> import tempfile, pathlib
     >>> src = '\"\"\"\\n标题\\n====\\n\"\"\"\\n\\n# %%\\ny = 2222  # 二十列整\\nx = 1  # 一个很长的注释\\nprint("好")\\n'
@@ -117,7 +122,19 @@ def long_code_lines(path: str | Path, *, columns: int = CODE_COLUMNS) -> list[tu
         if block.type == "code":
             widths = (text_width(row) for row in block.content.split("\n"))
             found += [(block.lineno + i, w) for i, w in enumerate(widths) if w > columns]
-    return found
+    lines = Path(path).read_text(encoding="utf-8").split("\n")
+    fenced = False
+    for number, line in enumerate(lines, start=1):
+        text = line.lstrip()
+        if not text.startswith("#"):
+            fenced = False  # 代码块只出现在注释里；出了注释就结束了
+            continue
+        body = text[1:].removeprefix(" ")
+        if body.lstrip().startswith("```"):
+            fenced = not fenced
+        elif fenced and (width := text_width(body)) > markdown_columns:
+            found.append((number, width))
+    return sorted(found)
 
 
 def script_title(path: str | Path) -> str:

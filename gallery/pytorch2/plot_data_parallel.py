@@ -186,7 +186,8 @@ show(fig)
 #
 # ```python
 # dist.init_process_group("nccl")  # GPU 用 NCCL；CPU 用 "gloo"
-# local_rank = int(os.environ["LOCAL_RANK"])  # 本机上的第几个进程，由 torchrun 设置
+# # 本机上的第几个进程，由 torchrun 设置
+# local_rank = int(os.environ["LOCAL_RANK"])
 # model = model.to(local_rank)
 # model = DistributedDataParallel(model, device_ids=[local_rank])
 # sampler = DistributedSampler(dataset)  # 每个进程读数据集的不同部分
