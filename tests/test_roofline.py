@@ -32,16 +32,18 @@ def test_attainable_is_the_lower_of_the_two_roofs():
     assert attainable(50.0, peak_flops=peak, bandwidth=bw) == 100.0
     with pytest.raises(ValueError, match="正数"):
         attainable(0.0, peak_flops=peak, bandwidth=bw)
+    assert attainable(0.5, peak_flops=0.5, bandwidth=0.5) == 0.25  # 小于 1 的正数也可以
 
 
 @pytest.fixture
 def one_second(monkeypatch):
-    """让每个被计时的 step 都“用时 1 秒”：换算出的数就正好是每次搬的字节数或做的运算次数。"""
+    """让每个被计时的 step 都“用时 0.25 秒”：换算出的数就正好是每次搬的字节数或做的运算次数的 4 倍
+    （不用 1 秒：乘和除 1 分不出来）。"""
     outputs = []
 
     def fake(step, *, steps, repeat, device):
         outputs.append(step())
-        return 1.0
+        return 0.25
 
     monkeypatch.setattr(roofline, "_best_seconds", fake)
     return outputs
@@ -49,18 +51,18 @@ def one_second(monkeypatch):
 
 @pytest.mark.parametrize(("kernel", "nbytes"), [("read", 4), ("copy", 8), ("add", 12)])
 def test_memory_bandwidth_counts_the_bytes_each_kernel_moves(one_second, kernel, nbytes):
-    assert memory_bandwidth(1000, kernel=kernel) == nbytes * 1000
+    assert memory_bandwidth(1000, kernel=kernel) == 4 * nbytes * 1000
     (out,) = one_second
     assert out.shape == (() if kernel == "read" else (1000,))
 
 
 def test_matmul_flops_counts_2n3_per_multiply(one_second):
-    assert matmul_flops(7) == 2 * 7**3
+    assert matmul_flops(7) == 4 * 2 * 7**3
     assert one_second[0].shape == (7, 7)
 
 
 def test_call_overhead_is_the_time_of_one_call(one_second):
-    assert call_overhead() == 1.0
+    assert call_overhead() == 0.25
 
 
 def test_the_timed_steps_compute_the_right_thing():
@@ -94,6 +96,27 @@ def test_memory_bandwidth_is_bytes_per_second(kernel):
 def test_call_overhead_is_seconds_per_call():
     seconds = call_overhead(steps=200, repeat=2)
     assert 1e-8 < seconds < 1e-2
+
+
+def test_the_smallest_sizes_are_accepted(one_second):
+    assert memory_bandwidth(1, kernel="add") == 4 * 12
+    assert matmul_flops(1) == 4 * 2
+    assert matmul_intensity(1, bytes_per_element=1) == pytest.approx(2 / 3)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"intensity": 0.0}, {"peak_flops": 0.0}, {"bandwidth": 0.0}, {"bandwidth": -1.0}],
+)
+def test_attainable_needs_positive_numbers(kwargs):
+    args = {"intensity": 1.0, "peak_flops": 1.0, "bandwidth": 1.0, **kwargs}
+    with pytest.raises(ValueError, match="正数"):
+        attainable(args.pop("intensity"), **args)
+
+
+def test_matmul_intensity_rejects_zero_bytes():
+    with pytest.raises(ValueError, match="bytes_per_element"):
+        matmul_intensity(4, bytes_per_element=0)
 
 
 @pytest.mark.parametrize(
