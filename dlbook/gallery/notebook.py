@@ -119,22 +119,20 @@ def long_code_lines(
     """
     found = []
     for block in _blocks(Path(path)):
-        if block.type == "code":
-            widths = (text_width(row) for row in block.content.split("\n"))
-            found += [(block.lineno + i, w) for i, w in enumerate(widths) if w > columns]
-    lines = Path(path).read_text(encoding="utf-8").split("\n")
-    fenced = False
-    for number, line in enumerate(lines, start=1):
-        text = line.lstrip()
-        if not text.startswith("#"):
-            fenced = False  # 代码块只出现在注释里；出了注释就结束了
-            continue
-        body = text[1:].removeprefix(" ")
-        if body.lstrip().startswith("```"):
-            fenced = not fenced
-        elif fenced and (width := text_width(body)) > markdown_columns:
-            found.append((number, width))
-    return sorted(found)
+        fenced = False  # 文字块里是否正在 ``` 代码块中
+        for i, row in enumerate(block.content.split("\n")):
+            if block.type == "code":
+                limit = columns
+            elif row.lstrip().startswith("```"):
+                fenced = not fenced
+                continue
+            elif fenced:
+                limit = markdown_columns
+            else:
+                continue  # 正文，自动折行
+            if (width := text_width(row)) > limit:
+                found.append((block.lineno + i, width))
+    return found
 
 
 def script_title(path: str | Path) -> str:
