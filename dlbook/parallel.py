@@ -198,7 +198,7 @@ def _launch(job: dict[str, Any], world_size: int, *, timeout: float) -> list[dic
                 logs=[workdir / f"log-{rank}.txt" for rank in range(world_size)],
             )
         finally:
-            _kill_all(procs)  # 启动到一半出错时，已经启动的也要结束
+            _kill_all(procs)  # 出错、超时或启动到一半出错时，还在运行的进程都要结束
             for log in logs:
                 log.close()
         if failed == "timeout":
@@ -234,25 +234,22 @@ def _kill_all(procs: list[subprocess.Popen]) -> None:
 def _wait_all(
     procs: list[subprocess.Popen], *, deadline: float, logs: Sequence[Path] = ()
 ) -> int | str | None:
-    """等所有进程结束。有一个出错时立刻结束其余的（否则它们会一直等它通信），返回最先出错的那个的进程号；
-    超时则结束全部，返回 ``"timeout"``；都正常结束返回 ``None``。"""
-    try:
-        while True:
-            codes = [p.poll() for p in procs]
-            bad = [rank for rank, code in enumerate(codes) if code not in (None, 0)]
-            if len(bad) > 1:
-                # 同一次查看时已有几个出错：别的进程常常只是因为对方断开才出错，报最早出错的那个。
-                # 出错的进程写完回溯就退出：日志最后写入的先后就是出错的先后
-                bad.sort(key=lambda rank: logs[rank].stat().st_mtime_ns if logs else rank)
-            if bad:
-                return bad[0]
-            if all(code == 0 for code in codes):
-                return None
-            if time.monotonic() > deadline:
-                return "timeout"
-            time.sleep(0.02)
-    finally:
-        _kill_all(procs)
+    """等到所有进程正常结束（返回 ``None``）、有一个出错（返回最先出错的那个的进程号）或超时（返回 ``"timeout"``）。
+    后两种情况下其余进程还在运行（它们会一直等出错的那个通信），由调用者结束它们。"""
+    while True:
+        codes = [p.poll() for p in procs]
+        bad = [rank for rank, code in enumerate(codes) if code not in (None, 0)]
+        if len(bad) > 1:
+            # 同一次查看时已有几个出错：别的进程常常只是因为对方断开才出错，报最早出错的那个。
+            # 出错的进程写完回溯就退出：日志最后写入的先后就是出错的先后
+            bad.sort(key=lambda rank: logs[rank].stat().st_mtime_ns if logs else rank)
+        if bad:
+            return bad[0]
+        if all(code == 0 for code in codes):
+            return None
+        if time.monotonic() > deadline:
+            return "timeout"
+        time.sleep(0.02)
 
 
 def ddp_gradients(

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import torch
 
-from dlbook.bench import time_per_step
+from dlbook.bench import time_interleaved
 
 __all__ = [
     "KERNELS",
@@ -37,9 +37,7 @@ __all__ = [
 
 def _best_seconds(step, *, steps: int, repeat: int, device: torch.device) -> float:
     """``step()`` 每次的用时（秒）：计时 ``repeat`` 遍，取最快的一遍（别的程序只会让它变慢）。"""
-    if repeat < 1:
-        raise ValueError(f"repeat 至少为 1，而不是 {repeat}")
-    return min(time_per_step(step, steps=steps, warmup=2, device=device) for _ in range(repeat))
+    return time_interleaved({"step": step}, steps=steps, warmup=2, repeat=repeat, device=device)["step"]
 
 
 def call_overhead(device: torch.device | str = "cpu", *, steps: int = 2000, repeat: int = 5) -> float:

@@ -36,7 +36,7 @@ def test_attainable_is_the_lower_of_the_two_roofs():
 
 
 @pytest.fixture
-def one_second(monkeypatch):
+def fake_timer(monkeypatch):
     """让每个被计时的 step 都“用时 0.25 秒”：换算出的数就正好是每次搬的字节数或做的运算次数的 4 倍
     （不用 1 秒：乘和除 1 分不出来）。"""
     outputs = []
@@ -50,18 +50,18 @@ def one_second(monkeypatch):
 
 
 @pytest.mark.parametrize(("kernel", "nbytes"), [("read", 4), ("copy", 8), ("add", 12)])
-def test_memory_bandwidth_counts_the_bytes_each_kernel_moves(one_second, kernel, nbytes):
+def test_memory_bandwidth_counts_the_bytes_each_kernel_moves(fake_timer, kernel, nbytes):
     assert memory_bandwidth(1000, kernel=kernel) == 4 * nbytes * 1000
-    (out,) = one_second
+    (out,) = fake_timer
     assert out.shape == (() if kernel == "read" else (1000,))
 
 
-def test_matmul_flops_counts_2n3_per_multiply(one_second):
+def test_matmul_flops_counts_2n3_per_multiply(fake_timer):
     assert matmul_flops(7) == 4 * 2 * 7**3
-    assert one_second[0].shape == (7, 7)
+    assert fake_timer[0].shape == (7, 7)
 
 
-def test_call_overhead_is_the_time_of_one_call(one_second):
+def test_call_overhead_is_the_time_of_one_call(fake_timer):
     assert call_overhead() == 0.25
 
 
@@ -98,7 +98,7 @@ def test_call_overhead_is_seconds_per_call():
     assert 1e-8 < seconds < 1e-2
 
 
-def test_the_smallest_sizes_are_accepted(one_second):
+def test_the_smallest_sizes_are_accepted(fake_timer):
     assert memory_bandwidth(1, kernel="add") == 4 * 12
     assert matmul_flops(1) == 4 * 2
     assert matmul_intensity(1, bytes_per_element=1) == pytest.approx(2 / 3)

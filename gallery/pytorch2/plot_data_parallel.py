@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 import dlbook
-from dlbook.bench import environment, time_per_step
+from dlbook.bench import environment, time_interleaved
 from dlbook.counting import num_params
 from dlbook.data import fashion_mnist_tensors
 from dlbook.models import LeNet, ResNet
@@ -300,7 +300,7 @@ def train_step() -> None:
 
 # 与 all-reduce 一样取几遍里最快的一遍
 steps = dlbook.pick(quick=5, full=20)
-step_s = min(time_per_step(train_step, steps=steps) for _ in range(3))
+step_s = time_interleaved({"step": train_step}, steps=steps, repeat=3)["step"]
 comm_s = {}
 for name, net in (("LeNet", lenet), ("ResNet-18", ResNet())):
     n = num_params(net)

@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt
 import torch
 
 import dlbook
-from dlbook.bench import environment, time_per_step
+from dlbook.bench import environment, time_interleaved
 from dlbook.plot import show
 from dlbook.roofline import (
     KERNELS,
@@ -139,18 +139,15 @@ if device.type == "cuda":
 # `a + b` 每读两个数、写一个数（12 个字节）做 1 次加法，$I = 1/12$；`max(x, 0)`（即 ReLU）读写各一个数，做 1 次比较，$I = 1/8$。
 
 # %%
+# a + b 就是上面量带宽的 "add"：每个元素 12 个字节、1 次加法，FLOP/s 是带宽的 1/12
 big = numels[-1]
-x, y, out = (torch.rand(big, device=device) for _ in range(3))
-elementwise = {
-    "a + b": (1 / 12, lambda: torch.add(x, y, out=out)),
-    "max(x, 0)": (1 / 8, lambda: torch.clamp_min(x, 0, out=out)),
+x, out = torch.rand(big, device=device), torch.empty(big, device=device)
+relu = time_interleaved({"max": lambda: torch.clamp_min(x, 0, out=out)},
+                        steps=10, warmup=2, repeat=5, device=device)["max"]
+points = {
+    "a + b": (1 / 12, bandwidth["add"][big] / 12),
+    "max(x, 0)": (1 / 8, big / relu),
 }
-points = {}
-for name, (intensity, op) in elementwise.items():
-    seconds = min(
-        time_per_step(op, steps=10, warmup=2, device=device) for _ in range(5)
-    )
-    points[name] = (intensity, big / seconds)
 
 ridge = peak / mem_bw
 print(f"实测峰值算力 {peak / 1e9:.1f} GFLOP/s，"
