@@ -349,7 +349,7 @@ SPEEDNET_SHAPES = [
     ("group1", (32, 14, 14)),
     ("group2", (64, 7, 7)),
     ("group3", (128, 3, 3)),
-    ("pool", (128, 1, 1)),
+    ("pool", (128,)),
     ("fc", (10,)),
 ]
 ALEXNET_FEATURE_SHAPES = [  # features 里每个卷积、汇聚层之后
@@ -476,3 +476,21 @@ def test_vgg_width_divisor() -> None:
     assert sum(p.numel() for p in narrow.parameters()) == EXPECTED_NUM_PARAMS["vgg11"]
     with pytest.raises(ValueError, match="width_divisor"):
         VGG(((1, 8),), width_divisor=16)
+
+
+def test_speednet_global_max_pool_matches_adaptive_max_pool() -> None:
+    # SpeedNet 的 GlobalMaxPool 用 amax：没有并列最大时，值与梯度都应与 nn.AdaptiveMaxPool2d(1) 相同
+    torch.manual_seed(0)
+    model = SpeedNet().eval()
+    x = torch.randn(4, 1, 28, 28)
+    features = model.group3(model.group2(model.group1(model.act(model.bn1(model.conv1(x))))))
+    a = features.detach().requires_grad_()
+    b = features.detach().requires_grad_()
+    out_a = model.fc(model.pool(a))
+    out_b = model.fc(torch.flatten(nn.AdaptiveMaxPool2d(1)(b), 1))
+    torch.testing.assert_close(out_a, out_b, rtol=0, atol=0)
+    torch.testing.assert_close(model(x), out_b, rtol=0, atol=0)
+    out_a.square().sum().backward()
+    out_b.square().sum().backward()
+    torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=0)
+    assert (a.grad != 0).sum() == 4 * 128  # 每个样本、每个通道只有最大的那个位置有梯度

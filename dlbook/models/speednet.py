@@ -14,7 +14,22 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
-__all__ = ["ConvGroup", "SpeedNet"]
+__all__ = ["ConvGroup", "GlobalMaxPool", "SpeedNet"]
+
+
+class GlobalMaxPool(nn.Module):
+    """全局最大汇聚：``(B, C, H, W)`` → ``(B, C)``，每个通道取整张特征图上的最大值。
+
+    与 ``nn.AdaptiveMaxPool2d(1)`` 再展平的前向相同；反向只在几个位置并列最大时不同（``amax`` 把梯度平分给它们）。
+    用 ``amax`` 是因为它不必记下最大值的位置，而 PyTorch 2.4 的 Inductor 在 CPU 上为 ``AdaptiveMaxPool2d``
+    的反向传播生成的 C++ 代码编译不过。
+
+    >>> GlobalMaxPool()(torch.arange(8.0).reshape(1, 2, 2, 2))
+    tensor([[3., 7.]])
+    """
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.amax(dim=(2, 3))
 
 
 class ConvGroup(nn.Module):
@@ -78,7 +93,7 @@ class SpeedNet(nn.Module):
         self.group1 = ConvGroup(w0, w1)
         self.group2 = ConvGroup(w1, w2)
         self.group3 = ConvGroup(w2, w3)
-        self.pool = nn.AdaptiveMaxPool2d(1)
+        self.pool = GlobalMaxPool()
         self.fc = nn.Linear(w3, num_classes, bias=False)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -86,5 +101,5 @@ class SpeedNet(nn.Module):
         x = self.group1(x)  # (B, w1, 14, 14)
         x = self.group2(x)  # (B, w2, 7, 7)
         x = self.group3(x)  # (B, w3, 3, 3)
-        x = torch.flatten(self.pool(x), 1)  # (B, w3)
+        x = self.pool(x)  # (B, w3)
         return self.fc(x)  # (B, num_classes)
