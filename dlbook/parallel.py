@@ -266,7 +266,8 @@ def ddp_gradients(
 
     第 ``r`` 个进程拿到第 ``r`` 份数据（:func:`split_batch`），做前向和反向；
     DDP 在反向传播期间把梯度分桶：放进桶时先除以 ``world_size``，再对整个桶做求和的 all-reduce
-    （先除是为了低精度时不溢出），于是每个进程得到同一份平均梯度。
+    （先除是为了低精度时不溢出），于是每个进程得到同一份平均梯度；这里核对各进程的梯度逐位相同
+    （不同就 ``RuntimeError``），返回第 0 号进程的那份。
     为了与整批的梯度相同，样本数必须能被 ``world_size`` 整除。
     ``model`` 和 ``loss_fn`` 要能被别的进程导入（不能是定义在 ``__main__`` 里的类）。
     """
@@ -279,7 +280,23 @@ def ddp_gradients(
     _check_picklable_elsewhere(loss_fn, "loss_fn")
     job = {"task": "grads", "model": copy.deepcopy(model).cpu(), "loss_fn": loss_fn, "X": X.cpu(), "y": y.cpu(),
            "threads": threads}
-    return _launch(job, world_size, timeout=timeout)[0]
+    results = _launch(job, world_size, timeout=timeout)
+    _check_same_on_every_rank(results)
+    return results[0]
+
+
+def _check_same_on_every_rank(results: Sequence[dict[str, Tensor]]) -> None:
+    """DDP 的承诺：all-reduce 之后每个进程的梯度逐位相同（于是各进程的参数也一直相同）。不相同就报错，说出第一处。"""
+    first = results[0]
+    for rank, other in enumerate(results[1:], start=1):
+        if other.keys() != first.keys():
+            raise RuntimeError(
+                f"第 {rank} 号进程有梯度的参数与第 0 号不同：{sorted(other.keys() ^ first.keys())}"
+            )
+        for name, grad in first.items():
+            if not torch.equal(other[name], grad):
+                gap = (other[name] - grad).abs().max().item()
+                raise RuntimeError(f"第 {rank} 号进程的 {name} 梯度与第 0 号不同（最多差 {gap:.1e}）")
 
 
 def distributed_all_reduce(tensors: Sequence[Tensor], *, timeout: float = 300.0) -> list[Tensor]:

@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from torch.testing import assert_close
 
+from dlbook import parallel
 from dlbook.models import LeNet
 from dlbook.parallel import (
     all_reduce_seconds,
@@ -235,6 +236,36 @@ def test_ddp_gradients_rejects_uneven_shards():
         ddp_gradients(_mlp(), *_batch(7), nn.CrossEntropyLoss(), world_size=2)
 
 
+def _fake_launch(results):
+    def launch(job, world_size, *, timeout):
+        assert job["task"] == "grads" and world_size == len(results)
+        return results
+
+    return launch
+
+
+def test_ddp_gradients_returns_rank_0_when_every_rank_agrees(monkeypatch):
+    same = {"w": torch.tensor([1.0, 2.0]), "b": torch.tensor([0.5])}
+    results = [same, {k: v.clone() for k, v in same.items()}]
+    monkeypatch.setattr(parallel, "_launch", _fake_launch(results))
+    assert ddp_gradients(_mlp(), *_batch(4), nn.CrossEntropyLoss(), world_size=2) is results[0]
+
+
+def test_ddp_gradients_reports_a_rank_whose_gradients_differ(monkeypatch):
+    rank0 = {"w": torch.tensor([1.0, 2.0]), "b": torch.tensor([0.5])}
+    rank2 = {"w": torch.tensor([1.0, 2.25]), "b": torch.tensor([0.5])}
+    monkeypatch.setattr(parallel, "_launch", _fake_launch([rank0, dict(rank0), rank2]))
+    with pytest.raises(RuntimeError, match=r"第 2 号进程的 w 梯度与第 0 号不同（最多差 2.5e-01）"):
+        ddp_gradients(_mlp(), *_batch(6), nn.CrossEntropyLoss(), world_size=3)
+
+
+def test_ddp_gradients_reports_a_rank_with_other_parameters(monkeypatch):
+    rank0 = {"w": torch.ones(2), "b": torch.ones(1)}
+    monkeypatch.setattr(parallel, "_launch", _fake_launch([rank0, {"w": torch.ones(2)}]))
+    with pytest.raises(RuntimeError, match=r"第 1 号进程有梯度的参数与第 0 号不同：\['b'\]"):
+        ddp_gradients(_mlp(), *_batch(4), nn.CrossEntropyLoss(), world_size=2)
+
+
 class _LocalNet(nn.Linear):
     pass
 
@@ -274,7 +305,6 @@ def test_all_reduce_seconds_rejects_bad_arguments(kwargs, message):
 
 def test_workers_import_the_same_dlbook_as_this_process(monkeypatch):
     import dlbook
-    from dlbook import parallel
 
     monkeypatch.setenv("PYTHONPATH", "/elsewhere")
     env = parallel._worker_env(3)
