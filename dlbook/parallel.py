@@ -271,6 +271,8 @@ def ddp_gradients(
     为了与整批的梯度相同，样本数必须能被 ``world_size`` 整除。
     ``model`` 和 ``loss_fn`` 要能被别的进程导入（不能是定义在 ``__main__`` 里的类）。
     """
+    if world_size < 1:
+        raise ValueError(f"world_size 至少为 1，而不是 {world_size}")
     if len(X) % world_size:
         raise ValueError(
             f"{len(X)} 个样本不能平均分给 {world_size} 个进程：DDP 对各进程的梯度取平均，份大小不等时"

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import copy
 import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -272,8 +275,29 @@ class _LocalNet(nn.Linear):
 
 def test_ddp_gradients_rejects_a_class_other_processes_cannot_import(monkeypatch):
     monkeypatch.setattr(_LocalNet, "__module__", "__main__")
-    with pytest.raises(ValueError, match="定义在 __main__ 里"):
+    with pytest.raises(ValueError, match="model 的类 _LocalNet 定义在 __main__ 里"):
         ddp_gradients(_LocalNet(6, 4), *_batch(4), nn.CrossEntropyLoss())
+
+
+class _LocalLoss(nn.CrossEntropyLoss):
+    pass
+
+
+def test_ddp_gradients_rejects_a_loss_other_processes_cannot_import(monkeypatch):
+    monkeypatch.setattr(_LocalLoss, "__module__", "__main__")
+    with pytest.raises(ValueError, match="loss_fn 的类 _LocalLoss 定义在 __main__ 里"):
+        ddp_gradients(_mlp(), *_batch(4), _LocalLoss())
+
+
+@pytest.mark.parametrize("world_size", [0, -1])
+def test_ddp_gradients_rejects_a_world_size_below_one(world_size):
+    with pytest.raises(ValueError, match=f"world_size 至少为 1，而不是 {world_size}"):
+        ddp_gradients(_mlp(), *_batch(4), nn.CrossEntropyLoss(), world_size=world_size)
+
+
+def test_distributed_all_reduce_needs_a_tensor():
+    with pytest.raises(ValueError, match="tensors 不能为空"):
+        distributed_all_reduce([])
 
 
 @pytest.mark.slow
@@ -284,9 +308,47 @@ def test_a_failing_worker_is_reported_with_its_rank_and_traceback():
         ddp_gradients(_mlp(), X, bad_labels, nn.CrossEntropyLoss(), world_size=2)
 
 
-def test_a_worker_that_does_not_finish_in_time_is_killed():
-    with pytest.raises(TimeoutError, match="没有做完"):
-        all_reduce_seconds([10], world_size=2, timeout=0.2)
+def test_a_worker_that_does_not_finish_in_time_is_killed(monkeypatch):
+    started = []
+
+    class RecordingPopen(subprocess.Popen):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self)
+
+    monkeypatch.setattr(parallel.subprocess, "Popen", RecordingPopen)
+    with pytest.raises(TimeoutError, match="2 个进程 0.5 秒内没有做完"):
+        # 十亿次计时要跑上几天：只有被结束，这个调用才会返回
+        all_reduce_seconds([10], world_size=2, repeats=10**9, timeout=0.5)
+    assert len(started) == 2
+    assert [p.returncode for p in started] == [-signal.SIGKILL] * 2
+
+
+class _FakeProcess:
+    def __init__(self, code):
+        self.code = code
+
+    def poll(self):
+        return self.code
+
+
+def test_wait_all_reports_the_rank_that_failed_first(tmp_path):
+    # 第 1、2 号进程在同一次查看时都已出错：第 2 号的日志先写完，它才是最先出错的（第 1 号只是因为它断开）
+    logs = [tmp_path / f"log-{rank}.txt" for rank in range(3)]
+    for log, ns in zip(logs, [3_000_000_000, 2_000_000_000, 1_000_000_000]):
+        log.write_text("")
+        os.utime(log, ns=(ns, ns))
+    procs = [_FakeProcess(None), _FakeProcess(1), _FakeProcess(1)]
+    assert parallel._wait_all(procs, deadline=time.monotonic() + 5, logs=logs) == 2
+    assert parallel._wait_all(procs, deadline=time.monotonic() + 5) == 1  # 没有日志时报号码最小的
+    assert parallel._wait_all([_FakeProcess(0), _FakeProcess(None)], deadline=time.monotonic() - 1) == "timeout"
+    assert parallel._wait_all([_FakeProcess(0), _FakeProcess(0)], deadline=time.monotonic() - 1) is None
+
+
+@pytest.mark.slow
+def test_distributed_all_reduce_of_one_process_is_the_tensor_itself():
+    t = torch.arange(5.0)
+    assert torch.equal(distributed_all_reduce([t])[0], t)
 
 
 @pytest.mark.slow
@@ -296,7 +358,10 @@ def test_all_reduce_seconds_measures_each_size():
     assert all(0 < s < 10 for s in seconds.values())
 
 
-@pytest.mark.parametrize(("kwargs", "message"), [({"repeats": 0}, "repeats"), ({"numels": [0]}, "至少为 1")])
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [({"repeats": 0}, "repeats"), ({"numels": [0]}, "至少为 1"), ({"world_size": 0}, "world_size 至少为 1")],
+)
 def test_all_reduce_seconds_rejects_bad_arguments(kwargs, message):
     args = {"numels": [10], **kwargs}
     with pytest.raises(ValueError, match=message):
