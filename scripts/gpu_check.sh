@@ -27,8 +27,9 @@ export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1 MPLBACKE
 # 轮子可以分几次带来（每次调用最多带 64 MiB）：装进 /tmp/dlbook-site，机器还开着时下一次调用接着用。
 for wheels in "$kit"/wheels*/; do
     compgen -G "${wheels}*.whl" >/dev/null || continue
+    # 这些轮子只为与 d2l 比较：装不上就说一声，其余的检查照做
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --upgrade \
-        --target /tmp/dlbook-site "${wheels}"*.whl || exit 1
+        --target /tmp/dlbook-site "${wheels}"*.whl || echo "（没能安装 ${wheels} 里的轮子：与 d2l 的比较会失败）"
 done
 [ -d /tmp/dlbook-site ] && export PYTHONPATH="$PYTHONPATH:/tmp/dlbook-site"
 if compgen -G "$kit/fonts/*.ttc" >/dev/null && ! fc-list 2>/dev/null | grep -q "CJK"; then
@@ -43,8 +44,11 @@ shift || true
 case "$phase" in
 all)
     nvidia-smi -L 2>/dev/null || echo "（没有 nvidia-smi）"
-    python3 scripts/gpu_all.py --out "$out" --state "${CHECK_STATE:-/tmp/dlbook-check}" \
-        --seconds "${CHECK_SECONDS:-540}" --jobs "${CHECK_JOBS:-4}" "$@"
+    # 时限从这个脚本开始时算起（SECONDS：装轮子、复制字体已经用掉的秒数）；exec 让外面发来的 SIGTERM
+    # 直接送到 gpu_all.py，它终止正在跑的步骤、写出结果再退出
+    budget=$(( ${CHECK_SECONDS:-540} - SECONDS ))
+    exec python3 scripts/gpu_all.py --out "$out" --state "${CHECK_STATE:-/tmp/dlbook-check}" \
+        --seconds "$budget" --jobs "${CHECK_JOBS:-4}" "$@"
     ;;
 env)
     nvidia-smi || true
@@ -59,7 +63,7 @@ else:
 EOF
     ;;
 tests)
-    python3 -m pytest -q -p no:cacheprovider -o addopts="" tests/test_cuda.py 2>&1 | tee "$out/tests.log"
+    python3 -m pytest -q -p no:cacheprovider -o addopts="-ra" -W default tests/test_cuda.py 2>&1 | tee "$out/tests.log"
     ;;
 bench)
     {

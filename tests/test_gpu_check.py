@@ -6,8 +6,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import tarfile
+import time
 from pathlib import Path
 
 import pytest
@@ -102,8 +105,10 @@ def test_plan_runs_what_fits_and_resumes_where_it_stopped(tmp_path):
         steps, state=state, seconds=6, jobs=3, min_start=0.5,
         on_change=lambda now: snapshots.append({n: s["status"] for n, s in now.items()}),
     )  # fmt: skip
-    assert snapshots[0]["slow"] == "running" and snapshots[0]["timed"] == "not started"
-    assert len(snapshots) == 3 and snapshots[-1]["slow"] == "timeout"
+    assert set(snapshots[0].values()) == {"not started"}  # 一开始就写出一份
+    after_good = next(snap for snap in snapshots if snap["good"] == "ok")
+    assert after_good["slow"] == "running" and after_good["timed"] == "not started"
+    assert snapshots[-1]["slow"] == "timeout"
     assert {n: s["status"] for n, s in status.items()} == {
         "good": "ok", "bad": "failed", "slow": "timeout", "timed": "not started",
     }  # fmt: skip
@@ -120,6 +125,116 @@ def test_plan_runs_what_fits_and_resumes_where_it_stopped(tmp_path):
     assert again["bad"]["status_before"] == "failed"
     summary = gpu_all.summary_markdown(gpu_all.collect(state, again), environment="硬件：测试")
     assert "### bad（skipped）" in summary and "坏了" in summary  # 以前失败的步骤，日志末尾仍在摘要里
+
+
+def _append(path: Path, name: str) -> tuple[str, ...]:
+    """一个步骤：开始时写 ``+名字;``，睡 1 秒，结束时写 ``-名字;``（看得出谁与谁同时跑）。"""
+    return _py(f"import time; open({str(path)!r}, 'a').write('+{name};'); time.sleep(1); "
+               f"open({str(path)!r}, 'a').write('-{name};')")  # fmt: skip
+
+
+def test_plan_runs_its_groups_one_after_another(tmp_path):
+    gpu_all = _gpu_all()
+    Step = gpu_all.Step
+    trace = tmp_path / "trace.txt"
+    steps = [
+        Step("a1", _append(trace, "a1")),
+        Step("a2", _append(trace, "a2")),
+        Step("t1", _append(trace, "t1"), timed=True),
+        Step("t2", _append(trace, "t2"), timed=True),
+        Step("b1", _append(trace, "b1")),
+        Step("b2", _append(trace, "b2")),
+    ]
+    assert [[s.name for s in g] for g in gpu_all.groups(steps)] == [["a1", "a2"], ["t1", "t2"], ["b1", "b2"]]
+    status = gpu_all.run_plan(steps, state=tmp_path / "state", seconds=60, jobs=4, min_start=0.5)
+    assert {s["status"] for s in status.values()} == {"ok"}
+    text = trace.read_text()
+    # 第一组两个同时跑；计时的两个一个接一个、不与别的重叠；第三组在它们之后才开始
+    events = text.rstrip(";").split(";")
+    t1 = events.index("+t1")
+    assert sorted(events[:t1]) == ["+a1", "+a2", "-a1", "-a2"]
+    assert events[0].startswith("+") and events[1].startswith("+")  # a1、a2 同时在跑
+    assert events[t1 : t1 + 4] == ["+t1", "-t1", "+t2", "-t2"]  # 计时的一个接一个，不与别的重叠
+    assert sorted(events[t1 + 4 :]) == ["+b1", "+b2", "-b1", "-b2"]
+    assert status["t1"]["concurrent"] is False and status["b1"]["concurrent"] is True
+
+
+def test_plan_starts_no_later_group_while_an_earlier_one_is_unfinished(tmp_path):
+    gpu_all = _gpu_all()
+    Step = gpu_all.Step
+    steps = [Step("slow", _py("import time; time.sleep(60)")), Step("t", _py("pass"), timed=True), Step("b", _py("pass"))]
+    status = gpu_all.run_plan(steps, state=tmp_path, seconds=3, jobs=4, min_start=0.5)
+    assert [status[n]["status"] for n in ("slow", "t", "b")] == ["timeout", "not started", "not started"]
+
+
+def test_an_interrupted_plan_stops_its_steps_and_says_so(tmp_path):
+    gpu_all = _gpu_all()
+    Step = gpu_all.Step
+    steps = [Step("long", _py("import time; time.sleep(60)")), Step("after", _py("pass"))]
+
+    def on_change(now):  # 就像 SIGTERM 在 long 跑着时到来：main 的信号处理函数抛出 Interrupted
+        if now["long"]["status"] == "running":
+            raise gpu_all.Interrupted("SIGTERM")
+
+    status = gpu_all.run_plan(steps, state=tmp_path, seconds=60, jobs=1, min_start=0.5, on_change=on_change)
+    assert status["long"]["status"] == "interrupted" and status["long"]["returncode"] == -15
+    assert status["after"]["status"] == "not started"
+    assert gpu_all.load_done(tmp_path) == {}  # 被终止的不算做完：下次重做
+
+
+def test_a_summary_that_fails_to_write_does_not_stop_the_plan(tmp_path, capsys):
+    gpu_all = _gpu_all()
+    steps = [gpu_all.Step("one", _py("pass")), gpu_all.Step("two", _py("pass"))]
+
+    def on_change(now):
+        raise OSError("磁盘满了")
+
+    status = gpu_all.run_plan(steps, state=tmp_path, seconds=30, jobs=1, min_start=0.5, on_change=on_change)
+    assert [s["status"] for s in status.values()] == ["ok", "ok"]
+    assert "OSError: 磁盘满了" in capsys.readouterr().err
+
+
+def test_steps_import_dlbook_from_this_checkout(tmp_path, monkeypatch):
+    gpu_all = _gpu_all()
+    monkeypatch.setenv("PYTHONPATH", "/elsewhere")
+    step = gpu_all.Step("env", _py("import os; print(os.environ['PYTHONPATH'])"))
+    gpu_all.run_plan([step], state=tmp_path, seconds=30, jobs=1, min_start=0.5)
+    printed = (tmp_path / "logs" / "env.log").read_text(encoding="utf-8").strip()
+    assert printed == f"{ROOT}{os.pathsep}/elsewhere"
+
+
+def _processes_with(marker: str) -> list[int]:
+    """环境变量里含有 ``marker`` 的进程（步骤的环境里有它自己的状态目录）。"""
+    found = []
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
+                found.append(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.slow
+def test_sigterm_to_the_all_phase_stops_the_running_steps_and_writes_the_summary(tmp_path):
+    state = tmp_path / "state"
+    env = quick_env(OUT=str(tmp_path / "out"), DLBOOK_DEVICE_DATA=str(tmp_path / "no-kit"), CHECK_STATE=str(state))
+    proc = subprocess.Popen(
+        ["bash", str(SCRIPT), "all", "--only", "resnet"], cwd=ROOT, env=env,
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    log = state / "logs" / "resnet.log"
+    deadline = time.monotonic() + 120
+    while not (log.exists() and log.stat().st_size > 0) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert log.exists(), "resnet 这一步没有开始"
+    proc.send_signal(signal.SIGTERM)  # 外面的 timeout 就是这样终止命令的；exec 之后这个进程就是 gpu_all.py
+    output, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 1, output
+    assert "收到 SIGTERM" in output
+    summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
+    assert "| resnet | interrupted |" in summary
+    assert _processes_with(str(state)) == []  # 示例脚本和它的子进程都结束了
 
 
 def test_plan_does_not_start_a_step_it_cannot_finish(tmp_path):
@@ -156,7 +271,8 @@ def test_summary_compares_results_with_the_targets(tmp_path):
     for name, r in reports.items():
         (state / "results" / f"{name}.jsonl").write_text(json.dumps(r, ensure_ascii=False) + "\n", encoding="utf-8")
         (state / "logs" / f"{name}.log").write_text("训练……\n", encoding="utf-8")
-    (state / "logs" / "bench_lenet.log").write_text("\n".join(["开始", *bench, "表格"]), encoding="utf-8")
+    warning = "UserWarning: 某个库的警告 kwargs={}"  # 带花括号、能解析成 JSON 的行不是记录，不能让摘要出错
+    (state / "logs" / "bench_lenet.log").write_text("\n".join(["开始", warning, *bench, "表格"]), encoding="utf-8")
     status = {n: {"name": n, "status": "ok", "seconds": 1.0} for n in [*reports, "bench_lenet"]}
     steps = gpu_all.collect(state, status)
     text = gpu_all.write_outputs(state, tmp_path / "out", steps, environment="硬件：测试")
