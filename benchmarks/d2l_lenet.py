@@ -39,6 +39,7 @@ import sys
 import tempfile
 import time
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 _RAW_FILES = (
@@ -162,8 +163,17 @@ def _last_json(stdout: str) -> dict:
 def _run(cmd: list[str], *, cwd: Path, env: dict[str, str]) -> str:
     proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     if proc.returncode != 0:
-        sys.exit(f"{' '.join(cmd)} 失败（退出码 {proc.returncode}）：\n{proc.stderr[-4000:]}")
+        raise RuntimeError(f"{' '.join(cmd)} 失败（退出码 {proc.returncode}）：\n{proc.stderr[-4000:]}")
     return proc.stdout
+
+
+def _try(what: str, run: Callable[[], dict]) -> dict | None:
+    """运行一边的一次训练；失败时打印原因、返回 ``None``，让其余的训练照做（GPU 上只有一次机会）。"""
+    try:
+        return run()
+    except RuntimeError as exc:
+        print(f"{what} 失败：{exc}", file=sys.stderr, flush=True)
+        return None
 
 
 def _load_average() -> str:
@@ -173,19 +183,27 @@ def _load_average() -> str:
         return "未知"
 
 
-def _table(title: str, d2l: dict, ours: list[dict]) -> None:
+def _table(title: str, d2l: dict | None, ours: list[dict]) -> None:
+    """一个种子的对比表；d2l 一边失败了（``None``）时只列 dlbook 的数字，没有比值。"""
     from dlbook.text import pad  # 表头的汉字占两列：按终端宽度补空格
 
     print(title)
     header = [("样本/秒", 10), ("墙钟秒", 10), ("测试准确率", 12), ("样本/秒之比", 13), ("墙钟之比", 10)]
     print(" " * 16 + "".join(pad(name, width, align=">") for name, width in header))
-    print(f"{'d2l train_ch6':<16}{d2l['examples_per_sec']:>10.0f}{d2l['wall_seconds']:>10.1f}"
-          f"{d2l['test_acc']:>12.3f}{1:>13.2f}{1:>10.2f}")  # fmt: skip
+    if d2l is None:
+        print(f"{'d2l train_ch6':<16}" + "".join(pad(text, width, align=">") for text, width in
+                                                 zip(["失败", "—", "—", "—", "—"], [10, 10, 12, 13, 10])))
+    else:
+        print(f"{'d2l train_ch6':<16}{d2l['examples_per_sec']:>10.0f}{d2l['wall_seconds']:>10.1f}"
+              f"{d2l['test_acc']:>12.3f}{1:>13.2f}{1:>10.2f}")  # fmt: skip
     for r in ours:
-        ratio = r["examples_per_sec_overall"] / d2l["examples_per_sec"]
-        wall_ratio = d2l["wall_seconds"] / r["wall_seconds"]
+        if d2l is None:
+            ratio = wall_ratio = "—"
+        else:
+            ratio = f"{r['examples_per_sec_overall'] / d2l['examples_per_sec']:.2f}"
+            wall_ratio = f"{d2l['wall_seconds'] / r['wall_seconds']:.2f}"
         print(f"{'dlbook ' + r['mode']:<16}{r['examples_per_sec_overall']:>10.0f}{r['wall_seconds']:>10.1f}"
-              f"{r['test_acc']:>12.3f}{ratio:>13.2f}{wall_ratio:>10.2f}")  # fmt: skip
+              f"{r['test_acc']:>12.3f}{ratio:>13}{wall_ratio:>10}")  # fmt: skip
 
 
 def _spread(values: list[float]) -> str:
@@ -231,14 +249,18 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         _d2l_version()
+        have_d2l = True
     except Exception:
-        sys.exit("没有安装 d2l：pip install --no-deps d2l==1.0.3（只为这个比较；pandas 不必安装）")
+        # 照样量 dlbook 一边（GPU 上只有一次机会），只是没有比值；退出码 1
+        print("没有安装 d2l：pip install --no-deps d2l==1.0.3（只为这个比较；pandas 不必安装）", file=sys.stderr)
+        have_d2l = False
     import torch
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
     env = {**os.environ, "MPLBACKEND": "Agg"}
     threads = [] if args.threads is None else ["--threads", str(args.threads)]
-    runs: list[tuple[dict, list[dict]]] = []
+    runs: list[tuple[dict | None, list[dict]]] = []
+    failed = False
     print(f"负载（1/5/15 分钟平均）：{_load_average()}", flush=True)
     with tempfile.TemporaryDirectory(prefix="d2l-bench-") as tmp:
         data = Path(tmp) / "data"
@@ -248,28 +270,35 @@ def main(argv: list[str] | None = None) -> int:
         for seed in args.seeds:
             d2l_cmd = [sys.executable, str(Path(__file__).resolve()), "--run-d2l", "--epochs", str(args.epochs),
                        "--seed", str(seed)]  # fmt: skip
-            d2l = _last_json(_run(d2l_cmd + threads, cwd=work, env=env))
-            print("d2l   ", json.dumps(d2l, ensure_ascii=False), flush=True)
+            d2l = None
+            if have_d2l:
+                d2l = _try("d2l", lambda: _last_json(_run(d2l_cmd + threads, cwd=work, env=env)))
+            if d2l is not None:
+                print("d2l   ", json.dumps(d2l, ensure_ascii=False), flush=True)
             ours = []
             for mode in args.modes:
                 cmd = [sys.executable, "-m", "dlbook.bench", "--model", "lenet", "--epochs", str(args.epochs),
                        "--device", device, "--mode", mode, "--seed", str(seed), *threads]  # fmt: skip
-                ours.append(_last_json(_run(cmd, cwd=Path(tmp), env=env)))
-                print("dlbook", json.dumps(ours[-1], ensure_ascii=False), flush=True)
-            runs.append((d2l, ours))
+                record = _try(f"dlbook {mode}", lambda: _last_json(_run(cmd, cwd=Path(tmp), env=env)))
+                if record is not None:
+                    ours.append(record)
+                    print("dlbook", json.dumps(record, ensure_ascii=False), flush=True)
+            failed = failed or d2l is None or len(ours) < len(args.modes)
+            if ours:
+                runs.append((d2l, ours))
     print(f"负载（1/5/15 分钟平均）：{_load_average()}")
     for d2l, ours in runs:
         print()
         _table(
-            f"LeNet，{args.epochs} 轮，批量 256，学习率 0.9，种子 {d2l['seed']}；{ours[0]['hardware']}；"
+            f"LeNet，{args.epochs} 轮，批量 256，学习率 0.9，种子 {ours[0]['seed']}；{ours[0]['hardware']}；"
             f"PyTorch {torch.__version__}；{ours[0]['date'][:10]}",
             d2l,
             ours,
         )
-    if len(runs) > 1:
+    if len(runs) > 1 and not failed:  # 汇总要每个种子的每一次训练都在
         print()
         _summary(runs, args.modes)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

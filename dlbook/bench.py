@@ -26,6 +26,7 @@ import platform
 import statistics
 import sys
 import time
+import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -385,6 +386,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     device = str(_cli.device(parser, args.device))
     if args.threads is not None:
         torch.set_num_threads(args.threads)
+    failed = False
     for mode in args.mode:
         config = BenchConfig(
             model=args.model,
@@ -401,10 +403,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             record = run(config)
         except (ValueError, RuntimeError) as exc:
+            if not isinstance(exc, ValueError):  # 编译器、CUDA 的错误：要回溯才知道坏在哪里
+                traceback.print_exc()
             print(f"python -m dlbook.bench：模式 {mode} 失败：{exc}", file=sys.stderr)
-            return 1
+            failed = True
+            continue  # 其余的模式照样量
         print(json.dumps(record, ensure_ascii=False), flush=True)
-    return 0
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

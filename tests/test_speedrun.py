@@ -156,4 +156,15 @@ def test_command_line_errors(capsys):
         speedrun.main(["--device", "tpu"])
     assert exit_info.value.code == 2 and "未知的设备" in capsys.readouterr().err
     assert speedrun.main(["--device", "cpu", "--subset", "100"]) == 1  # 100 张凑不出两个 512 的批量
-    assert "凑不出两个" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "凑不出两个" in err and "Traceback" not in err  # dlbook 自己检查出的错误：一行就够
+
+
+def test_a_failure_inside_torch_keeps_its_traceback(monkeypatch, capsys):
+    def broken(*args, **kwargs):
+        raise RuntimeError("CUDA error: an illegal memory access was encountered")
+
+    monkeypatch.setattr(speedrun, "run", broken)
+    assert speedrun.main(["--device", "cpu"]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" in err and err.strip().endswith("an illegal memory access was encountered")
