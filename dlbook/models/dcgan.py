@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import torch  # noqa: F401（文档字符串里的 doctest 用到）
+import torch  # noqa: F401  文档字符串里的 doctest 用到
 from torch import Tensor, nn
 
 __all__ = ["Discriminator", "Generator", "init_dcgan_weights"]
