@@ -49,8 +49,9 @@ class FastConfig:
         channels_last: 把模型（就地）和四维输入换成 channels_last（NHWC）内存格式。只在 CUDA 上。
         compile: 用 ``torch.compile`` 编译模型再训练（任何设备；CPU 上要有 C++ 编译器，例如 g++）。
             第一步要等编译，之后每一步通常更快；小模型、小批量、CPU 上也可能更慢。
-        cuda_graphs: 在 CUDA 上以 ``mode="reduce-overhead"`` 编译，用 CUDA 图把一整步的几百次内核启动
-            变成一次。要求 ``compile=True``；其他设备上什么也不做。
+        cuda_graphs: 在 CUDA 上以 ``mode="reduce-overhead"`` 编译：模型的前向和反向各录成一张 CUDA 图，
+            每步重放，几百次内核启动变成两次；损失、优化器的更新和指标仍在图外逐个启动。
+            要求 ``compile=True``；其他设备上什么也不做。
 
     >>> FastConfig()
     FastConfig(amp=True, channels_last=True, compile=False, cuda_graphs=False)

@@ -43,7 +43,7 @@ from torch import Tensor, nn
 from dlbook import _cli
 from dlbook import fast as _fast
 from dlbook.augment import random_crop_flip
-from dlbook.bench import MODES, hardware_name, synchronize
+from dlbook.bench import MODES, cudagraph_skips, hardware_name, synchronize
 from dlbook.data import TensorLoader, fashion_mnist_tensors
 from dlbook.device import get_device, seed_everything
 from dlbook.models.speednet import SpeedNet
@@ -238,6 +238,7 @@ def run(
     X_test = fast_plan.batch(X_test)
 
     model = SpeedNet(widths=config.widths).to(device)  # 只建一个：编译结果跟着它，每次只换参数
+    skips_before = cudagraph_skips() if fast_plan.cuda_graphs else 0
     compile_seconds = 0.0
     if fast_plan.compile:
         compile_seconds = _warm_up(model, config, device, X_train.shape[1:])
@@ -282,6 +283,8 @@ def run(
                 "graphs_compiled_while_timed": (
                     None if graphs_before is None or graphs_after is None else graphs_after - graphs_before
                 ),
+                # CUDA 图模式下（只在 CUDA 上），从预热到这次为止 Inductor 放弃 CUDA 图的次数：应为 0
+                **({"cudagraph_skips": cudagraph_skips() - skips_before} if fast_plan.cuda_graphs else {}),
                 "eval_seconds": round(eval_seconds, 3),
                 "examples_per_sec": round(trained / train_seconds, 1),
                 "train_acc": round(history.train_acc[-1], 4),

@@ -424,8 +424,11 @@ def summary_markdown(steps: Mapping[str, dict[str, Any]], *, environment: str) -
                 continue  # 日志里别的带花括号的行（警告之类）不是基准测试的记录
             who = "d2l" if r.get("side") == "d2l" else "dlbook"
             overall = r.get("examples_per_sec_overall", r["examples_per_sec"])
+            mode = r.get("mode", "—")
+            if r.get("cudagraph_skips"):  # 不为 0：这一行量的其实只是编译，没有 CUDA 图
+                mode += f"（**CUDA 图被放弃 {r['cudagraph_skips']} 次**）"
             lines.append(
-                f"| {name} | {who} | {r.get('mode', '—')} | {r['examples_per_sec']:.0f} | {overall:.0f} | "
+                f"| {name} | {who} | {mode} | {r['examples_per_sec']:.0f} | {overall:.0f} | "
                 f"{r.get('compile_seconds', '—')} | {r.get('test_acc', '—')} | {target} | "
                 f"{_check(r.get('examples_per_sec'), target) + ' / ' + _check(overall, target) if who == 'dlbook' else ''} |"
             )
@@ -438,6 +441,7 @@ def summary_markdown(steps: Mapping[str, dict[str, Any]], *, environment: str) -
             lines.append(
                 f"- 速通 种子 {r.get('seed')}：测试准确率（翻转 TTA）{r.get('test_acc_tta')}，"
                 f"训练 {r.get('train_seconds')} 秒，编译 {r.get('compile_seconds')} 秒"
+                + (f"，**CUDA 图被放弃 {r['cudagraph_skips']} 次**" if r.get("cudagraph_skips") else "")
             )
 
     failed = [(n, s) for n, s in steps.items() if s["log_tail"]]

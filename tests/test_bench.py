@@ -189,3 +189,12 @@ def test_inductor_cache_hits_reads_dynamos_counter():
         assert inductor_cache_hits() == before + 2
     finally:
         counters["inductor"]["fxgraph_cache_hit"] -= 2
+
+
+def test_cudagraph_skips_counts_what_inductor_gave_up(monkeypatch):
+    from torch._dynamo.utils import counters
+
+    before = bench.cudagraph_skips()
+    monkeypatch.setitem(counters["inductor"], "cudagraph_skips", before + 2)
+    assert bench.cudagraph_skips() == before + 2
+
