@@ -26,6 +26,14 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="没有可
 CUDA = torch.device("cuda")
 
 
+@pytest.fixture(autouse=True)
+def _fresh_dynamo():
+    """每个测试从空的 Dynamo 状态开始，像一次真的运行那样：否则同一个模型在前一个测试里以别的批量编译过，
+    Dynamo 会把批量这一维当成动态的，测到的就不是 fit 要的那张静态形状的图。"""
+    torch._dynamo.reset()
+    yield
+
+
 def _lenet_run(fast, *, epochs: int = 2) -> tuple[object, nn.Module, list[torch.dtype]]:
     """同一个配方、同一个种子，在 GPU 上训练 ReLU 版 LeNet；顺带记下模型输出的数据类型。"""
     torch.manual_seed(0)
