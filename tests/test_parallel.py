@@ -222,12 +222,13 @@ def test_data_parallel_grads_needs_replicas():
 
 
 @pytest.mark.slow
-def test_ddp_gradients_equal_single_process_gradients():
+@pytest.mark.parametrize("world_size", [1, 2])
+def test_ddp_gradients_equal_single_process_gradients(world_size):
     model = _mlp()
     X, y = _batch(12)
     expected = _full_batch_grads(model, X, y)
     before = copy.deepcopy(model.state_dict())
-    grads = ddp_gradients(model, X, y, nn.CrossEntropyLoss(), world_size=2)
+    grads = ddp_gradients(model, X, y, nn.CrossEntropyLoss(), world_size=world_size)
     names = [name for name, _ in model.named_parameters()]
     assert sorted(grads) == sorted(names)
     for name, g in zip(names, expected):
