@@ -32,6 +32,7 @@
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import shutil
@@ -200,13 +201,7 @@ class Interrupted(BaseException):
 
 def groups(steps: Sequence[Step]) -> list[list[Step]]:
     """把计划切成组：相邻的、``timed`` 相同的步骤是一组，各组按计划里的先后做。"""
-    out: list[list[Step]] = []
-    for step in steps:
-        if out and out[-1][0].timed == step.timed:
-            out[-1].append(step)
-        else:
-            out.append([step])
-    return out
+    return [list(group) for _, group in itertools.groupby(steps, key=lambda step: step.timed)]
 
 
 def run_plan(
