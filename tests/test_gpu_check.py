@@ -127,9 +127,17 @@ def test_plan_runs_what_fits_and_resumes_where_it_stopped(tmp_path):
     assert "### bad（skipped）" in summary and "坏了" in summary  # 以前失败的步骤，日志末尾仍在摘要里
 
 
-def _append(path: Path, name: str) -> tuple[str, ...]:
-    """一个步骤：开始时写 ``+名字;``，睡 1 秒，结束时写 ``-名字;``（看得出谁与谁同时跑）。"""
-    return _py(f"import time; open({str(path)!r}, 'a').write('+{name};'); time.sleep(1); "
+def _append(path: Path, name: str, *, together_with: str | None = None) -> tuple[str, ...]:
+    """一个步骤：开始时写 ``+名字;``，睡 1 秒，结束时写 ``-名字;``（看得出谁与谁同时跑）。
+
+    ``together_with``：睡之前先等到那一步也开始了（最多 30 秒）。两步同时跑时总能等到；
+    一个接一个地跑时，先开始的那步等满 30 秒才结束，另一步在它之后才开始：不靠机器快慢来判断。"""
+    wait = (
+        f"deadline = time.time() + 30\n"
+        f"while '+{together_with};' not in open({str(path)!r}).read() and time.time() < deadline: time.sleep(0.05)\n"
+        if together_with else ""
+    )  # fmt: skip
+    return _py(f"import time\nopen({str(path)!r}, 'a').write('+{name};')\n{wait}time.sleep(1)\n"
                f"open({str(path)!r}, 'a').write('-{name};')")  # fmt: skip
 
 
@@ -138,8 +146,8 @@ def test_plan_runs_its_groups_one_after_another(tmp_path):
     Step = gpu_all.Step
     trace = tmp_path / "trace.txt"
     steps = [
-        Step("a1", _append(trace, "a1")),
-        Step("a2", _append(trace, "a2")),
+        Step("a1", _append(trace, "a1", together_with="a2")),
+        Step("a2", _append(trace, "a2", together_with="a1")),
         Step("t1", _append(trace, "t1"), timed=True),
         Step("t2", _append(trace, "t2"), timed=True),
         Step("b1", _append(trace, "b1")),
@@ -171,15 +179,36 @@ def test_an_interrupted_plan_stops_its_steps_and_says_so(tmp_path):
     gpu_all = _gpu_all()
     Step = gpu_all.Step
     steps = [Step("long", _py("import time; time.sleep(60)")), Step("after", _py("pass"))]
+    received = []  # 就像 SIGTERM 在 long 跑着时到来：main 的信号处理函数把它记在这里
 
-    def on_change(now):  # 就像 SIGTERM 在 long 跑着时到来：main 的信号处理函数抛出 Interrupted
+    def on_change(now):
         if now["long"]["status"] == "running":
-            raise gpu_all.Interrupted("SIGTERM")
+            received.append("SIGTERM")
 
-    status = gpu_all.run_plan(steps, state=tmp_path, seconds=60, jobs=1, min_start=0.5, on_change=on_change)
+    status = gpu_all.run_plan(
+        steps, state=tmp_path, seconds=60, jobs=1, min_start=0.5, on_change=on_change,
+        stop=lambda: received[0] if received else None,
+    )  # fmt: skip
     assert status["long"]["status"] == "interrupted" and status["long"]["returncode"] == -15
     assert status["after"]["status"] == "not started"
     assert gpu_all.load_done(tmp_path) == {}  # 被终止的不算做完：下次重做
+
+
+def test_untimed_steps_before_the_timed_group_leave_it_its_reserve(tmp_path):
+    gpu_all = _gpu_all()
+    Step = gpu_all.Step
+    steps = [
+        Step("slow", _py("import time; time.sleep(60)")),
+        Step("queued", _py("pass")),  # 同一组，排在 slow 后面（jobs=1），到这一组的时限还没开始
+        Step("timed", _py("print('计时')"), timed=True),
+        Step("after", _py("import time; time.sleep(60)")),  # 计时的组后面的不计时的组：用到总时限
+    ]
+    start = time.monotonic()
+    status = gpu_all.run_plan(steps, state=tmp_path, seconds=8, jobs=1, min_start=0.5, timed_reserve=5)
+    assert {n: s["status"] for n, s in status.items()} == {
+        "slow": "timeout", "queued": "not started", "timed": "ok", "after": "timeout",
+    }  # fmt: skip
+    assert status["slow"]["seconds"] < 5 and time.monotonic() - start >= 8
 
 
 def test_a_summary_that_fails_to_write_does_not_stop_the_plan(tmp_path, capsys):
@@ -203,6 +232,16 @@ def test_steps_import_dlbook_from_this_checkout(tmp_path, monkeypatch):
     assert printed == f"{ROOT}{os.pathsep}/elsewhere"
 
 
+def test_steps_get_a_process_group_of_their_own_in_the_callers_session(tmp_path):
+    # 自己的进程组：超时时连同子进程一起终止；同一个会话：这个脚本被 SIGKILL 时，借机器的一方收拾会话时也收拾它们
+    gpu_all = _gpu_all()
+    step = gpu_all.Step("ids", _py("import os; print(os.getpid(), os.getpgid(0), os.getsid(0))"))
+    gpu_all.run_plan([step], state=tmp_path, seconds=30, jobs=1, min_start=0.5)
+    pid, pgid, sid = map(int, (tmp_path / "logs" / "ids.log").read_text(encoding="utf-8").split())
+    assert pgid == pid != os.getpgid(0)
+    assert sid == os.getsid(0)
+
+
 def _processes_with(marker: str) -> list[int]:
     """环境变量里含有 ``marker`` 的进程（步骤的环境里有它自己的状态目录）。"""
     found = []
@@ -216,7 +255,9 @@ def _processes_with(marker: str) -> list[int]:
 
 
 @pytest.mark.slow
-def test_sigterm_to_the_all_phase_stops_the_running_steps_and_writes_the_summary(tmp_path):
+@pytest.mark.parametrize("reader", ["alive", "gone"])
+def test_sigterm_to_the_all_phase_stops_the_running_steps_and_writes_the_summary(tmp_path, reader):
+    # reader="gone"：输出接在 `| tee` 上，外面到时限时连 tee 一起终止，之后的每次打印都是 BrokenPipeError
     state = tmp_path / "state"
     env = quick_env(OUT=str(tmp_path / "out"), DLBOOK_DEVICE_DATA=str(tmp_path / "no-kit"), CHECK_STATE=str(state))
     proc = subprocess.Popen(
@@ -228,10 +269,15 @@ def test_sigterm_to_the_all_phase_stops_the_running_steps_and_writes_the_summary
     while not (log.exists() and log.stat().st_size > 0) and time.monotonic() < deadline:
         time.sleep(0.2)
     assert log.exists(), "resnet 这一步没有开始"
+    if reader == "gone":
+        proc.stdout.close()
     proc.send_signal(signal.SIGTERM)  # 外面的 timeout 就是这样终止命令的；exec 之后这个进程就是 gpu_all.py
-    output, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 1, output
-    assert "收到 SIGTERM" in output
+    if reader == "alive":
+        output, _ = proc.communicate(timeout=60)
+        assert proc.returncode == 1, output
+        assert "收到 SIGTERM" in output
+    else:
+        proc.wait(timeout=60)
     summary = (tmp_path / "out" / "summary.md").read_text(encoding="utf-8")
     assert "| resnet | interrupted |" in summary
     assert _processes_with(str(state)) == []  # 示例脚本和它的子进程都结束了
