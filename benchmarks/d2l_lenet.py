@@ -171,7 +171,7 @@ def _try(what: str, run: Callable[[], dict]) -> dict | None:
     """运行一边的一次训练；失败时打印原因、返回 ``None``，让其余的训练照做（GPU 上只有一次机会）。"""
     try:
         return run()
-    except RuntimeError as exc:
+    except (RuntimeError, ValueError) as exc:  # ValueError：子进程打印的 JSON 行不完整（json.JSONDecodeError）
         print(f"{what} 失败：{exc}", file=sys.stderr, flush=True)
         return None
 

@@ -418,7 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         try:
             record = run(config)
-        except (ValueError, RuntimeError) as exc:
+        except Exception as exc:  # 任何一种错误都不能让其余的模式量不成（GPU 上只有一次机会）
             if not isinstance(exc, ValueError):  # 编译器、CUDA 的错误：要回溯才知道坏在哪里
                 traceback.print_exc()
             print(f"python -m dlbook.bench：模式 {mode} 失败：{exc}", file=sys.stderr)

@@ -84,13 +84,16 @@ def test_cli_reports_a_failed_run_and_measures_the_other_modes(monkeypatch, caps
             raise RuntimeError("找不到 C++ 编译器")
         if config.mode == "fast":
             raise ValueError("批量太大")
+        if config.mode == "cudagraphs":  # 编译器内部的断言之类：也不能让其余的模式量不成
+            raise AssertionError("Inductor 内部错误")
         return {"mode": config.mode}
 
     monkeypatch.setattr(bench, "run", run_or_fail)
-    assert bench.main(["--device", "cpu", "--mode", "compile", "fast", "plain"]) == 1
+    assert bench.main(["--device", "cpu", "--mode", "compile", "fast", "cudagraphs", "plain"]) == 1
     out, err = capsys.readouterr()
     assert "模式 compile 失败：找不到 C++ 编译器" in err and "模式 fast 失败：批量太大" in err
-    assert err.count("Traceback") == 1  # 编译器、CUDA 的错误带回溯；dlbook 自己检查出的错误只要一行
+    assert "模式 cudagraphs 失败：Inductor 内部错误" in err
+    assert err.count("Traceback") == 2  # 编译器、CUDA 的错误带回溯；dlbook 自己检查出的错误只要一行
     assert json.loads(out) == {"mode": "plain"}
 
 
@@ -198,3 +201,14 @@ def test_cudagraph_skips_counts_what_inductor_gave_up(monkeypatch):
     monkeypatch.setitem(counters["inductor"], "cudagraph_skips", before + 2)
     assert bench.cudagraph_skips() == before + 2
 
+
+@pytest.mark.slow
+def test_cudagraph_skips_reads_the_counter_inductor_really_bumps():
+    # 上一个测试自己写计数器；这里让 Inductor 自己写：CPU 上的张量用不了 CUDA 图，它放弃一次。
+    # 计数器改了名字时 cudagraph_skips() 会一直是 0，test_cuda 里“等于 0”的断言就白做了。
+    torch._dynamo.reset()
+    before = bench.cudagraph_skips()
+    f = torch.compile(lambda x: (x * 2).sin(), mode="reduce-overhead")
+    f(torch.randn(8))
+    assert bench.cudagraph_skips() == before + 1
+    torch._dynamo.reset()
