@@ -129,6 +129,7 @@ if _should_use_agg():
 CJK_FONT: str | None = _configure_fonts()
 
 import matplotlib.pyplot as plt  # noqa: E402  在选定后端之后导入
+from matplotlib.backend_bases import FigureCanvasBase  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 # ---------------------------------------------------------------------------
@@ -137,16 +138,18 @@ from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 
 def _figure_path(name: str | None) -> Path:
+    """无界面时存图的路径。后缀是 matplotlib 能写的格式时照用，否则加上 ``.png``：
+    脚本名或 ``name`` 里的点（``ch6.lenet.py``、``lr-0.1``）不是格式。"""
     directory = Path(os.environ.get(FIGURES_ENV) or "figures")
     if name is None:
         script = sys.argv[0] if sys.argv and sys.argv[0] not in ("", "-c", "-") else "figure"
-        name = f"{Path(script).stem}-{next(_figure_numbers)}"
-    elif Path(name).name != name:
+        return directory / f"{Path(script).stem}-{next(_figure_numbers)}.png"
+    if name in ("", ".", "..") or Path(name).name != name:
         raise ValueError(
             f"name 只能是文件名，不能含目录：{name!r}（目录用环境变量 {FIGURES_ENV} 指定）"
         )
-    path = directory / name
-    return path if path.suffix else path.with_suffix(".png")
+    suffix = Path(name).suffix.removeprefix(".").lower()
+    return directory / (name if suffix in FigureCanvasBase.get_supported_filetypes() else f"{name}.png")
 
 
 _TEX_SYMBOLS = {
@@ -288,7 +291,8 @@ def show(fig: Figure | None = None, *, name: str | None = None) -> Path | None:
         raise OSError(
             f"无法把图存到 {path}：{exc}。请把环境变量 {FIGURES_ENV} 设成一个可写的目录"
         ) from exc
-    plt.close(fig)
+    finally:
+        plt.close(fig)  # 存不成也关掉：不让图越积越多
     print(f"图已保存到 {path}")
     return path
 

@@ -223,6 +223,26 @@ def test_show_names_dlbook_figures_when_it_cannot_save(tmp_path, monkeypatch):
     monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path / "afile"))  # 是文件，不是目录
     with pytest.raises(OSError, match=f"请把环境变量 {plot.FIGURES_ENV} 设成一个可写的目录"):
         show(_chinese_figure())
+    assert plt.get_fignums() == []  # 存不成也关掉
+
+
+def test_show_keeps_dots_in_script_names_and_names(tmp_path, monkeypatch):
+    # 读者把脚本另存为 ch6.lenet.py，或给图起名 lr-0.1：点后面的不是图片格式
+    monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path))
+    monkeypatch.setattr(sys, "argv", [str(tmp_path / "ch6.lenet.py")])
+    path = show(_chinese_figure())
+    assert path.name.startswith("ch6.lenet-") and path.suffix == ".png"
+    assert path.read_bytes().startswith(b"\x89PNG")
+    assert show(_chinese_figure(), name="lr-0.1") == tmp_path / "lr-0.1.png"
+    assert (tmp_path / "lr-0.1.png").read_bytes().startswith(b"\x89PNG")
+    assert show(_chinese_figure(), name="curve.PDF").read_bytes().startswith(b"%PDF")
+
+
+@pytest.mark.parametrize("name", ["", ".", ".."])
+def test_show_rejects_names_that_are_not_file_names(tmp_path, monkeypatch, name):
+    monkeypatch.setenv(plot.FIGURES_ENV, str(tmp_path))
+    with pytest.raises(ValueError, match="只能是文件名"):
+        show(_chinese_figure(), name=name)
     plt.close("all")
 
 
