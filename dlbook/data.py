@@ -64,6 +64,7 @@ MIRRORS_ENV = "DLBOOK_FASHION_MNIST_MIRRORS"
 DOWNLOAD_TIMEOUT = 30.0  # 秒：镜像连上了却迟迟不发数据时，多久之后换下一个
 
 _SYSTEM_DIR = Path("/usr/share/datasets/fashion-mnist")
+_ROOT_SOURCE = "参数 root"
 _SUBDIRS = (".", "fashion-mnist", "FashionMNIST/raw")
 _FILES: dict[str, tuple[str, str]] = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -80,6 +81,15 @@ _FIX_HINT = (
     "请删除这个文件后重新运行（会重新查找或下载），"
     f"或把环境变量 {DATA_ENV} 指向一份完好的 Fashion-MNIST。"
 )
+_SYSTEM_FIX_HINT = (  # 软件包的文件不该由用户删除：重装它
+    "这是 Debian 软件包 dataset-fashion-mnist 的文件：请重新安装它"
+    "（sudo apt install --reinstall dataset-fashion-mnist），"
+    f"或把环境变量 {DATA_ENV} 指向一份完好的 Fashion-MNIST。"
+)
+
+
+def _fix_hint(path: Path) -> str:
+    return _SYSTEM_FIX_HINT if Path(path).is_relative_to(_SYSTEM_DIR) else _FIX_HINT
 
 
 class DataError(RuntimeError):
@@ -91,6 +101,14 @@ class DataError(RuntimeError):
 # ---------------------------------------------------------------------------
 
 
+def _check(test: Callable[[], bool], path: Path) -> bool:
+    """``path.is_dir()``、``path.is_file()`` 之类的检查；没有权限时报出是哪个路径，而不是一个光秃秃的 PermissionError。"""
+    try:
+        return test()
+    except OSError as exc:
+        raise DataError(f"无法访问 {path}：{exc}。请检查它（和它上层目录）的权限，或换一个目录。") from exc
+
+
 def _cache_dir() -> Path:
     base = os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "dlbook"
     return Path(base).expanduser() / "fashion-mnist"
@@ -99,11 +117,11 @@ def _cache_dir() -> Path:
 def _search_dirs(root: str | Path | None) -> list[tuple[Path, str]]:
     """要查找的目录及其来源说明，按优先顺序。"""
     if root is not None:
-        return [(Path(root).expanduser(), "参数 root")]
+        return [(Path(root).expanduser(), _ROOT_SOURCE)]
     dirs: list[tuple[Path, str]] = []
     if env := os.environ.get(DATA_ENV):
         directory = Path(env).expanduser()
-        if not directory.is_dir():
+        if not _check(directory.is_dir, directory):
             # 设了却指错了地方（多半是笔误）：不悄悄改用别处的数据
             raise DataError(
                 f"环境变量 {DATA_ENV}={env!r} 指向的目录不存在（或不是目录）。"
@@ -119,7 +137,7 @@ def _find(name: str, dirs: list[tuple[Path, str]]) -> Path | None:
     for directory, _ in dirs:
         for sub in _SUBDIRS:
             for candidate in (directory / sub / name, directory / sub / f"{name}.gz"):
-                if candidate.is_file():
+                if _check(candidate.is_file, candidate):
                     return candidate
     return None
 
@@ -127,7 +145,10 @@ def _find(name: str, dirs: list[tuple[Path, str]]) -> Path | None:
 def _searched(dirs: list[tuple[Path, str]]) -> str:
     lines = []
     for directory, source in dirs:
-        missing = "" if directory.is_dir() else "，目录不存在"
+        if _check(directory.is_dir, directory):
+            missing = ""
+        else:
+            missing = "，不是目录" if directory.exists() else "，目录不存在"
         lines.append(f"  - {directory}（{source}{missing}）")
     return "\n".join(lines)
 
@@ -142,6 +163,14 @@ def _not_found_message(name: str, dirs: list[tuple[Path, str]], extra: str = "")
         if extra
         else f"联网后以 download=True 运行；若默认镜像访问不畅，设置环境变量 {mirrors}。"
     )
+    if dirs[0][1] == _ROOT_SOURCE:  # 给了 root 就只查它：环境变量和 Debian 包都用不上
+        return (
+            f"找不到 Fashion-MNIST 文件 {name}（或 {name}.gz）。已查找：\n{_searched(dirs)}\n"
+            f"{extra}"
+            "解决办法（任选其一）：\n"
+            "  1. 把 4 个 IDX 文件放进参数 root 指定的目录（或把 root 改成放着它们的目录）；\n"
+            f"  2. {download}"
+        )
     return (
         f"找不到 Fashion-MNIST 文件 {name}（或 {name}.gz）。已查找：\n{_searched(dirs)}\n"
         f"{extra}"
@@ -157,38 +186,45 @@ def _not_found_message(name: str, dirs: list[tuple[Path, str]], extra: str = "")
 # ---------------------------------------------------------------------------
 
 
-def _decode_idx(raw: bytes, path: Path, name: str) -> np.ndarray:
-    """检查 IDX 文件头（魔数、各维大小与文件长度）和 SHA-256，返回 uint8 数组。"""
+def _decode_idx(
+    raw: bytes, path: Path, name: str, *, label: str | None = None, hint: str | None = None
+) -> np.ndarray:
+    """检查 IDX 文件头（魔数、各维大小与文件长度）和 SHA-256，返回 uint8 数组。
+
+    出错时的消息以 ``label``（默认“文件 <path>”）开头、以 ``hint``（默认按文件所在的位置给出的解决办法）结尾。"""
+    label = f"文件 {path}" if label is None else label
+    hint = _fix_hint(path) if hint is None else hint
     ndim = 3 if "images" in name else 1
     header = 4 + 4 * ndim
     if len(raw) < header:
         raise DataError(
-            f"文件 {path} 被截断：只有 {len(raw)} 字节，连 IDX 文件头都不完整。{_FIX_HINT}"
+            f"{label} 被截断：只有 {len(raw)} 字节，连 IDX 文件头都不完整。{hint}"
         )
     magic = int.from_bytes(raw[:4], "big")
     expected_magic = 0x0800 | ndim  # 0x08 表示 unsigned byte，最低字节是维数
     if magic != expected_magic:
         raise DataError(
-            f"文件 {path} 不是 Fashion-MNIST 的 IDX 文件：魔数为 0x{magic:08x}，"
-            f"应为 0x{expected_magic:08x}。{_FIX_HINT}"
+            f"{label} 不是 Fashion-MNIST 的 IDX 文件：魔数为 0x{magic:08x}，"
+            f"应为 0x{expected_magic:08x}。{hint}"
         )
     dims = tuple(int.from_bytes(raw[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     declared, actual = math.prod(dims), len(raw) - header
     if actual != declared:
         problem = "被截断" if actual < declared else "末尾有多余数据"
         raise DataError(
-            f"文件 {path} {problem}：文件头声明形状 {dims}，共 {declared} 字节数据，"
-            f"实际有 {actual} 字节。{_FIX_HINT}"
+            f"{label} {problem}：文件头声明形状 {dims}，共 {declared} 字节数据，"
+            f"实际有 {actual} 字节。{hint}"
         )
     digest = hashlib.sha256(raw).hexdigest()
     if digest != _SHA256[name]:
         raise DataError(
-            f"文件 {path} 内容校验失败：解压后的 SHA-256 为 {digest}，应为 {_SHA256[name]}。{_FIX_HINT}"
+            f"{label} 内容校验失败：解压后的 SHA-256 为 {digest}，应为 {_SHA256[name]}。{hint}"
         )
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(dims)
 
 
-def _read_bytes(path: Path) -> bytes:
+def _read_bytes(path: Path, *, label: str | None = None, hint: str | None = None) -> bytes:
+    """读出文件，``.gz`` 的解压；``label``、``hint`` 同 :func:`_decode_idx`。"""
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -201,7 +237,9 @@ def _read_bytes(path: Path) -> bytes:
     try:
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile 是 OSError 的子类
-        raise DataError(f"文件 {path} 不是完整的 gzip 文件（{exc}）。{_FIX_HINT}") from exc
+        label = f"文件 {path}" if label is None else label
+        hint = _fix_hint(path) if hint is None else hint
+        raise DataError(f"{label} 不是完整的 gzip 文件（{exc}）。{hint}") from exc
 
 
 @functools.lru_cache(maxsize=8)
@@ -276,16 +314,17 @@ def _download(name: str, dest: Path, dirs: list[tuple[Path, str]]) -> Path:
         _remove_abandoned(dest)
         tmp = Path(tempfile.mkdtemp(prefix=f".download-{os.getpid()}-", dir=dest))
     except OSError as exc:
-        raise DataError(
-            f"无法在 {dest} 创建下载目录：{exc}。请用环境变量 {CACHE_ENV} 指定一个可写的目录。"
-        ) from exc
+        where = "把参数 root 改成" if dirs[0][1] == _ROOT_SOURCE else f"用环境变量 {CACHE_ENV} 指定"
+        raise DataError(f"无法在 {dest} 创建下载目录：{exc}。请{where}一个可写的目录。") from exc
     errors: list[str] = []
     try:
         for mirror in _mirrors():
             url = mirror + filename
             try:
                 _download_url(url, tmp / filename)
-                _decode_idx(_read_bytes(tmp / filename), tmp / filename, name)
+                # 出错时说“下载的文件”，不提临时文件的路径（马上就删了），也不叫人去删它：下一个镜像会接着试
+                raw = _read_bytes(tmp / filename, label="下载的文件", hint="")
+                _decode_idx(raw, tmp / filename, name, label="下载的文件", hint="")
             except Exception as exc:  # 网络、超时、格式、校验：换下一个镜像
                 errors.append(f"  - {url}：{exc}")
                 (tmp / filename).unlink(missing_ok=True)
@@ -506,6 +545,8 @@ def fashion_mnist_loaders(
     """
     if kind not in ("tensor", "dataloader"):
         raise ValueError(f"kind 应为 'tensor' 或 'dataloader'，而不是 {kind!r}")
+    if batch_size < 1:  # 在读数据、缩放图像之前就检查：224×224 的训练集要十几 GB
+        raise ValueError(f"batch_size 应为正整数，而不是 {batch_size}")
     device = torch.device(device) if device is not None else torch.device("cpu")
     data_device = device if kind == "tensor" else torch.device("cpu")
     X_train, y_train = fashion_mnist_tensors(

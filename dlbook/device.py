@@ -26,12 +26,12 @@ def _origin(source: str) -> str:
     return "" if source == "参数" else f"{source}："
 
 
-def get_device(name: str | None = None) -> torch.device:
+def get_device(name: str | torch.device | None = None) -> torch.device:
     """返回要使用的 :class:`torch.device`。
 
     Args:
-        name: ``"cpu"``、``"cuda"``、``"cuda:1"`` 或 ``"mps"``；为 ``None`` 时读取
-            环境变量 ``DLBOOK_DEVICE``，再依次尝试 CUDA、MPS、CPU。
+        name: ``"cpu"``、``"cuda"``、``"cuda:1"`` 或 ``"mps"``（也可以是 :class:`torch.device`，同样检查）；
+            为 ``None`` 时读取环境变量 ``DLBOOK_DEVICE``，再依次尝试 CUDA、MPS、CPU。
 
     Raises:
         ValueError: 设备名无法识别。
@@ -55,6 +55,10 @@ def get_device(name: str | None = None) -> torch.device:
             return torch.device("mps")
         return torch.device("cpu")
 
+    if isinstance(name, torch.device):
+        name = str(name)
+    elif not isinstance(name, str):
+        raise TypeError(f"设备应是字符串（如 'cuda'）或 torch.device，而不是 {type(name).__name__} {name!r}")
     key = name.strip().lower()
     if not _VALID.match(key):
         raise ValueError(f"{_origin(source)}未知的设备 {name!r}：可选 cpu、cuda、cuda:N、mps")

@@ -145,8 +145,48 @@ def test_dlbook_data_that_is_not_a_directory_is_an_error(tmp_path, monkeypatch, 
 def test_not_found_in_root_without_download(tmp_path):
     with pytest.raises(DataError, match="参数 root") as info:
         load_fashion_mnist("train", root=tmp_path, download=False)
-    assert str(tmp_path) in str(info.value)
-    assert "/usr/share" not in str(info.value)  # 给了 root 就只查 root
+    message = str(info.value)
+    assert str(tmp_path) in message
+    assert "/usr/share" not in message  # 给了 root 就只查 root
+    # 建议也只针对 root：环境变量和 Debian 包在这里都不起作用
+    assert "root" in message.split("解决办法")[1]
+    assert data.DATA_ENV not in message and "apt install" not in message
+
+
+def test_root_that_is_a_file(tmp_path, monkeypatch):
+    afile = tmp_path / "afile"
+    afile.write_text("")
+    with pytest.raises(DataError, match=re.escape(f"{afile}（参数 root，不是目录）")):
+        load_fashion_mnist("test", root=afile, download=False)
+    monkeypatch.setattr(data, "_download_url", FakeDownload())
+    with pytest.raises(DataError, match="请把参数 root 改成一个可写的目录") as info:
+        load_fashion_mnist("test", root=afile)
+    assert data.CACHE_ENV not in str(info.value)  # 给了 root 时 DLBOOK_CACHE 不起作用
+
+
+def test_a_directory_without_permission_is_named(tmp_path, monkeypatch):
+    # 3.11 的 pathlib 只吞掉“不存在”一类的错误：没有权限的目录让 is_dir()/is_file() 抛出 PermissionError
+    locked = tmp_path / "locked"
+    real_is_dir = Path.is_dir
+
+    def is_dir(self):
+        if self == locked:
+            raise PermissionError(13, "Permission denied", str(self))
+        return real_is_dir(self)
+
+    monkeypatch.setattr(Path, "is_dir", is_dir)
+    monkeypatch.setenv(data.DATA_ENV, str(locked))
+    with pytest.raises(DataError, match=re.escape(f"无法访问 {locked}")) as info:
+        load_fashion_mnist("test")
+    assert "权限" in str(info.value)
+    monkeypatch.delenv(data.DATA_ENV)
+
+    def is_file(self):
+        raise PermissionError(13, "Permission denied", str(self))
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    with pytest.raises(DataError, match="无法访问 .*t10k-images-idx3-ubyte"):
+        load_fashion_mnist("test", root=tmp_path)
 
 
 # ---------------------------------------------------------------------------
@@ -182,6 +222,21 @@ def test_corrupt_label_file_is_reported(tmp_path, case):
     message = str(info.value)
     assert str(target) in message and "删除" in message and "DLBOOK_DATA" in message
     assert _files(tmp_path) == sorted([tmp_path / f"{TEST_IMAGES}.gz", target])  # 没有去下载
+
+
+def test_a_damaged_file_of_the_debian_package_says_reinstall(tmp_path, monkeypatch):
+    # 软件包的文件不该让读者去删：叫他重新安装
+    system = tmp_path / "system"
+    system.mkdir()
+    shutil.copy(DEBIAN / f"{TEST_IMAGES}.gz", system)
+    (system / f"{TEST_LABELS}.gz").write_bytes(b"broken")
+    monkeypatch.delenv(data.DATA_ENV, raising=False)
+    monkeypatch.setattr(data, "_SYSTEM_DIR", system)
+    with pytest.raises(DataError, match="gzip") as info:
+        load_fashion_mnist("test", download=False)
+    message = str(info.value)
+    assert str(system / f"{TEST_LABELS}.gz") in message
+    assert "apt install --reinstall dataset-fashion-mnist" in message and "删除" not in message
 
 
 def test_truncated_image_gz_is_reported(tmp_path):
@@ -285,6 +340,9 @@ def test_failed_download_leaves_nothing_behind(isolated, monkeypatch):
     assert str(isolated) in message and "dataset-fashion-mnist" in message
     assert data.MIRRORS_ENV in message
     assert "download=True" not in message, "已经下载过了，不要再叫读者以 download=True 运行"
+    # 下载的文件坏了：不提已经删掉的临时文件，也不叫读者去删它
+    assert "下载的文件 不是完整的 gzip 文件" in message
+    assert ".download-" not in message and "删除这个文件" not in message
     assert _files(isolated) == []
     assert list(isolated.iterdir()) == []  # 临时目录也删掉了
 
@@ -532,3 +590,13 @@ def test_dataloader_loaders():
 def test_unknown_loader_kind():
     with pytest.raises(ValueError, match="kind"):
         fashion_mnist_loaders(32, kind="numpy")
+
+
+def test_bad_batch_size_is_reported_before_loading_anything(monkeypatch):
+    # 224×224 的训练集要十几 GB：批量写错时不该先把它读出来、缩放完再报错
+    def no_loading(*args, **kwargs):
+        raise AssertionError("不该读数据")
+
+    monkeypatch.setattr(data, "fashion_mnist_tensors", no_loading)
+    with pytest.raises(ValueError, match="batch_size 应为正整数，而不是 0"):
+        fashion_mnist_loaders(0, resize=224)

@@ -81,6 +81,20 @@ def test_mps_requested_but_missing(machine):
     assert get_device("mps") == torch.device("mps")
 
 
+def test_torch_device_is_accepted_and_checked_the_same(machine):
+    machine(cuda=2)
+    assert get_device(torch.device("cuda", 1)) == torch.device("cuda", 1)
+    assert get_device(torch.device("cpu")) == torch.device("cpu")
+    with pytest.raises(RuntimeError, match="只有 2 块 GPU"):
+        get_device(torch.device("cuda", 2))
+
+
+@pytest.mark.parametrize("name", [0, 1.5, ["cpu"]])
+def test_other_types_are_a_type_error(machine, name):
+    with pytest.raises(TypeError, match="字符串.*torch.device"):
+        get_device(name)
+
+
 @pytest.mark.parametrize("name", ["tpu", "gpu", "cuda:x", "cuda:", "cpu0", ""])
 def test_unknown_names(machine, name):
     with pytest.raises(ValueError, match="未知的设备"):
