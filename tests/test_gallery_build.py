@@ -158,6 +158,22 @@ def test_bad_scripts_are_named(tmp_path, text, message):
     assert "plot_bad.py" in str(info.value)
 
 
+def test_a_script_with_a_bom_is_named(tmp_path):
+    # python 能运行带 BOM 的脚本，sphinx-gallery 却读不出标题，会悄悄换上一段占位文字
+    path = tmp_path / "plot_bom.py"
+    path.write_bytes(b"\xef\xbb\xbf" + '"""\n标题\n====\n"""\n\n# %%\nx = 1\n'.encode())
+    with pytest.raises(ScriptError, match=r"plot_bom.py:1: .*BOM"):
+        script_to_notebook(path)
+
+
+def test_a_syntax_error_without_a_line_number_has_no_none(tmp_path):
+    path = tmp_path / "plot_nul.py"
+    path.write_bytes('"""\n标题\n====\n"""\n\n# %%\nx = 1\0\n'.encode())
+    with pytest.raises(ScriptError, match="语法错误") as info:
+        script_to_notebook(path)
+    assert ":None" not in str(info.value)
+
+
 def test_a_script_that_is_not_utf8_is_named(tmp_path):
     path = tmp_path / "plot_bad.py"
     path.write_bytes('"""\n标题\n====\n"""\n\n# %%\nx = "caf'.encode() + b"\xe9" + b'"\n')
@@ -421,13 +437,83 @@ def test_atomic_write_leaves_nothing_half_written(tmp_path, monkeypatch):
     assert [p.name for p in target.parent.iterdir()] == ["f.json"]
 
 
-def test_corrupt_cache_entry_is_ignored(tmp_path):
+def _rewrite_json(path: Path, change) -> None:
+    import json
+
+    path.write_text(json.dumps(change(json.loads(path.read_text(encoding="utf-8")))), encoding="utf-8")
+
+
+CACHE_DAMAGE = {
+    # 文件名后缀 → 怎么改坏：不是 JSON 的，以及是 JSON 却不是笔记本或元数据该有的样子的
+    "元数据不是 JSON": ("json", lambda p: p.write_text("{not json", encoding="utf-8")),
+    "秒数是字符串": ("json", lambda p: _rewrite_json(p, lambda d: {**d, "seconds": "1.5"})),
+    "日期是数字": ("json", lambda p: _rewrite_json(p, lambda d: {**d, "executed_at": 5})),
+    "环境是列表": ("json", lambda p: _rewrite_json(p, lambda d: {**d, "env": []})),
+    "笔记本是空对象": ("ipynb", lambda p: p.write_text("{}", encoding="utf-8")),
+    "笔记本是列表": ("ipynb", lambda p: p.write_text("[]", encoding="utf-8")),
+    "单元格是字符串": ("ipynb", lambda p: _rewrite_json(p, lambda d: {**d, "cells": "x"})),
+}
+
+
+@pytest.mark.parametrize("damage", CACHE_DAMAGE)
+def test_corrupt_cache_entry_is_ignored(tmp_path, damage):
+    suffix, change = CACHE_DAMAGE[damage]
     gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
-    build, _ = _build(tmp_path, gallery)
-    (meta,) = (tmp_path / "cache").glob("*.json")
-    meta.write_text("{not json", encoding="utf-8")
+    _build(tmp_path, gallery)
+    (path,) = (tmp_path / "cache").glob(f"*.{suffix}")
+    change(path)
     again, _ = _build(tmp_path, gallery)
     assert again.executed == 1
+    assert not again.examples["ch/plot_b.py"].cached
+
+
+def test_a_cached_image_or_thumbnail_that_does_not_decode_is_made_again(tmp_path):
+    import base64
+    import json
+
+    from PIL import Image as PILImage
+
+    gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT)
+    build, _ = _build(tmp_path, gallery)
+    thumb = next((tmp_path / "cache").glob("*.thumb.png"))
+    thumb.write_bytes(b"not a png")
+    again, _ = _build(tmp_path, gallery)
+    assert again.executed == 0  # 只有缩略图坏了：重做缩略图，不重新执行
+    PILImage.open(thumb).verify()
+    PILImage.open(tmp_path / "out" / build.examples["ch/plot_a.py"].thumb_uri).verify()
+
+    (nb_path,) = (tmp_path / "cache").glob("*.ipynb")
+    nb = json.loads(nb_path.read_text(encoding="utf-8"))
+    for cell in nb["cells"]:
+        for output in cell.get("outputs", []):
+            if "image/png" in output.get("data", {}):
+                output["data"]["image/png"] = base64.b64encode(b"not a png").decode()
+    nb_path.write_text(json.dumps(nb), encoding="utf-8")
+    third, logs = _build(tmp_path, gallery)
+    assert third.executed == 1
+    assert any("缓存条目" in line and "重新执行" in line for line in logs)
+    assert third.examples["ch/plot_a.py"].images[0].data.startswith(b"\x89PNG")
+
+
+def test_an_output_image_that_does_not_decode_is_an_error_and_is_not_cached(tmp_path):
+    bad = (
+        '"""\n坏图\n====\n"""\n\n# %%\nx = 1\n\n# %%\n'
+        'from IPython.display import Image, display\ndisplay(Image(data=b"not a png", format="png"))\n'
+    )
+    gallery = _gallery(tmp_path, ch__plot_bad=bad)
+    with pytest.raises(ExampleError) as info:
+        _build(tmp_path, gallery)
+    message = str(info.value)
+    assert "plot_bad.py" in message and "第 2 个代码单元格" in message
+    assert "plot_bad_001.png" in message and "无法解码" in message
+    assert not list((tmp_path / "cache").glob("*.ipynb"))  # 没有进缓存：改好脚本之前每次都报同样的错
+
+
+def test_a_chapter_readme_that_is_not_utf8_is_named(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
+    (gallery / "ch" / "README.md").write_bytes("# 第一章".encode("gbk"))
+    with pytest.raises(ScriptError, match=r"ch/README.md: 章节说明不是 UTF-8 编码"):
+        _build(tmp_path, gallery)
 
 
 def test_markdown_embed(tmp_path):

@@ -102,6 +102,15 @@ class CacheEntry:
     env: dict[str, str]
 
 
+def _well_typed(entry: CacheEntry) -> bool:
+    """元数据的每个字段是不是它该有的类型（JSON 里写成了 ``"seconds": "1.5"`` 之类的就不是）。"""
+    return (
+        all(isinstance(getattr(entry, name), str) for name in ("key", "script", "mode", "device", "executed_at"))
+        and isinstance(entry.seconds, (int, float)) and not isinstance(entry.seconds, bool)
+        and isinstance(entry.env, dict)
+    )  # fmt: skip
+
+
 class ExampleCache:
     """目录 ``root`` 下的执行缓存。"""
 
@@ -119,9 +128,10 @@ class ExampleCache:
         try:
             entry = CacheEntry(**json.loads(meta_path.read_text(encoding="utf-8")))
             nb = nbformat.reads(nb_path.read_text(encoding="utf-8"), as_version=4)
-        except (ValueError, TypeError, OSError):
-            return None  # 损坏的条目当作没有，重新执行后会被覆盖
-        if entry.key != key or entry.seconds <= 0:
+            nbformat.validate(nb)  # 是合法的 JSON 却不是笔记本（{}、[]、"cells": "x"）
+        except Exception:  # noqa: BLE001  JSON、编码、字段、nbformat 的各种错误：损坏的条目当作没有，重新执行后会被覆盖
+            return None
+        if not _well_typed(entry) or entry.key != key or entry.seconds <= 0:
             return None
         return nb, entry
 

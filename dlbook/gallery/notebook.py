@@ -79,6 +79,9 @@ def _blocks(path: Path):
     if not path.is_file():
         raise ScriptError(f"找不到示例脚本 {path}")
     raw = path.read_bytes()
+    if raw.startswith(b"\xef\xbb\xbf"):
+        # python 照样能运行，sphinx-gallery 却读不出标题，会悄悄换上一段占位的文字
+        raise ScriptError(f"{path}:1: 脚本以 UTF-8 的 BOM（EF BB BF）开头：请另存为不带 BOM 的 UTF-8")
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -88,7 +91,8 @@ def _blocks(path: Path):
         compile(raw, str(path), "exec")
         _, blocks = split_code_and_text_blocks(str(path))
     except SyntaxError as exc:
-        raise ScriptError(f"{path}:{exc.lineno}: 脚本有语法错误：{exc.msg}") from exc
+        where = f"{path}:{exc.lineno}" if exc.lineno else str(path)  # 例如含 NUL 字节时没有行号
+        raise ScriptError(f"{where}: 脚本有语法错误：{exc.msg}") from exc
     except Exception as exc:  # sphinx-gallery 对缺少文档字符串抛 ExtensionError
         if "docstring" not in str(exc):
             raise
