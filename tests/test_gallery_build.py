@@ -392,6 +392,9 @@ def test_pattern_executes_only_matching_scripts(tmp_path):
     assert list(build.examples) == ["ch/plot_b.py"]
     assert [p.name for p in build.skipped] == ["plot_a.py"]
     assert any("跳过 ch/plot_a.py" in line for line in logs)
+    assert not any("不匹配任何示例" in line for line in logs)
+    _, logs = _build(tmp_path, gallery, pattern=r"plot_lenet")  # 笔误：一个也不匹配
+    assert any("'plot_lenet' 不匹配任何示例" in line for line in logs)
 
 
 def test_invalid_pattern_is_named(tmp_path):
@@ -586,6 +589,26 @@ def test_cell_timeout_is_reported(tmp_path):
     message = str(info.value)
     assert "plot_slow.py" in message and "第 2 个代码单元格" in message
     assert "time.sleep(60)" in message and "Timeout" in message
+    assert message.count("time.sleep(60)") == 1 and "preview" not in message  # 代码只列一次
+
+    # 构建把时限交给执行：DLBOOK_CELL_TIMEOUT 经插件传到这里
+    with pytest.raises(ExampleError, match="plot_slow.py"):
+        build_gallery(gallery, tmp_path / "out", tmp_path / "cache", mode="quick", device="cpu",
+                      timeout=3, log=lambda _: None)  # fmt: skip
+
+
+@pytest.mark.parametrize(("value", "expected"), [("", 1800), ("60", 60), ("0", None), ("1.5", None), ("abc", None)])
+def test_cell_timeout_from_the_environment(monkeypatch, value, expected):
+    from mkdocs.exceptions import PluginError
+
+    from dlbook.gallery.plugin import _cell_timeout
+
+    monkeypatch.setenv("DLBOOK_CELL_TIMEOUT", value)
+    if expected is None:
+        with pytest.raises(PluginError, match="DLBOOK_CELL_TIMEOUT.*正整数"):
+            _cell_timeout()
+    else:
+        assert _cell_timeout() == expected
 
 
 def test_each_build_cache_gets_its_own_notebook_render_cache(tmp_path, monkeypatch):
@@ -603,6 +626,22 @@ def test_each_build_cache_gets_its_own_notebook_render_cache(tmp_path, monkeypat
         config = load_config(str(root / "mkdocs.yml"))
         config.plugins["dlbook-gallery"].on_config(config)
         assert config.plugins["mkdocs-jupyter"].config["cache_dir"] == str(expected)
+
+
+@pytest.mark.parametrize("where", ["file", "root"])
+def test_a_cache_dir_that_is_a_file_or_the_root_is_named(tmp_path, monkeypatch, where):
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import PluginError
+
+    root = Path(__file__).resolve().parents[1]
+    target = tmp_path / "afile"
+    target.write_text("")
+    monkeypatch.setenv("DLBOOK_CACHE_DIR", str(target) if where == "file" else "/")
+    monkeypatch.setenv("DLBOOK_DEVICE", "cpu")
+    config = load_config(str(root / "mkdocs.yml"))
+    with pytest.raises(PluginError, match="DLBOOK_CACHE_DIR") as info:
+        config.plugins["dlbook-gallery"].on_config(config)
+    assert ("afile" if where == "file" else "根目录") in str(info.value)
 
 
 def test_title_card_keeps_a_long_chinese_title_inside_the_card():

@@ -37,6 +37,8 @@ from dlbook.text import text_width
 __all__ = ["Example", "GalleryBuild", "build_gallery", "find_scripts"]
 
 PATTERN_ENV = "DLBOOK_GALLERY_PATTERN"
+CELL_TIMEOUT = 1800
+"""一个代码单元格最多运行多少秒（插件从环境变量 ``DLBOOK_CELL_TIMEOUT`` 读）。"""
 THUMB_SIZE = (320, 224)
 
 
@@ -106,6 +108,7 @@ class GalleryBuild:
         mode: ``quick`` 或 ``full``。
         device: 执行示例的设备（``cpu``、``cuda`` ……），也写进缓存键。
         pattern: 只执行路径匹配这个正则的脚本；其余的只用缓存（没有缓存就跳过）。
+        timeout: 一个代码单元格最多运行多少秒，超过就是这个示例出错。
         use_directory_urls: 与 MkDocs 的同名设置一致，用于计算页面里的下载链接。
         log: 打印进度的函数。
     """
@@ -119,9 +122,13 @@ class GalleryBuild:
         mode: str,
         device: str,
         pattern: str | None = None,
+        timeout: int = CELL_TIMEOUT,
         use_directory_urls: bool = True,
         log: Callable[[str], None] = print,
     ) -> None:
+        if timeout < 1:
+            raise ValueError(f"timeout 至少为 1 秒，而不是 {timeout}")
+        self.timeout = timeout
         self.gallery_dir = Path(gallery_dir)
         self.out_dir = Path(out_dir)
         self.cache = ExampleCache(cache_dir)
@@ -149,6 +156,9 @@ class GalleryBuild:
             raise FileNotFoundError(f"图库目录 {self.gallery_dir} 里没有示例：找不到 <章>/plot_*.py")
         env = environment()
         self.executed = 0
+        rels = [p.relative_to(self.gallery_dir).as_posix() for p in scripts]
+        if self.pattern is not None and not any(self.pattern.search(rel) for rel in rels):
+            self.log(f"注意：{PATTERN_ENV}={self.pattern.pattern!r} 不匹配任何示例，只用缓存（多半是写错了）")
         for script in scripts:
             example = self._example(script, env)
             if example is None:
@@ -180,6 +190,7 @@ class GalleryBuild:
             nb,
             script=script,
             env={"DLBOOK_MODE": self.mode, "DLBOOK_DEVICE": self.device},
+            timeout=self.timeout,
         )
         if execution.seconds <= 0:
             raise ExampleError(script, None, "", "示例报告的运行时间为 0 秒：它真的执行了吗？")
@@ -431,6 +442,7 @@ def build_gallery(
     mode: str,
     device: str,
     pattern: str | None = None,
+    timeout: int = CELL_TIMEOUT,
     use_directory_urls: bool = True,
     log: Callable[[str], None] = print,
 ) -> GalleryBuild:
@@ -442,6 +454,7 @@ def build_gallery(
         mode=mode,
         device=device,
         pattern=pattern,
+        timeout=timeout,
         use_directory_urls=use_directory_urls,
         log=log,
     )

@@ -107,7 +107,10 @@ def _execute(nb: NotebookNode, *, script: Path, env: dict[str, str], timeout: in
         source = nb.cells[index].source if index is not None else ""
         number = _code_cell_index(nb, index) if index is not None else None
         # CellExecutionError 的消息里已经有回溯；超时和内核崩溃只有一句话，补上类型名
-        detail = _traceback(exc, source) if isinstance(exc, CellExecutionError) else f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, CellExecutionError):
+            detail = _traceback(exc, source)
+        else:  # 超时的消息后面还附一份单元格代码的预览：ExampleError 已经列出了代码
+            detail = f"{type(exc).__name__}: {str(exc).split('Here is a preview of the cell contents')[0].strip()}"
         raise ExampleError(script, number, source, detail) from None
     wall = time.perf_counter() - start
     seconds = _cells_seconds(nb)

@@ -14,7 +14,7 @@ Markdown 正文、高亮的代码、文本输出和图片文件。单独一行 `
 会被换成该章各示例用 :func:`dlbook.results.report` 报告的训练结果汇成的表格。
 
 环境变量：``DLBOOK_MODE``（quick/full）、``DLBOOK_DEVICE``、``DLBOOK_GALLERY_PATTERN``
-（只执行匹配的脚本）、``DLBOOK_CACHE_DIR``（执行缓存的位置；生成的图库文件放在它旁边的 ``<缓存目录>-site``，
+（只执行匹配的脚本）、``DLBOOK_CELL_TIMEOUT``（一个代码单元格最多运行的秒数，默认 1800）、``DLBOOK_CACHE_DIR``（执行缓存的位置；生成的图库文件放在它旁边的 ``<缓存目录>-site``，
 mkdocs-jupyter 的渲染缓存放在 ``<缓存目录>-jupyter``）。
 """
 
@@ -24,6 +24,7 @@ import logging
 import os
 import re
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 from mkdocs.config import base
@@ -33,7 +34,7 @@ from mkdocs.plugins import BasePlugin, event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
-from dlbook.gallery.build import PATTERN_ENV, Example, GalleryBuild
+from dlbook.gallery.build import CELL_TIMEOUT, PATTERN_ENV, Example, GalleryBuild
 from dlbook.gallery.cjk import join_cjk_lines
 from dlbook.gallery.execute import ExampleError
 from dlbook.gallery.notebook import ScriptError
@@ -62,6 +63,53 @@ log = logging.getLogger("mkdocs.plugins.dlbook")
 _EXAMPLE = re.compile(r'^[ \t]*\{\{\s*example\(\s*"(?P<name>[^"]+)"\s*\)\s*\}\}[ \t]*$', re.MULTILINE)
 _OFFLINE_COPY = re.compile(r"^[ \t]*\{\{\s*offline_copy\(\s*\)\s*\}\}[ \t]*$", re.MULTILINE)
 _RESULTS = re.compile(r'^[ \t]*\{\{\s*results_table\(\s*"(?P<chapter>[^"]+)"\s*\)\s*\}\}[ \t]*$', re.MULTILINE)
+_MACRO = re.compile(r"\{\{\s*\w+\s*\(")  # 任何像宏的东西：上面三种之外的是写错了的宏
+_MACROS_HELP = (
+    '宏要单独占一行，参数用双引号：{{ example("<章>/plot_<名>.py") }}、'
+    '{{ results_table("<章>") }} 或 {{ offline_copy() }}'
+)
+_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(`+).+?\1", re.DOTALL)
+
+
+def _outside_fences(markdown: str, fn: Callable[[str], str]) -> str:
+    r"""把 ``fn`` 用在围栏代码块（````` ``` `````、``~~~``）之外的每一段上；代码块原样保留，
+    页面在代码块里展示宏的写法时不会被展开。
+
+    >>> _outside_fences("a\n```\nb\n```\nc\n", str.upper)
+    'A\n```\nb\n```\nC\n'
+    """
+    out: list[str] = []
+    chunk: list[str] = []
+    fence = ""
+    for line in markdown.splitlines(keepends=True):
+        if not fence:
+            opening = _FENCE.match(line)
+            if opening is None:
+                chunk.append(line)
+                continue
+            out.append(fn("".join(chunk)))
+            chunk = []
+            fence = opening.group(1)
+        else:
+            closing = line.strip()
+            if closing and set(closing) == {fence[0]} and len(closing) >= len(fence):
+                fence = ""
+        out.append(line)
+    out.append(fn("".join(chunk)) if not fence else "".join(chunk))
+    return "".join(out)
+
+
+def _misspelled_macro(text: str) -> str | None:
+    """``text`` 里认不出的宏（写错名字、用了单引号、没有单独占一行……）；行内代码里的不算。"""
+    for pattern in (_EXAMPLE, _RESULTS, _OFFLINE_COPY):
+        text = pattern.sub("", text)
+    found = _MACRO.search(_CODE_SPAN.sub("", text))
+    if found is None:
+        return None
+    start = text.rfind("\n", 0, found.start()) + 1
+    end = text.find("\n", found.end())
+    return text[start : end if end >= 0 else len(text)].strip()
 
 
 class _Config(base.Config):
@@ -91,7 +139,12 @@ class GalleryPlugin(BasePlugin[_Config]):
         if os.environ.get("DLBOOK_CACHE_DIR"):
             # 另指缓存时，生成的页面也放到它旁边：两次并行的构建互不删除对方的文件
             self._cache = Path(os.environ["DLBOOK_CACHE_DIR"]).resolve()
+            if not self._cache.name:
+                raise PluginError(f"DLBOOK_CACHE_DIR={self._cache} 是根目录：请设成一个目录的路径")
             self._out = self._cache.with_name(self._cache.name + "-site")
+        for what, path in (("执行缓存", self._cache), ("生成的图库文件", self._out)):
+            if path.exists() and not path.is_dir():
+                raise PluginError(f"{what}的目录 {path} 是一个文件：请把 DLBOOK_CACHE_DIR 设成一个目录的路径")
         self._separate_notebook_cache(config)
         self._stylesheets = {}
         use_local_worker_shim(config)
@@ -102,6 +155,7 @@ class GalleryPlugin(BasePlugin[_Config]):
             self._device = str(get_device())
         except (ValueError, RuntimeError) as exc:
             raise PluginError(str(exc)) from exc
+        self._timeout = _cell_timeout()
         return config
 
     def _separate_notebook_cache(self, config) -> None:
@@ -129,6 +183,7 @@ class GalleryPlugin(BasePlugin[_Config]):
                 mode=self._mode,
                 device=self._device,
                 pattern=os.environ.get(PATTERN_ENV) or None,
+                timeout=self._timeout,
                 use_directory_urls=config.use_directory_urls,
                 log=log.info,
             )
@@ -136,7 +191,7 @@ class GalleryPlugin(BasePlugin[_Config]):
             raise PluginError(f"环境变量 {PATTERN_ENV}：{exc}") from exc
         try:
             build.run()
-        except (ExampleError, ScriptError, FileNotFoundError) as exc:
+        except (ExampleError, ScriptError, OSError) as exc:  # OSError：缓存或输出目录写不进去之类，消息里有路径
             raise PluginError(f"图库构建失败：\n{exc}") from exc
         self.build = build
         log.info(
@@ -158,6 +213,13 @@ class GalleryPlugin(BasePlugin[_Config]):
         return files
 
     def on_page_markdown(self, markdown: str, *, page, config, files) -> str:
+        return _outside_fences(markdown, lambda text: self._expand(text, page))
+
+    def _expand(self, markdown: str, page) -> str:
+        """展开一段（不在代码块里的）Markdown 里的宏；认不出的宏是错误，不留在页面上当正文。"""
+        wrong = _misspelled_macro(markdown)
+        if wrong is not None:
+            raise PluginError(f"{page.file.src_uri}: 认不出这个宏：{wrong}\n{_MACROS_HELP}")
         page_dir = str(Path(page.file.src_uri).parent)
         markdown = _OFFLINE_COPY.sub(lambda _: self._download_note(page_dir), markdown)
         if self.build is None or not (_EXAMPLE.search(markdown) or _RESULTS.search(markdown)):
@@ -166,6 +228,10 @@ class GalleryPlugin(BasePlugin[_Config]):
 
         def table(match: re.Match[str]) -> str:
             chapter = match["chapter"]
+            if not re.fullmatch(r"[\w-]+", chapter):
+                raise PluginError(
+                    f"{page.file.src_uri}: results_table 的参数是 gallery/ 下一章的目录名，不是路径：{chapter!r}"
+                )
             if not (self._gallery / chapter).is_dir():
                 raise PluginError(f"{page.file.src_uri}: results_table 找不到图库章节 gallery/{chapter}/")
             examples = [ex for ex in build.examples.values() if ex.chapter == chapter]
@@ -238,6 +304,19 @@ class GalleryPlugin(BasePlugin[_Config]):
         if index.is_file():
             before, after = unescape_search_index(index)
             log.info("搜索索引：%.1f MB → %.1f MB（汉字不再转义）", before / 1e6, after / 1e6)
+
+
+TIMEOUT_ENV = "DLBOOK_CELL_TIMEOUT"
+
+
+def _cell_timeout() -> int:
+    """``DLBOOK_CELL_TIMEOUT``：一个代码单元格最多运行的秒数，默认 :data:`~dlbook.gallery.build.CELL_TIMEOUT`。"""
+    value = os.environ.get(TIMEOUT_ENV, "").strip()
+    if not value:
+        return CELL_TIMEOUT
+    if not value.isdigit() or int(value) < 1:
+        raise PluginError(f"{TIMEOUT_ENV}={value!r}：应是一个正整数（秒）")
+    return int(value)
 
 
 def _offline_zip() -> Path | None:
