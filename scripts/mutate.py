@@ -148,8 +148,22 @@ def _run_tests(targets: list[str], timeout: float) -> int:
     return -os.WTERMSIG(status) if os.WIFSIGNALED(status) else os.WEXITSTATUS(status)
 
 
+def module_file(module: str, root: Path = ROOT) -> Path:
+    """模块的源文件，相对 ``root``：``gallery.cache`` → ``dlbook/gallery/cache.py``，
+    包 ``models`` → ``dlbook/models/__init__.py``。找不到时抛出 ``ValueError``。
+
+    >>> module_file("gallery.cache").as_posix(), module_file("dlbook.models").as_posix()
+    ('dlbook/gallery/cache.py', 'dlbook/models/__init__.py')
+    """
+    parts = module.removeprefix("dlbook.").split(".")
+    for candidate in (Path("dlbook", *parts).with_suffix(".py"), Path("dlbook", *parts, "__init__.py")):
+        if (root / candidate).is_file():
+            return candidate
+    raise ValueError(f"dlbook 里没有模块 {module!r}（既没有 .py 文件，也不是带 __init__.py 的包）")
+
+
 def _module_report(work: Path, module: str, targets: list[str], lines: set[int]) -> list[dict]:
-    path = work / "dlbook" / Path(*module.split(".")).with_suffix(".py")
+    path = work / module_file(module, work)
     original = path.read_text(encoding="utf-8")
     source_lines = original.splitlines()
     chosen = [m for m in mutants(original) if not lines or m.line in lines]
@@ -183,6 +197,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="把幸存者写进这个 JSON 文件")
     args = parser.parse_args(argv)
     lines = {int(x) for x in args.lines.split(",") if x.strip()}
+    for module in args.modules:  # 开始之前就检查：不要跑了几个模块之后才因为名字写错而停下
+        try:
+            module_file(module)
+        except ValueError as exc:
+            parser.error(str(exc))
     with tempfile.TemporaryDirectory(prefix="dlbook-mutate-") as tmp:
         work = Path(tmp)
         # 测试还会读仓库里的页面、示例和配置（例如加载 mkdocs.yml），一并复制；只变异 dlbook/ 里的文件
@@ -200,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
         for module in args.modules:
             name = module.removeprefix("dlbook.")
             targets = args.tests or [f"tests/test_{name.split('.')[-1]}.py"]
-            targets = [*targets, str(Path("dlbook", *name.split(".")).with_suffix(".py"))]  # 加上 doctest
+            targets = [*targets, str(module_file(name, work))]  # 加上 doctest
             survivors += _module_report(work, name, targets, lines)
     if args.json:
         args.json.write_text(json.dumps(survivors, ensure_ascii=False, indent=1), encoding="utf-8")

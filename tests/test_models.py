@@ -21,6 +21,7 @@ from dlbook.models import (
     GoogLeNet,
     Inception,
     LeNet,
+    LeNetBN,
     ResNet,
     Residual,
     SpeedNet,
@@ -194,6 +195,19 @@ def test_has_input_shape(name: str) -> None:
     assert isinstance(shape, tuple) and all(isinstance(n, int) and n > 0 for n in shape)
 
 
+# 《动手学深度学习》在 Fashion-MNIST 上训练各模型时的输入（resize 的边长）；速通的 SpeedNet 用原图
+D2L_INPUT_SHAPES = {
+    "lenet": (1, 28, 28), "lenet_bn": (1, 28, 28), "speednet": (1, 28, 28),
+    "alexnet": (1, 224, 224), "vgg11": (1, 224, 224), "nin": (1, 224, 224),
+    "googlenet": (1, 96, 96), "resnet18": (1, 96, 96), "densenet": (1, 96, 96),
+}  # fmt: skip
+
+
+def test_input_shapes_are_the_recipes_input_sizes() -> None:
+    # LeNet 在 29×29 上也跑得通，VGG 在 225×225 上也跑得通：只有这张表能发现 input_shape 写错了
+    assert {name: MODELS[name].input_shape for name in NAMES} == D2L_INPUT_SHAPES  # type: ignore[attr-defined]
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_forward_shape(name: str) -> None:
     model = _make(name)
@@ -364,9 +378,44 @@ ALEXNET_FEATURE_SHAPES = [  # features 里每个卷积、汇聚层之后
 ]
 
 
+LENET_SHAPES = [
+    ("conv1", (6, 28, 28)),
+    ("act", (6, 28, 28)),
+    ("pool1", (6, 14, 14)),
+    ("conv2", (16, 10, 10)),
+    ("act", (16, 10, 10)),
+    ("pool2", (16, 5, 5)),
+    ("fc1", (120,)),
+    ("act", (120,)),
+    ("fc2", (84,)),
+    ("act", (84,)),
+    ("fc3", (10,)),
+]
+# LeNetBN：每个卷积层、隐藏全连接层之后多一个 BN（bn3、bn4 跟在 fc1、fc2 后面）
+LENET_BN_SHAPES = [
+    ("conv1", (6, 28, 28)),
+    ("bn1", (6, 28, 28)),
+    ("act", (6, 28, 28)),
+    ("pool1", (6, 14, 14)),
+    ("conv2", (16, 10, 10)),
+    ("bn2", (16, 10, 10)),
+    ("act", (16, 10, 10)),
+    ("pool2", (16, 5, 5)),
+    ("fc1", (120,)),
+    ("bn3", (120,)),
+    ("act", (120,)),
+    ("fc2", (84,)),
+    ("bn4", (84,)),
+    ("act", (84,)),
+    ("fc3", (10,)),
+]
+
+
 @pytest.mark.parametrize(
     ("model_cls", "expected"),
     [
+        (LeNet, LENET_SHAPES),
+        (LeNetBN, LENET_BN_SHAPES),
         (ResNet, RESNET18_SHAPES),
         (GoogLeNet, GOOGLENET_SHAPES),
         (DenseNet, DENSENET_SHAPES),
@@ -386,6 +435,23 @@ def test_densenet_block_shapes() -> None:
     assert [s for s in shapes if s[0].startswith("blocks.")] == [
         (n, (1, *s)) for n, s in DENSENET_BLOCK_SHAPES
     ]
+
+
+NIN_FEATURE_SHAPES = [  # features 里每个 NiN 块、汇聚层、暂退层之后（224×224 的输入）
+    (96, 54, 54),
+    (96, 26, 26),
+    (256, 26, 26),
+    (256, 12, 12),
+    (384, 12, 12),
+    (384, 5, 5),
+    (384, 5, 5),
+    (10, 5, 5),
+]
+
+
+def test_nin_feature_shapes() -> None:
+    shapes = layer_shapes(MODELS["nin"](), (1, 1, 224, 224), depth=2)
+    assert [s for n, s in shapes if n.startswith("features.")] == [(1, *s) for s in NIN_FEATURE_SHAPES]
 
 
 def test_alexnet_feature_shapes() -> None:
@@ -420,6 +486,12 @@ def test_resnet_rejects_bad_options() -> None:
         Residual(64, 128)
     with pytest.raises(ValueError, match="use_1x1conv"):
         Residual(64, 64, stride=2)
+    for layers in [(2, 2, 2), (2, 2, 2, 2, 2), (2, 2, 0, 2)]:
+        with pytest.raises(ValueError, match="layers 应当是 4 个正整数"):
+            ResNet(layers=layers)
+    for layers in [(3, 4, 6, 3), (1, 1, 1, 1)]:  # ResNet-34；每个阶段一个块也可以（最小的合法设置）
+        model = ResNet(layers=layers)
+        assert tuple(len(getattr(model, f"layer{i}")) for i in range(1, 5)) == layers
 
 
 def test_residual_shortcut_is_identity_without_1x1conv() -> None:
@@ -476,6 +548,41 @@ def test_vgg_width_divisor() -> None:
     assert sum(p.numel() for p in narrow.parameters()) == EXPECTED_NUM_PARAMS["vgg11"]
     with pytest.raises(ValueError, match="width_divisor"):
         VGG(((1, 8),), width_divisor=16)
+    assert VGG(((1, 8),), width_divisor=8).features[0][0].out_channels == 1  # 恰好剩 1 个通道：可以
+    assert VGG(((1, 8),)).features[0][0].out_channels == 8  # 默认不缩窄
+
+
+def test_full_width_vgg11_is_the_papers() -> None:
+    # 论文的 VGG-11（约 1.3 亿个参数）：在 meta 设备上构造，不真的分配 500 MB
+    with torch.device("meta"):
+        model = vgg11()
+    channels = [64, 128, 256, 256, 512, 512, 512, 512]
+    expected = sum(_conv_params(c_in, c_out, 3) for c_in, c_out in zip([1, *channels], channels)) + (
+        _linear_params(512 * 7 * 7, 4096) + _linear_params(4096, 4096) + _linear_params(4096, 10)
+    )
+    assert sum(p.numel() for p in model.parameters()) == expected == 128_806_154
+    convs = [m for m in model.modules() if isinstance(m, nn.Conv2d)]
+    assert [m.out_channels for m in convs] == channels
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: VGG(()), "至少要有一个块"),
+        (lambda: VGG(((1, 8),), width_divisor=0), "width_divisor"),
+        (lambda: VGG(((0, 8),)), "num_convs"),
+    ],
+)
+def test_vgg_rejects_bad_architectures(make, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_lenet_bn_uses_pytorchs_batch_norm_unless_asked() -> None:
+    from dlbook.batchnorm import BatchNorm
+
+    assert isinstance(LeNetBN().bn1, nn.BatchNorm2d) and isinstance(LeNetBN().bn3, nn.BatchNorm1d)
+    assert isinstance(LeNetBN(from_scratch=True).bn1, BatchNorm)
 
 
 def test_speednet_global_max_pool_matches_adaptive_max_pool() -> None:
@@ -494,3 +601,21 @@ def test_speednet_global_max_pool_matches_adaptive_max_pool() -> None:
     out_b.square().sum().backward()
     torch.testing.assert_close(a.grad, b.grad, rtol=0, atol=0)
     assert (a.grad != 0).sum() == 4 * 128  # 每个样本、每个通道只有最大的那个位置有梯度
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda: DenseNet(block_config=()), "至少要有一个稠密块"),
+        (lambda: SpeedNet(widths=(16, 32, 64)), "widths 应为 4 个正整数"),
+        (lambda: SpeedNet(widths=(16, 32, 0, 128)), "widths 应为 4 个正整数"),
+    ],
+)
+def test_densenet_and_speednet_reject_bad_configurations(make, message) -> None:
+    with pytest.raises(ValueError, match=message):
+        make()
+
+
+def test_speednet_takes_any_positive_widths() -> None:
+    model = SpeedNet(widths=(1, 1, 1, 1))  # 最窄的合法设置
+    assert model(torch.zeros(2, 1, 28, 28)).shape == (2, 10)

@@ -77,3 +77,19 @@ def test_tests_that_fail_before_mutating_are_refused(tmp_path: Path) -> None:
     result = _run(tmp_path, "assert False", "--lines", "37")
     assert result.returncode != 0
     assert "没改动时测试就不通过" in result.stderr
+
+
+def test_a_package_is_its_init_file_and_an_unknown_module_is_refused_before_anything_runs(tmp_path: Path) -> None:
+    # 第一轮把 models 当成 dlbook/models.py，跑完其余九个模块之后才崩溃，写 JSON 的机会也丢了
+    mutate = _load()
+    assert mutate.module_file("models") == Path("dlbook", "models", "__init__.py")
+    assert mutate.module_file("dlbook.models.vgg") == Path("dlbook", "models", "vgg.py")
+    result = _run(tmp_path, "pass", "--lines", "37")  # 先确认同样的调用本来能跑
+    assert result.returncode == 0, result.stderr
+    test = tmp_path / "test_probe.py"
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "text", "nope", "--tests", str(test)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "没有模块 'nope'" in result.stderr and "个变异体" not in result.stdout
