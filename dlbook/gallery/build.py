@@ -29,7 +29,7 @@ import nbformat
 from nbformat import NotebookNode
 
 from dlbook.gallery.cache import CacheEntry, ExampleCache, atomic_write, cache_key, environment
-from dlbook.gallery.execute import ExampleError, execute_notebook
+from dlbook.gallery.execute import ExampleError, code_cell_number, execute_notebook
 from dlbook.gallery.notebook import ScriptError, script_to_notebook
 from dlbook.gallery.render import Image, coalesce_streams, extract_images
 from dlbook.text import text_width
@@ -359,9 +359,8 @@ def _check_images(script: Path, nb: NotebookNode) -> None:
     """示例输出的每张 PNG/JPEG 都要能解码：页面、缩略图都要用它。坏了就报出是哪个单元格的哪张图。"""
     for image in extract_images(nb, stem=script.stem):
         if image.mime in ("image/png", "image/jpeg") and not _decodes(image.data):
-            number = sum(1 for c in nb.cells[: image.cell + 1] if c.cell_type == "code")
             raise ExampleError(
-                script, number, nb.cells[image.cell].source,
+                script, code_cell_number(nb, image.cell), nb.cells[image.cell].source,
                 f"输出的图片 {image.name}（{image.mime}，{len(image.data)} 字节）无法解码：不是完整的图片文件",
             )  # fmt: skip
 

@@ -14,7 +14,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbformat import NotebookNode
 from traitlets.config import Config
 
-__all__ = ["ExampleError", "Execution", "execute_notebook"]
+__all__ = ["ExampleError", "Execution", "code_cell_number", "execute_notebook"]
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # IPython 给回溯上色用的转义序列
 
@@ -45,7 +45,7 @@ class Execution:
     seconds: float
 
 
-def _code_cell_index(nb: NotebookNode, cell_number: int) -> int:
+def code_cell_number(nb: NotebookNode, cell_number: int) -> int:
     """把笔记本里的单元格序号换成“第几个代码单元格”（从 1 开始）。"""
     return sum(1 for c in nb.cells[: cell_number + 1] if c.cell_type == "code")
 
@@ -105,7 +105,7 @@ def _execute(nb: NotebookNode, *, script: Path, env: dict[str, str], timeout: in
     except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
         index = current["cell"]
         source = nb.cells[index].source if index is not None else ""
-        number = _code_cell_index(nb, index) if index is not None else None
+        number = code_cell_number(nb, index) if index is not None else None
         # CellExecutionError 的消息里已经有回溯；超时和内核崩溃只有一句话，补上类型名
         if isinstance(exc, CellExecutionError):
             detail = _traceback(exc, source)
