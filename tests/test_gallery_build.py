@@ -440,6 +440,35 @@ def test_atomic_write_leaves_nothing_half_written(tmp_path, monkeypatch):
     assert [p.name for p in target.parent.iterdir()] == ["f.json"]
 
 
+def test_superseded_cache_entries_are_pruned_and_others_kept(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT, ch__plot_b=TEXT_SCRIPT)
+    cache = tmp_path / "cache"
+    _build(tmp_path, gallery)
+    build_gallery(gallery, tmp_path / "out-full", cache, mode="full", device="cpu", log=lambda _: None)
+    old = {p.name for p in cache.iterdir()}
+    assert len(old) == 2 * 2 * 3  # 两种模式 × 两个示例，每个一份元数据、一份笔记本、一张缩略图
+    stray = cache / ".old.ipynb.x.tmp"  # 一小时前写到一半被打断的临时文件
+    stray.write_text("半截")
+    os.utime(stray, (0, 0))
+    fresh = cache / ".new.ipynb.y.tmp"  # 可能正被另一个构建写着：留着
+    fresh.write_text("正在写")
+
+    (gallery / "ch" / "plot_b.py").write_text(TEXT_SCRIPT + "print('改了')\n", encoding="utf-8")
+    build, logs = _build(tmp_path, gallery, pattern="plot_b")  # quick 模式，只执行 plot_b
+    assert build.executed == 1
+    b_quick = build.examples["ch/plot_b.py"].key
+    now = {p.name for p in cache.iterdir()}
+    gone = old - now
+    # 只删掉 plot_b 在 quick 模式下的旧条目：full 模式的、plot_a 的都留着
+    assert sorted(name.split(".", 1)[1] for name in gone) == ["ipynb", "json", "thumb.png"]
+    assert len({name.split(".", 1)[0] for name in gone}) == 1
+    assert {f"{b_quick}.json", f"{b_quick}.ipynb", f"{b_quick}.thumb.png"} <= now
+    assert not stray.exists() and fresh.exists()
+    assert any("删掉 1 个被取代的旧条目" in line for line in logs)
+    again, logs = _build(tmp_path, gallery)
+    assert again.executed == 0 and not any("被取代" in line for line in logs)
+
+
 def _rewrite_json(path: Path, change) -> None:
     import json
 

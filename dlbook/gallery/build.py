@@ -168,6 +168,10 @@ class GalleryBuild:
             self._write_example(example)
         self._write_index()
         self._remove_stale()
+        current = {ex.script.relative_to(self.gallery_dir).as_posix(): ex.key for ex in self.examples.values()}
+        removed, freed = self.cache.prune(current, mode=self.mode, device=self.device)
+        if removed:
+            self.log(f"执行缓存：删掉 {removed} 个被取代的旧条目（{freed / 1e6:.1f} MB）")
         return list(self.examples.values())
 
     def _example(self, script: Path, env: dict[str, str]) -> Example | None:

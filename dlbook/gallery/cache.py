@@ -15,6 +15,7 @@ import json
 import os
 import platform
 import tempfile
+import time
 from dataclasses import asdict, dataclass
 from importlib import metadata
 from pathlib import Path
@@ -134,6 +135,42 @@ class ExampleCache:
         if not _well_typed(entry) or entry.key != key or entry.seconds <= 0:
             return None
         return nb, entry
+
+    def prune(self, current: dict[str, str], *, mode: str, device: str) -> tuple[int, int]:
+        """删掉被取代的条目：同一个脚本、同样的模式和设备，键却不是 ``current[脚本]`` 的（脚本、dlbook 或版本变了）。
+
+        ``current`` 是这次构建用到的 ``{脚本: 键}``；别的模式、设备，以及这次没有构建的脚本，条目都留着。
+        也删掉写到一半被打断、放了一个小时以上的临时文件。返回 ``(删掉的条目数, 释放的字节数)``。
+        """
+        removed, freed = 0, 0
+        for meta in self.root.glob("*.json"):
+            try:
+                entry = json.loads(meta.read_text(encoding="utf-8"))
+                superseded = (
+                    entry["script"] in current and entry["key"] != current[entry["script"]]
+                    and entry["mode"] == mode and entry["device"] == device
+                )  # fmt: skip
+            except (OSError, ValueError, TypeError, KeyError):
+                continue  # 读不出的条目 get() 也不会用；留给下次写入时覆盖
+            if not superseded:
+                continue
+            # 元数据最后写、最先删：中途出错时留下的半个条目在 get() 看来就是没有
+            for path in (meta, meta.with_suffix(".ipynb"), meta.with_suffix(".thumb.png")):
+                try:
+                    size = path.stat().st_size
+                    path.unlink()
+                except FileNotFoundError:
+                    continue
+                freed += size
+            removed += 1
+        for tmp in self.root.glob(".*.tmp"):
+            try:
+                if time.time() - tmp.stat().st_mtime > 3600:
+                    freed += tmp.stat().st_size
+                    tmp.unlink()
+            except FileNotFoundError:
+                continue
+        return removed, freed
 
     def put(self, nb: NotebookNode, entry: CacheEntry) -> None:
         nb_path, meta_path = self._paths(entry.key)
