@@ -23,7 +23,9 @@ import gzip
 import hashlib
 import math
 import os
+import re
 import shutil
+import socket
 import tempfile
 import time
 import urllib.request
@@ -290,19 +292,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _host() -> str:
+    """写进临时目录名的主机名：只留字母、数字和点（``-`` 是名字里的分隔符）。"""
+    return re.sub(r"[^A-Za-z0-9.]", "_", socket.gethostname()) or "host"
+
+
 def _remove_abandoned(dest: Path) -> None:
     """删掉被杀掉的下载（SIGTERM、断电：``finally`` 来不及运行）留下的临时目录。
 
-    临时目录名里有下载进程的 PID（``.download-<pid>-…``）：进程已经不在，或者目录放了一天以上，就是被遗弃的。
-    里面的文件从来没有移到 ``dest`` 里，删掉它们不会丢失任何数据。
+    临时目录名里有下载进程的 PID 和主机名（``.download-<pid>-<主机>-…``）：这台主机上的进程已经不在，
+    或者目录放了一天以上，就是被遗弃的。别的主机（共用一个缓存目录的容器、机器）上的下载查不了 PID，
+    只按时间判断。里面的文件从来没有移到 ``dest`` 里，删掉它们不会丢失任何数据。
     """
     for tmp in dest.glob(".download-*"):
-        pid = tmp.name.split("-")[1]
+        parts = tmp.name.split("-")
+        pid = parts[1]
+        here = len(parts) < 4 or parts[2] == _host()  # 没有主机名的是旧的写法：当作这台主机的
         try:
             stale = time.time() - tmp.stat().st_mtime > 24 * 3600
         except OSError:
             continue
-        if stale or not (pid.isdigit() and _alive(int(pid))):
+        if stale or (here and not (pid.isdigit() and _alive(int(pid)))):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
@@ -312,7 +322,7 @@ def _download(name: str, dest: Path, dirs: list[tuple[Path, str]]) -> Path:
     try:
         dest.mkdir(parents=True, exist_ok=True)
         _remove_abandoned(dest)
-        tmp = Path(tempfile.mkdtemp(prefix=f".download-{os.getpid()}-", dir=dest))
+        tmp = Path(tempfile.mkdtemp(prefix=f".download-{os.getpid()}-{_host()}-", dir=dest))
     except OSError as exc:
         where = "把参数 root 改成" if dirs[0][1] == _ROOT_SOURCE else f"用环境变量 {CACHE_ENV} 指定"
         raise DataError(f"无法在 {dest} 创建下载目录：{exc}。请{where}一个可写的目录。") from exc

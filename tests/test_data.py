@@ -430,12 +430,19 @@ def test_a_download_killed_by_sigterm_is_cleaned_up_by_the_next_one(isolated, mo
         proc.kill()
         listener.close()
     (abandoned,) = isolated.glob(".download-*")
-    assert abandoned.name.startswith(f".download-{proc.pid}-")
-    running = isolated / f".download-{os.getpid()}-inprogress"  # 这个进程还活着：不能删
+    assert abandoned.name.startswith(f".download-{proc.pid}-{data._host()}-")
+    running = isolated / f".download-{os.getpid()}-inprogress"  # 这个进程还活着：不能删（旧的、没有主机名的写法）
     running.mkdir()
+    # 共用缓存目录的另一台主机上的下载：同样的 PID 在这里查不了，只按时间判断
+    elsewhere = isolated / f".download-{proc.pid}-another.host-abc"
+    elsewhere.mkdir()
+    old_elsewhere = isolated / f".download-{proc.pid}-another.host-old"
+    old_elsewhere.mkdir()
+    os.utime(old_elsewhere, (0, 0))
     monkeypatch.setenv(data.MIRRORS_ENV, mirror)
     load_fashion_mnist("test")
     assert not abandoned.exists() and running.is_dir()
+    assert elsewhere.is_dir() and not old_elsewhere.exists()
     assert _files(isolated) == [isolated / f"{TEST_IMAGES}.gz", isolated / f"{TEST_LABELS}.gz"]
 
 
