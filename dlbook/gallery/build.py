@@ -168,7 +168,7 @@ class GalleryBuild:
             self._write_example(example)
         self._write_index()
         self._remove_stale()
-        current = {ex.script.relative_to(self.gallery_dir).as_posix(): ex.key for ex in self.examples.values()}
+        current = {name: ex.key for name, ex in self.examples.items()}  # 名字就是缓存条目里的 script
         removed, freed = self.cache.prune(current, mode=self.mode, device=self.device)
         if removed:
             self.log(f"执行缓存：删掉 {removed} 个被取代的旧条目（{freed / 1e6:.1f} MB）")

@@ -14,7 +14,8 @@ Markdown 正文、高亮的代码、文本输出和图片文件。单独一行 `
 会被换成该章各示例用 :func:`dlbook.results.report` 报告的训练结果汇成的表格。
 
 环境变量：``DLBOOK_MODE``（quick/full）、``DLBOOK_DEVICE``、``DLBOOK_GALLERY_PATTERN``
-（只执行匹配的脚本）、``DLBOOK_CELL_TIMEOUT``（一个代码单元格最多运行的秒数，默认 1800）、``DLBOOK_CACHE_DIR``（执行缓存的位置；生成的图库文件放在它旁边的 ``<缓存目录>-site``，
+（只执行匹配的脚本）、``DLBOOK_CELL_TIMEOUT``（一个代码单元格最多运行的秒数，默认 1800）、
+``DLBOOK_CACHE_DIR``（执行缓存的位置；生成的图库文件放在它旁边的 ``<缓存目录>-site``，
 mkdocs-jupyter 的渲染缓存放在 ``<缓存目录>-jupyter``）。
 """
 
@@ -59,6 +60,8 @@ from dlbook.results import results_in, results_table
 __all__ = ["GalleryPlugin"]
 
 log = logging.getLogger("mkdocs.plugins.dlbook")
+
+TIMEOUT_ENV = "DLBOOK_CELL_TIMEOUT"
 
 _EXAMPLE = re.compile(r'^[ \t]*\{\{\s*example\(\s*"(?P<name>[^"]+)"\s*\)\s*\}\}[ \t]*$', re.MULTILINE)
 _OFFLINE_COPY = re.compile(r"^[ \t]*\{\{\s*offline_copy\(\s*\)\s*\}\}[ \t]*$", re.MULTILINE)
@@ -304,9 +307,6 @@ class GalleryPlugin(BasePlugin[_Config]):
         if index.is_file():
             before, after = unescape_search_index(index)
             log.info("搜索索引：%.1f MB → %.1f MB（汉字不再转义）", before / 1e6, after / 1e6)
-
-
-TIMEOUT_ENV = "DLBOOK_CELL_TIMEOUT"
 
 
 def _cell_timeout() -> int:
