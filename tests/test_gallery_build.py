@@ -626,6 +626,34 @@ def test_cell_timeout_is_reported(tmp_path):
                       timeout=3, log=lambda _: None)  # fmt: skip
 
 
+@pytest.mark.parametrize("call", ["exit()", "quit()", "exit(0)"])
+def test_exit_in_a_cell_is_an_error_and_stops_the_run(tmp_path, call):
+    # 单独运行时 exit() 结束脚本；内核却忽略它、接着执行，页面上会多出读者看不到的输出
+    from dlbook.gallery.execute import execute_notebook
+
+    cells = [
+        nbformat.v4.new_code_cell("x = 1"),
+        nbformat.v4.new_code_cell(f"if x == 1:\n    {call}"),
+        nbformat.v4.new_code_cell("print('后面')"),
+    ]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    with pytest.raises(ExampleError) as info:
+        execute_notebook(nb, script=tmp_path / "plot_exit.py")
+    message = str(info.value)
+    assert "plot_exit.py" in message and "第 2 个代码单元格" in message
+    assert call in message and "exit() 或 quit()" in message
+    assert info.value.cell_index == 2
+    assert nb.cells[2].outputs == [], "调用 exit() 之后的单元格不再执行"
+
+
+def test_sys_exit_in_a_cell_is_an_error(tmp_path):
+    from dlbook.gallery.execute import execute_notebook
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("import sys\nsys.exit(0)")])
+    with pytest.raises(ExampleError, match="SystemExit"):
+        execute_notebook(nb, script=tmp_path / "plot_exit.py")
+
+
 @pytest.mark.parametrize(("value", "expected"), [("", 1800), ("60", 60), ("0", None), ("1.5", None), ("abc", None)])
 def test_cell_timeout_from_the_environment(monkeypatch, value, expected):
     from mkdocs.exceptions import PluginError

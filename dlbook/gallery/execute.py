@@ -19,6 +19,21 @@ __all__ = ["ExampleError", "Execution", "code_cell_number", "execute_notebook"]
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")  # IPython 给回溯上色用的转义序列
 
 
+class _AskedToExit(Exception):
+    """内核报告某个单元格调用了 ``exit()`` 或 ``quit()``（执行回复里的 ``ask_exit``）。"""
+
+    def __init__(self, cell_index: int) -> None:
+        super().__init__(cell_index)
+        self.cell_index = cell_index
+
+
+_EXIT_DETAIL = (
+    "这个单元格调用了 exit() 或 quit()。单独运行脚本时程序会在这里结束，后面的代码都不执行；"
+    "Jupyter 内核却忽略它，接着执行后面的单元格，页面上就会出现读者自己运行时看不到的输出。"
+    "请删掉这个调用（要提前结束，就把后面的代码放进条件里）。"
+)
+
+
 class ExampleError(RuntimeError):
     """示例脚本执行失败；消息里写明脚本、单元格和回溯。"""
 
@@ -98,7 +113,14 @@ def _execute(nb: NotebookNode, *, script: Path, env: dict[str, str], timeout: in
     def _on_cell_start(cell: NotebookNode, cell_index: int) -> None:
         current["cell"] = cell_index
 
+    def _on_cell_executed(cell: NotebookNode, cell_index: int, execute_reply: dict) -> None:
+        # IPython 的 exit()/quit() 在内核里不抛异常，只在回复里放一个 ask_exit：在这里停下
+        payload = execute_reply.get("content", {}).get("payload", [])
+        if any(item.get("source") == "ask_exit" for item in payload):
+            raise _AskedToExit(cell_index)
+
     client.on_cell_start = _on_cell_start
+    client.on_cell_executed = _on_cell_executed
     start = time.perf_counter()
     try:
         client.execute(env=env)
@@ -112,6 +134,9 @@ def _execute(nb: NotebookNode, *, script: Path, env: dict[str, str], timeout: in
         else:  # 超时的消息后面还附一份单元格代码的预览：ExampleError 已经列出了代码
             detail = f"{type(exc).__name__}: {str(exc).split('Here is a preview of the cell contents')[0].strip()}"
         raise ExampleError(script, number, source, detail) from None
+    except _AskedToExit as exc:
+        source = nb.cells[exc.cell_index].source
+        raise ExampleError(script, code_cell_number(nb, exc.cell_index), source, _EXIT_DETAIL) from None
     wall = time.perf_counter() - start
     seconds = _cells_seconds(nb)
     if seconds is None:
