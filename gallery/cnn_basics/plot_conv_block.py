@@ -24,7 +24,7 @@ print(f"输入形状 {tuple(x.shape)}，类别：{FASHION_MNIST_CLASSES_ZH[label
 # ## 搭一个卷积块
 #
 # 卷积层有 1 个输入通道、4 个输出通道，所以它有 4 个 $3\times 3$ 的卷积核，每个产生一张特征图。
-# 我们把它们设成 Sobel 边缘检测核及其变体：$\mathbf{G}$ 对“左暗右亮”的竖直边缘给出正响应，
+# 我们把它们设成 Sobel 边缘检测核 $\mathbf{G}$ 及其变体：$\mathbf{G}$ 对“左暗右亮”的竖直边缘给出正响应，
 # $-\mathbf{G}$ 对“左亮右暗”的边缘给出正响应，$\mathbf{G}^\top$ 和 $-\mathbf{G}^\top$ 则对应水平边缘。
 # 填充 1 让特征图保持 $28\times 28$；ReLU 把负响应截为 0；$2\times 2$ 最大汇聚把高和宽各减半。
 

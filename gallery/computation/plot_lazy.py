@@ -92,7 +92,7 @@ print("第二层的偏置全为 0：", bool((net[2].bias == 0).all()))
 # ## 一个实用的例子：不用手算展平后的长度
 #
 # 卷积层之后接全连接层时，要知道特征图展平后有多长：这里是 $16\times 5\times 5 = 400$，
-# 得按“填充和步幅”一节的公式一层层推出来。换成 `LazyLinear`，这一步就交给了 PyTorch。
+# 得按后面“填充和步幅”一节的公式一层层推出来。换成 `LazyLinear`，这一步就交给了 PyTorch。
 
 # %%
 lenet_like = nn.Sequential(

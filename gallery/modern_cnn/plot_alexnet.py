@@ -69,9 +69,9 @@ for name, (module, shape) in parts.items():
 # 训练 2 轮。
 #
 # `fit(..., fast=True)` 打开 dlbook 的快速训练路径（本章其余模型也都这样训练）：在 CUDA 上，
-# 前向和损失用 bfloat16 自动混合精度计算（参数、梯度和优化器状态仍是 float32），
+# 前向和损失用 bfloat16 自动混合精度计算（GPU 要原生支持 bfloat16：Ampere 及以后）（参数、梯度和优化器状态仍是 float32），
 # 图像和卷积权重按 channels_last（NHWC）存放，好让 GPU 用上 Tensor Core；在 CPU 上它什么也不做，
-# 结果与不加这个参数时逐位相同。详见“PyTorch 2 与 torch.compile”一章的“快速训练路径”。
+# 结果与不加这个参数时逐位相同。详见“PyTorch 2 与 torch.compile”一章的“快速训练路径与基准测试”一节。
 
 # %%
 resize = dlbook.pick(quick=68, full=224)  # 图像边长（像素）
@@ -109,7 +109,7 @@ show(plot_history(history, title="AlexNet 在 Fashion-MNIST 上"))
 # AlexNet 的论文里有一张著名的图：第一层的 96 个卷积核在 ImageNet 上学成了各种方向的边缘、
 # 条纹和色块检测器。这里把训练后第一层的前 32 个 $11\times 11$ 卷积核画出来（每个单独缩放灰度）。
 # Fashion-MNIST 是灰度图，内容也简单得多；训练得不充分时（例如 quick 模式），
-# 卷积核看上去和随机初始化时差不多，训练充分后才会出现成片的明暗过渡。
+# 卷积核看上去和随机初始化时差不多；训练得越充分，越可能看出成片的明暗过渡。
 
 # %%
 kernels = net.features[0].weight.detach().cpu()[:32]  # (32, 1, 11, 11)
