@@ -63,6 +63,9 @@ def test_matmul_flops_counts_2n3_per_multiply(fake_timer):
 
 def test_call_overhead_is_the_time_of_one_call(fake_timer):
     assert call_overhead() == 0.25
+    # 计时的是对一个只有一个元素的张量做的一次就地加法（从 0 加到 1）
+    (x,) = fake_timer
+    assert x.shape == (1,) and x.item() == 1.0
 
 
 def test_the_timed_steps_compute_the_right_thing():
@@ -127,6 +130,8 @@ def test_matmul_intensity_rejects_zero_bytes():
         (lambda: matmul_flops(0), "n 至少为 1"),
         (lambda: call_overhead(repeat=0), "repeat"),
         (lambda: host_to_device_bandwidth(10, "cpu", pinned=False), "只在 CUDA 设备上"),
+        # 先查设备、再查 numel：这一条在没有 GPU 的机器上也能查（还没分配任何 GPU 内存就报错）
+        (lambda: host_to_device_bandwidth(0, "cuda", pinned=False), "numel 至少为 1"),
     ],
 )
 def test_bad_arguments_are_named(call, message):
@@ -138,3 +143,12 @@ def test_bad_arguments_are_named(call, message):
 @pytest.mark.parametrize("pinned", [False, True])
 def test_host_to_device_bandwidth_on_cuda(pinned):
     assert host_to_device_bandwidth(2**20, pinned=pinned, steps=2, repeat=1) > 1e8
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="需要 CUDA")
+@pytest.mark.parametrize("pinned", [False, True])
+def test_host_to_device_bandwidth_counts_4_bytes_per_element(fake_timer, pinned):
+    # 最小的 numel=1 也接受；换算成字节是 4 × numel（计时被换成 0.25 秒，所以再乘 4）
+    assert host_to_device_bandwidth(1, pinned=pinned) == 4 * 4
+    (out,) = fake_timer
+    assert out.device.type == "cuda" and out.shape == (1,)
