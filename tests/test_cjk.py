@@ -86,6 +86,11 @@ def test_text_after_the_last_tag_and_empty_input():
     assert join_cjk_lines("<p>x</p>末尾\n文字") == "<p>x</p>末尾文字"
 
 
+def test_text_before_the_first_tag_starts_at_its_first_character():
+    # 第一个标签之前的文字从第 0 个字符算起：换行前只有一个字时也接上
+    assert join_cjk_lines("数\n据<p>x</p>") == "数据<p>x</p>"
+
+
 # ---------------------------------------------------------------------------
 # Markdown 源文本（图库生成的笔记本）
 # ---------------------------------------------------------------------------
@@ -97,6 +102,7 @@ def test_text_after_the_last_tag_and_empty_input():
         ("- 列表项的\n  续行", "- 列表项的续行"),
         ("读进来，\n再训练。\n\n下一段\n接着", "读进来，再训练。\n\n下一段接着"),
         ("末尾有空格 \n接着", "末尾有空格接着"),
+        ("English\n    中文\n接着", "English\n    中文接着"),  # 段落里缩进的续行仍是正文
     ],
 )
 def test_markdown_paragraph_breaks_between_chinese_are_removed(source, expected):
@@ -113,12 +119,16 @@ def test_markdown_paragraph_breaks_between_chinese_are_removed(source, expected)
         "$$\n\\text{公}\n\\text{式}\n$$",
         "$$\n\\text{训练\n误差}\n$$",  # 公式里的换行不是段落里的：\text 里它是一个空格，不归这里管
         "$$\\text{训练\n误差}$$",
+        "$$\nx\n中\n文\n$$",  # 没以 $$ 结尾的行都还在公式里：公式里的中文行也不接
         "## 标题\n正文",
         "| 表 | 格 |\n| 一 | 行 |",
         "<div>\n中文\n</div>",
         "硬换行  \n之后",
         "硬换行\\\n之后",
         "正文\n\n    缩进的\n    代码",
+        "正文\n\n    缩进的\n    代码\n    更多",  # 缩进代码块的第三行也不接
+        "## 标题\n    代码\n    更多",  # 标题之后缩进四格就是代码块
+        "    开头就\n    缩进",
         "列表：\n- 第一项\n- 第二项",  # 全角冒号后面是列表：不能接成一行
         "步骤：\n1. 先做\n2. 再做",
         "引文：\n> 原话",

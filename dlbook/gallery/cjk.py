@@ -120,7 +120,7 @@ def join_cjk_markdown(text: str) -> str:
     r"""把 Markdown 段落里夹在两个中文字符之间的换行删掉（规则同 :func:`join_cjk_lines`）。
 
     代码块（``` 或 ~~~）、``$$`` 独立公式、标题、表格行、HTML 块和以两个空格或反斜杠结尾的硬换行都不动；
-    前面是空行、缩进四格以上的行可能是缩进代码块，也不动。
+    不接在正文段落后面（开头、空行、标题或缩进代码之后）、缩进四格以上的行是缩进代码块，也不动。
 
     >>> join_cjk_markdown("第一行，\n第二行与\nPyTorch。\n\n```python\n# 中文\n# 注释\n```\n## 标题\n正文")
     '第一行，第二行与\nPyTorch。\n\n```python\n# 中文\n# 注释\n```\n## 标题\n正文'
@@ -157,7 +157,8 @@ def join_cjk_markdown(text: str) -> str:
             out.append(line)
             prose = False
             continue
-        indented = len(line) - len(line.lstrip(" ")) >= 4 and (not out or not out[-1].strip())
+        # 缩进四格以上、又不能接在正文段落后面（开头、空行、标题、缩进代码之后……）的行是缩进代码块
+        indented = len(line) - len(line.lstrip(" ")) >= 4 and not prose
         previous = out[-1] if out else ""
         # 强调的标记（**粗体**、*斜体*）不占位置：看它们里面的字
         before, after = previous.rstrip().rstrip("*_")[-1:], stripped.lstrip("*_")[:1]
