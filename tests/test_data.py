@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 import torch.nn.functional as F
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, RandomSampler, SequentialSampler
 
 from dlbook import data
 from dlbook.data import (
@@ -204,6 +204,8 @@ CORRUPTIONS = {
     "截断": (False, lambda raw: raw[:-100], "被截断"),
     "文件头不完整": (False, lambda raw: raw[:6], "连 IDX 文件头都不完整"),
     "连魔数都不完整": (False, lambda raw: raw[:2], "连 IDX 文件头都不完整"),
+    "文件头里的数量被改": (False, lambda raw: raw[:4] + b"\x01" + raw[5:], r"文件头声明形状 \(16787216,\)"),
+    "只有文件头": (False, lambda raw: raw[:8], r"被截断：文件头声明形状 \(10000,\)"),  # 文件头完整，数据一个字节也没有
     "多余数据": (False, lambda raw: raw + b"\0", "多余"),
     "魔数错误": (False, lambda raw: b"\x00\x00\x08\x03" + raw[4:], "魔数"),
     "内容被改": (False, _corrupt_labels, "SHA-256"),
@@ -301,6 +303,13 @@ def test_download_into_cache(isolated, monkeypatch):
     assert _files(isolated) == [isolated / f"{TEST_IMAGES}.gz", isolated / f"{TEST_LABELS}.gz"]
     load_fashion_mnist("test")  # 第二次直接从缓存读
     assert len(fake.urls) == 2
+
+
+def test_tensors_are_downloaded_when_missing(isolated, monkeypatch):
+    monkeypatch.setattr(data, "_download_url", FakeDownload())
+    X, y = fashion_mnist_tensors("test", subset=10)
+    assert X.shape == (10, 1, 28, 28) and y.shape == (10,)
+    assert _files(isolated) == [isolated / f"{TEST_IMAGES}.gz", isolated / f"{TEST_LABELS}.gz"]
 
 
 def test_download_into_root(tmp_path, monkeypatch):
@@ -545,6 +554,9 @@ def test_loader_shuffles_each_epoch_reproducibly():
     assert not torch.equal(torch.cat([yb for _, yb in other_seed]), epoch1)
     for xb, yb in loader:  # 打乱后 X 与 y 仍然一一对应
         assert torch.equal(xb[:, 0], yb * 10)
+    default = TensorLoader(X, y, batch_size=32, shuffle=True)  # 默认种子是 0
+    seed_0 = TensorLoader(X, y, batch_size=32, shuffle=True, seed=0)
+    assert torch.equal(torch.cat([yb for _, yb in default]), torch.cat([yb for _, yb in seed_0]))
 
 
 def test_loader_stays_on_the_tensors_device():
@@ -592,6 +604,18 @@ def test_dataloader_loaders():
     assert len(train.dataset) == 100 and len(test.dataset) == 10000
     xb, _ = next(iter(train))
     assert xb.shape == (25, 1, 28, 28) and xb.device.type == "cpu"
+    assert train.num_workers == test.num_workers == 0  # 默认在本进程里取数据
+    assert isinstance(train.sampler, RandomSampler) and isinstance(test.sampler, SequentialSampler)  # 只打乱训练集
+    one_worker, _ = fashion_mnist_loaders(25, subset=100, kind="dataloader", num_workers=1)  # 不迭代：不启动进程
+    assert one_worker.num_workers == 1 and one_worker.persistent_workers
+
+
+def test_tensor_loaders_put_the_data_on_the_device_and_dataloaders_keep_it_on_cpu():
+    # meta 设备在没有 GPU 的机器上也有：张量只有形状，没有数据
+    train, test = fashion_mnist_loaders(8, subset=16, test_subset=8, device="meta")
+    assert train.X.device.type == train.y.device.type == test.X.device.type == "meta"
+    train, _ = fashion_mnist_loaders(8, subset=16, test_subset=8, device="meta", kind="dataloader")
+    assert all(t.device.type == "cpu" for t in train.dataset.tensors)
 
 
 def test_unknown_loader_kind():
@@ -607,3 +631,8 @@ def test_bad_batch_size_is_reported_before_loading_anything(monkeypatch):
     monkeypatch.setattr(data, "fashion_mnist_tensors", no_loading)
     with pytest.raises(ValueError, match="batch_size 应为正整数，而不是 0"):
         fashion_mnist_loaders(0, resize=224)
+
+
+def test_batch_size_one_is_allowed():
+    train, test = fashion_mnist_loaders(1, subset=3, test_subset=2)
+    assert (len(train), len(test)) == (3, 2)

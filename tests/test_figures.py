@@ -45,3 +45,42 @@ def test_too_small_reports_only_what_is_below_the_minimum():
     ]
     assert too_small([("plot_a", at_minimum)], minimum=9.5) != []
     assert too_small([]) == []
+
+
+def test_main_without_scripts_prints_the_usage(capsys):
+    from dlbook.gallery.figures import main
+
+    assert main([]) == 2
+    captured = capsys.readouterr()
+    assert "用法" in captured.err and captured.out == ""
+
+
+def test_main_reads_the_scripts_from_the_command_line(monkeypatch, capsys):
+    from dlbook.gallery.figures import main
+
+    monkeypatch.setattr("sys.argv", ["figures", "nope/plot_x.py"])
+    assert main() == 2
+    assert "找不到示例脚本 nope/plot_x.py" in capsys.readouterr().err
+
+
+def test_main_lists_each_figure_with_its_text_sizes(tmp_path, monkeypatch, capsys):
+    # 不真的执行示例：换掉执行与取图，只看每张图的那一行怎么写
+    from dlbook.gallery import execute, render
+    from dlbook.gallery.figures import main
+
+    script = tmp_path / "plot_a.py"
+    script.write_text('"""\n标题\n====\n"""\n\n# %%\nx = 1\n', encoding="utf-8")
+    images = [
+        Image(0, 0, "a_001.png", _png(COLUMN_PX * 2), text_px=2 * MIN_TEXT_PX),  # 页面上正好 9 px：不算太小
+        Image(0, 1, "a_002.png", _png(COLUMN_PX * 2)),  # 不知道文字多大
+        Image(0, 2, "a_003.png", _png(COLUMN_PX * 2), text_px=2 * MIN_TEXT_PX - 0.2),
+    ]
+    monkeypatch.setattr(execute, "execute_notebook", lambda nb, **kw: None)
+    monkeypatch.setattr(render, "extract_images", lambda nb, stem: images)
+    assert main([str(script)]) == 0
+    assert capsys.readouterr().out.splitlines() == [
+        str(script),
+        "  a_001.png: 1376 px 宽，最小文字 18.0 px，页面上 9.0 px",
+        "  a_002.png: 1376 px 宽，最小文字 ? px，页面上 ? px",
+        "  a_003.png: 1376 px 宽，最小文字 17.8 px，页面上 8.9 px  ← 小于 9 px",
+    ]

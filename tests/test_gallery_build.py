@@ -191,6 +191,24 @@ def test_inline_math_may_wrap_onto_an_ordinary_line(tmp_path):
     assert "- 列表项" in script_to_notebook(path).cells[-1].source
 
 
+def test_an_unclosed_dollar_ends_with_its_paragraph(tmp_path):
+    # 段落里单独一个 $（没闭合）不影响下一段：空行之后以 “- ” 开头的列表项不是折行的公式
+    path = tmp_path / "plot_ok.py"
+    path.write_text(
+        '"""\n标题\n====\n"""\n\n# %%\nx = 1\n\n# %% [markdown]\n# 价格是 $5\n#\n# - 列表项\n',
+        encoding="utf-8",
+    )
+    assert "- 列表项" in script_to_notebook(path).cells[-1].source
+
+
+def test_script_to_notebook_takes_a_str_path_and_names_the_language(tmp_path):
+    gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT)
+    nb = script_to_notebook(str(gallery / "ch" / "plot_a.py"))
+    assert nb.metadata["dlbook"] == {"title": "画一条抛物线", "source": "plot_a.py"}
+    # Jupyter 与 nbconvert 靠 language_info 给代码上色
+    assert nb.metadata["language_info"] == {"name": "python"}
+
+
 def test_missing_script(tmp_path):
     with pytest.raises(ScriptError, match="找不到示例脚本"):
         script_to_notebook(tmp_path / "nope.py")

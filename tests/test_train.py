@@ -463,6 +463,27 @@ def test_fast_plan_autocast_uses_bfloat16():
         assert nn.Linear(4, 4)(torch.ones(2, 4)).dtype == torch.float32
 
 
+def test_cuda_graph_steps_are_marked_only_with_cuda_graphs(monkeypatch):
+    # 用 CUDA 图时每次调用编译后的模块之前标记一步；不用时不标记。编译后的模块换成一个假的，不真的编译。
+    marks = []
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: marks.append("mark"))
+    model = nn.Linear(2, 4)
+
+    def compiled(X):
+        marks.append("compiled")
+        return model(X)
+
+    graphs = fast_path.FastPlan("cuda", compile=True, cuda_graphs=True)
+    wrapped = fast_path.CompiledForOneBatchSize(model, compiled, graphs)
+    wrapped(torch.ones(8, 2))
+    wrapped(torch.ones(3, 2))  # 不满的批量交给原模型：不标记
+    wrapped(torch.ones(8, 2))
+    assert marks == ["mark", "compiled", "mark", "compiled"]
+    marks.clear()
+    fast_path.CompiledForOneBatchSize(model, compiled, fast_path.FastPlan("cpu", compile=True))(torch.ones(8, 2))
+    assert marks == ["compiled"]
+
+
 def test_fast_config_rejects_bad_values():
     with pytest.raises(ValueError, match="compile=True"):
         train.FastConfig(cuda_graphs=True)
