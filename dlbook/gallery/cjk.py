@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-__all__ = ["join_cjk_lines", "join_cjk_markdown"]
+__all__ = ["FENCE", "closes_fence", "join_cjk_lines", "join_cjk_markdown"]
 
 _MARKUP = re.compile(
     r"<(?P<raw>script|style|pre|code|textarea)\b(?:[^>\"']|\"[^\"]*\"|'[^']*')*>.*?</(?P=raw)\s*>"
@@ -111,7 +111,20 @@ def join_cjk_lines(html: str) -> str:
     return "".join(out)
 
 
-_FENCE = re.compile(r"^\s*(`{3,}|~{3,})")
+FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
+"""围栏代码块的开头：第 1 组是开头标记（三个以上的 ` 或 ~）。"""
+
+
+def closes_fence(line: str, fence: str) -> bool:
+    """``line`` 是否结束以 ``fence`` 开头的围栏代码块：整行只有同一种标记字符，而且不比开头的短。
+
+    >>> closes_fence("````", "```"), closes_fence("``` python", "```"), closes_fence("~~~", "```")
+    (True, False, False)
+    """
+    stripped = line.strip()
+    return bool(stripped) and set(stripped) == {fence[0]} and len(stripped) >= len(fence)
+
+
 _NOT_PROSE = ("#", "|", "<", "$$")  # 标题、表格行、HTML 块、独立公式的开头
 _BLOCK_START = re.compile(r"^(?:[-+*]|\d+[.)])(?:\s|$)|^>")  # 列表项、引用：另起一块，不接到上一行
 
@@ -131,9 +144,9 @@ def join_cjk_markdown(text: str) -> str:
     prose = False  # out[-1] 是不是可以接着写的正文行
     for line in text.split("\n"):
         stripped = line.strip()
-        marker = _FENCE.match(line)
+        marker = FENCE.match(line)
         if fence is not None:
-            if marker and marker[1][0] == fence[0] and len(marker[1]) >= len(fence) and stripped == marker[1]:
+            if closes_fence(line, fence):
                 fence = None
             out.append(line)
             prose = False

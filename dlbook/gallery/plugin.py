@@ -36,7 +36,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.utils import get_relative_url
 
 from dlbook.gallery.build import CELL_TIMEOUT, PATTERN_ENV, Example, GalleryBuild
-from dlbook.gallery.cjk import join_cjk_lines
+from dlbook.gallery.cjk import FENCE, closes_fence, join_cjk_lines
 from dlbook.gallery.execute import ExampleError
 from dlbook.gallery.notebook import ScriptError
 from dlbook.gallery.offline import (
@@ -71,7 +71,6 @@ _MACROS_HELP = (
     '宏要单独占一行，参数用双引号：{{ example("<章>/plot_<名>.py") }}、'
     '{{ results_table("<章>") }} 或 {{ offline_copy() }}'
 )
-_FENCE = re.compile(r"^[ \t]*(`{3,}|~{3,})")
 _CODE_SPAN = re.compile(r"(`+).+?\1", re.DOTALL)
 
 
@@ -87,17 +86,15 @@ def _outside_fences(markdown: str, fn: Callable[[str], str]) -> str:
     fence = ""
     for line in markdown.splitlines(keepends=True):
         if not fence:
-            opening = _FENCE.match(line)
+            opening = FENCE.match(line)
             if opening is None:
                 chunk.append(line)
                 continue
             out.append(fn("".join(chunk)))
             chunk = []
             fence = opening.group(1)
-        else:
-            closing = line.strip()
-            if closing and set(closing) == {fence[0]} and len(closing) >= len(fence):
-                fence = ""
+        elif closes_fence(line, fence):
+            fence = ""
         out.append(line)
     out.append(fn("".join(chunk)) if not fence else "".join(chunk))
     return "".join(out)
