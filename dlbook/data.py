@@ -144,6 +144,11 @@ def _find(name: str, dirs: list[tuple[Path, str]]) -> Path | None:
     return None
 
 
+def _given_root(dirs: list[tuple[Path, str]]) -> bool:
+    """查找的是不是调用者用参数 ``root`` 给的目录（见 :func:`_search_dirs`）。"""
+    return dirs[0][1] == _ROOT_SOURCE
+
+
 def _searched(dirs: list[tuple[Path, str]]) -> str:
     lines = []
     for directory, source in dirs:
@@ -165,21 +170,17 @@ def _not_found_message(name: str, dirs: list[tuple[Path, str]], extra: str = "")
         if extra
         else f"联网后以 download=True 运行；若默认镜像访问不畅，设置环境变量 {mirrors}。"
     )
-    if dirs[0][1] == _ROOT_SOURCE:  # 给了 root 就只查它：环境变量和 Debian 包都用不上
-        return (
-            f"找不到 Fashion-MNIST 文件 {name}（或 {name}.gz）。已查找：\n{_searched(dirs)}\n"
-            f"{extra}"
-            "解决办法（任选其一）：\n"
-            "  1. 把 4 个 IDX 文件放进参数 root 指定的目录（或把 root 改成放着它们的目录）；\n"
-            f"  2. {download}"
-        )
+    if _given_root(dirs):  # 给了 root 就只查它：环境变量和 Debian 包都用不上
+        fixes = ["把 4 个 IDX 文件放进参数 root 指定的目录（或把 root 改成放着它们的目录）"]
+    else:
+        fixes = [
+            f"把 4 个 IDX 文件放进一个目录，并设置环境变量 {DATA_ENV}=该目录",
+            "Debian/Ubuntu：sudo apt install dataset-fashion-mnist",
+        ]
+    numbered = "；\n".join(f"  {i}. {fix}" for i, fix in enumerate([*fixes, download], start=1))
     return (
         f"找不到 Fashion-MNIST 文件 {name}（或 {name}.gz）。已查找：\n{_searched(dirs)}\n"
-        f"{extra}"
-        "解决办法（任选其一）：\n"
-        f"  1. 把 4 个 IDX 文件放进一个目录，并设置环境变量 {DATA_ENV}=该目录；\n"
-        "  2. Debian/Ubuntu：sudo apt install dataset-fashion-mnist；\n"
-        f"  3. {download}"
+        f"{extra}解决办法（任选其一）：\n{numbered}"
     )
 
 
@@ -188,14 +189,18 @@ def _not_found_message(name: str, dirs: list[tuple[Path, str]], extra: str = "")
 # ---------------------------------------------------------------------------
 
 
+def _label_and_hint(path: Path, label: str | None, hint: str | None) -> tuple[str, str]:
+    """错误消息的开头和结尾：默认是“文件 <path>”和按文件所在的位置给出的解决办法。"""
+    return (f"文件 {path}" if label is None else label, _fix_hint(path) if hint is None else hint)
+
+
 def _decode_idx(
     raw: bytes, path: Path, name: str, *, label: str | None = None, hint: str | None = None
 ) -> np.ndarray:
     """检查 IDX 文件头（魔数、各维大小与文件长度）和 SHA-256，返回 uint8 数组。
 
     出错时的消息以 ``label``（默认“文件 <path>”）开头、以 ``hint``（默认按文件所在的位置给出的解决办法）结尾。"""
-    label = f"文件 {path}" if label is None else label
-    hint = _fix_hint(path) if hint is None else hint
+    label, hint = _label_and_hint(path, label, hint)
     ndim = 3 if "images" in name else 1
     header = 4 + 4 * ndim
     if len(raw) < header:
@@ -239,8 +244,7 @@ def _read_bytes(path: Path, *, label: str | None = None, hint: str | None = None
     try:
         return gzip.decompress(data)
     except (OSError, EOFError, zlib.error) as exc:  # gzip.BadGzipFile 是 OSError 的子类
-        label = f"文件 {path}" if label is None else label
-        hint = _fix_hint(path) if hint is None else hint
+        label, hint = _label_and_hint(path, label, hint)
         raise DataError(f"{label} 不是完整的 gzip 文件（{exc}）。{hint}") from exc
 
 
@@ -324,7 +328,7 @@ def _download(name: str, dest: Path, dirs: list[tuple[Path, str]]) -> Path:
         _remove_abandoned(dest)
         tmp = Path(tempfile.mkdtemp(prefix=f".download-{os.getpid()}-{_host()}-", dir=dest))
     except OSError as exc:
-        where = "把参数 root 改成" if dirs[0][1] == _ROOT_SOURCE else f"用环境变量 {CACHE_ENV} 指定"
+        where = "把参数 root 改成" if _given_root(dirs) else f"用环境变量 {CACHE_ENV} 指定"
         raise DataError(f"无法在 {dest} 创建下载目录：{exc}。请{where}一个可写的目录。") from exc
     errors: list[str] = []
     try:
