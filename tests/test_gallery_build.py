@@ -239,6 +239,21 @@ def test_build_executes_then_caches(tmp_path):
     assert 'href="../../_downloads/ch/plot_a.ipynb"' in page.cells[1].source
     index = (out / "gallery/index.md").read_text(encoding="utf-8")
     assert "(ch/plot_a.ipynb)" in index and "(ch/images/thumb/plot_b.png)" in index
+    # 卡片图：有图的示例是它最后一张图缩小（抛物线的蓝色），没有图的是写着标题的浅蓝灰卡片
+    from PIL import Image as PILImage
+
+    from dlbook.gallery.build import THUMB_SIZE
+
+    with PILImage.open(out / a.thumb_uri) as im:
+        assert im.size == THUMB_SIZE
+        colours = {rgb for _, rgb in im.convert("RGB").getcolors(THUMB_SIZE[0] * THUMB_SIZE[1])}
+    assert any(abs(r - 31) + abs(g - 119) + abs(b_ - 180) < 40 for r, g, b_ in colours)  # matplotlib 的 C0
+    with PILImage.open(out / b.thumb_uri) as im:
+        assert im.size == THUMB_SIZE
+        background = max(im.convert("RGB").getcolors(THUMB_SIZE[0] * THUMB_SIZE[1]))[1]
+        dark = sum(n for n, level in im.convert("L").getcolors(THUMB_SIZE[0] * THUMB_SIZE[1]) if level < 100)
+    assert background == (0xEE, 0xF2, 0xF7)
+    assert dark > 200  # 标题的字
 
     # 什么都没变：一个也不执行，文件的修改时间也不变
     mtimes = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
