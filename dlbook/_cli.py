@@ -23,12 +23,14 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
+import traceback
 
 import torch
 
 from dlbook.device import get_device
 
-__all__ = ["device", "positive_float", "positive_int", "seed"]
+__all__ = ["device", "positive_float", "positive_int", "print_failure", "seed"]
 
 _MAX_SEED = 2**32 - 1  # NumPy 的种子上限；seed_everything 也给 NumPy 播种
 
@@ -68,3 +70,11 @@ def device(parser: argparse.ArgumentParser, name: str | None) -> torch.device:
     except (ValueError, RuntimeError) as exc:
         # 没给 --device 时错的是环境变量 DLBOOK_DEVICE，消息里已经写明
         parser.error(f"--device：{exc}" if name is not None else str(exc))
+
+
+def print_failure(what: str, exc: BaseException) -> None:
+    """在 ``except`` 块里调用：把 ``what：exc`` 打到 stderr。dlbook 自己的 ``ValueError``（配置写错了）只打这一行；
+    其余的错误（编译器、CUDA 的）先打回溯，要有回溯才知道坏在哪里。"""
+    if not isinstance(exc, ValueError):
+        traceback.print_exc()
+    print(f"{what}：{exc}", file=sys.stderr)

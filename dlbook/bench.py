@@ -26,7 +26,6 @@ import platform
 import statistics
 import sys
 import time
-import traceback
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -419,9 +418,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             record = run(config)
         except Exception as exc:  # 任何一种错误都不能让其余的模式量不成（GPU 上只有一次机会）
-            if not isinstance(exc, ValueError):  # 编译器、CUDA 的错误：要回溯才知道坏在哪里
-                traceback.print_exc()
-            print(f"python -m dlbook.bench：模式 {mode} 失败：{exc}", file=sys.stderr)
+            _cli.print_failure(f"python -m dlbook.bench：模式 {mode} 失败", exc)
             failed = True
             continue  # 其余的模式照样量
         print(json.dumps(record, ensure_ascii=False), flush=True)

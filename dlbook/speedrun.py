@@ -31,7 +31,6 @@ import platform
 import statistics
 import sys
 import time
-import traceback
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -390,9 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         records = run(config, runs=args.runs, on_record=_print_json)
     except (ValueError, RuntimeError) as exc:
-        if not isinstance(exc, ValueError):  # 编译器、CUDA 的错误：要回溯才知道坏在哪里
-            traceback.print_exc()
-        print(f"python -m dlbook.speedrun：{exc}", file=sys.stderr)
+        _cli.print_failure("python -m dlbook.speedrun", exc)
         return 1
     if len(records) > 1:
         _print_json({"summary": summarize(records)})
