@@ -436,6 +436,14 @@ def test_invalid_pattern_is_named(tmp_path):
         _build(tmp_path, gallery, pattern="[")
 
 
+@pytest.mark.parametrize("timeout", [0, -5])
+def test_a_cell_timeout_below_one_second_is_refused_before_anything_runs(tmp_path, timeout):
+    gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
+    with pytest.raises(ValueError, match=f"timeout 至少为 1 秒，而不是 {timeout}"):
+        _build(tmp_path, gallery, timeout=timeout)
+    assert not (tmp_path / "out").exists() and not list((tmp_path / "cache").glob("*.ipynb"))
+
+
 def test_a_gallery_without_examples_is_an_error_and_keeps_the_old_pages(tmp_path):
     gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
     build, _ = _build(tmp_path, gallery)
