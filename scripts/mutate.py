@@ -12,7 +12,7 @@
 PyTorch 只在父进程里导入一次再 fork。测试全部通过的变异体就是“幸存者”：要么测试漏了这处行为，
 要么这处改动与原来等价（例如只改了类型注解）。幸存者逐个打印出来，由人判断是哪一种。
 
-为了不碰工作目录，脚本把仓库的 dlbook/、tests/、docs/、gallery/ 和配置文件（包括没提交的改动）复制到一个临时目录里再变异。
+为了不碰工作目录，脚本把仓库的 dlbook/、tests/、docs/、gallery/、benchmarks/、scripts/ 和配置文件（包括没提交的改动）复制到一个临时目录里再变异。
 这是维护用的工具，不是测试的一部分：它很慢（每个变异体要跑一遍测试文件），CI 不运行它。
 """
 
@@ -204,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
             parser.error(str(exc))
     with tempfile.TemporaryDirectory(prefix="dlbook-mutate-") as tmp:
         work = Path(tmp)
-        # 测试还会读仓库里的页面、示例和配置（例如加载 mkdocs.yml），一并复制；只变异 dlbook/ 里的文件
-        for folder in ("dlbook", "tests", "docs", "gallery"):
+        # 测试还会读仓库里的页面、示例、脚本和配置（例如加载 mkdocs.yml、benchmarks/d2l_lenet.py），一并复制；
+        # 只变异 dlbook/ 里的文件
+        for folder in ("dlbook", "tests", "docs", "gallery", "benchmarks", "scripts"):
             shutil.copytree(ROOT / folder, work / folder, ignore=shutil.ignore_patterns("__pycache__"))
         for name in ("pyproject.toml", "mkdocs.yml"):
             shutil.copy(ROOT / name, work / name)
