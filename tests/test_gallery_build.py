@@ -216,8 +216,9 @@ def test_missing_script(tmp_path):
 
 def test_build_executes_then_caches(tmp_path):
     gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT, ch__plot_b=TEXT_SCRIPT)
-    build, _ = _build(tmp_path, gallery)
+    build, logs = _build(tmp_path, gallery)
     assert build.executed == 2
+    assert [line.split("：")[0] for line in logs if line.startswith("完成")] == ["完成 ch/plot_a.py", "完成 ch/plot_b.py"]
     a = build.examples["ch/plot_a.py"]
     b = build.examples["ch/plot_b.py"]
     assert a.seconds > 0 and not a.cached
@@ -418,6 +419,21 @@ def test_zero_seconds_is_an_error(tmp_path, monkeypatch):
         _build(tmp_path, gallery)
 
 
+def test_an_example_faster_than_a_millisecond_is_recorded_and_cached(tmp_path, monkeypatch):
+    from dlbook.gallery import build as build_mod
+    from dlbook.gallery.execute import Execution
+
+    def fake_execute(nb, **kwargs):
+        return Execution(notebook=nb, seconds=0.0002)
+
+    monkeypatch.setattr(build_mod, "execute_notebook", fake_execute)
+    gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
+    build, _ = _build(tmp_path, gallery)  # 曾把 0.0002 秒四舍五入成 0，当作“没有执行”报错
+    assert build.examples["ch/plot_b.py"].seconds == pytest.approx(0.0002)
+    again, _ = _build(tmp_path, gallery)
+    assert again.executed == 0
+
+
 def test_pattern_executes_only_matching_scripts(tmp_path):
     gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT, ch__plot_b=TEXT_SCRIPT)
     build, logs = _build(tmp_path, gallery, pattern=r"plot_b")
@@ -538,6 +554,20 @@ def test_corrupt_cache_entry_is_ignored(tmp_path, damage):
     again, _ = _build(tmp_path, gallery)
     assert again.executed == 1
     assert not again.examples["ch/plot_b.py"].cached
+
+
+def test_a_cached_thumbnail_is_used_instead_of_scaling_the_figure_again(tmp_path):
+    import io
+
+    from PIL import Image as PILImage
+
+    gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT)
+    build, _ = _build(tmp_path, gallery)
+    marker = io.BytesIO()
+    PILImage.new("RGB", (8, 8), "red").save(marker, format="PNG")
+    next((tmp_path / "cache").glob("*.thumb.png")).write_bytes(marker.getvalue())
+    _build(tmp_path, gallery)
+    assert (tmp_path / "out" / build.examples["ch/plot_a.py"].thumb_uri).read_bytes() == marker.getvalue()
 
 
 def test_a_cached_image_or_thumbnail_that_does_not_decode_is_made_again(tmp_path):
