@@ -113,6 +113,28 @@ def test_every_model_has_a_recipe():
     assert set(bench.RECIPES) == set(MODELS) - {"speednet"}
 
 
+def test_run_starts_from_d2ls_xavier_initialisation(monkeypatch):
+    import dlbook.train
+
+    initialised = []
+    real = dlbook.train.init_xavier
+    monkeypatch.setattr(dlbook.train, "init_xavier", lambda m: (initialised.append(type(m).__name__), real(m)))
+    run(BenchConfig(epochs=1, device="cpu", subset=64, test_subset=32))
+    assert initialised.count("Conv2d") == 2 and initialised.count("Linear") == 3  # LeNet 的每一层
+
+
+def test_time_interleaved_warms_every_step_up_and_times_each_repeat_times():
+    calls = {"a": 0, "b": 0}
+
+    def step(name):
+        return lambda: calls.__setitem__(name, calls[name] + 1)
+
+    times = bench.time_interleaved({"a": step("a"), "b": step("b")}, steps=2, warmup=3, repeat=4)
+    assert calls == {"a": 3 + 4 * 2, "b": 3 + 4 * 2} and set(times) == {"a", "b"}
+    with pytest.raises(ValueError, match="repeat 至少为 1，而不是 0"):
+        bench.time_interleaved({"a": step("a")}, steps=1, repeat=0)
+
+
 def test_compile_seconds_is_the_first_epoch_overhead():
     history = History(seconds=[9.0, 2.0, 3.0, 2.5])
     assert bench._compile_seconds(history, compiled=True) == pytest.approx(6.5)
