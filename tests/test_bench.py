@@ -47,9 +47,13 @@ def test_cli_prints_one_json_line_per_run():
 
 
 def test_run_other_models_with_their_recipe():
+    import time
+
+    start = time.perf_counter()
     record = run(
         BenchConfig(model="resnet18", epochs=1, device="cpu", resize=16, batch_size=32, subset=64, test_subset=32)
     )
+    assert 0 < record["wall_seconds"] <= time.perf_counter() - start + 0.01  # fit 的用时，在 run 的用时之内
     assert (record["model"], record["lr"], record["resize"], record["batch_size"]) == ("resnet18", 0.05, 16, 32)
     assert record["compile_seconds"] == 0.0 and 0 <= record["test_acc"] <= 1
 
@@ -131,6 +135,7 @@ def test_time_interleaved_warms_every_step_up_and_times_each_repeat_times():
 
     times = bench.time_interleaved({"a": step("a"), "b": step("b")}, steps=2, warmup=3, repeat=4)
     assert calls == {"a": 3 + 4 * 2, "b": 3 + 4 * 2} and set(times) == {"a", "b"}
+    assert set(bench.time_interleaved({"a": step("a")}, steps=1, repeat=1)) == {"a"}  # 一遍也行
     with pytest.raises(ValueError, match="repeat 至少为 1，而不是 0"):
         bench.time_interleaved({"a": step("a")}, steps=1, repeat=0)
 
@@ -198,7 +203,8 @@ def test_within_noise_is_relative_to_the_reference():
     assert NOISE == 0.10
     assert within_noise(2.0, 2.19) and within_noise(2.0, 1.81)
     assert not within_noise(2.0, 2.21) and not within_noise(2.0, 1.79)
-    assert not within_noise(4.0, 4.4)  # 恰好 10%（浮点数里也是）：不算噪声
+    assert not within_noise(4.0, 4.4)  # 10%（浮点数里是 0.10000000000000009）：不算噪声
+    assert not within_noise(4.0, 5.0, noise=0.25) and not within_noise(4.0, 3.0, noise=0.25)  # 浮点数里也恰好是边界
     assert within_noise(2.0, 2.5, noise=0.3) and not within_noise(2.0, 2.5, noise=0.2)
 
 
@@ -234,3 +240,15 @@ def test_cudagraph_skips_reads_the_counter_inductor_really_bumps():
     f(torch.randn(8))
     assert bench.cudagraph_skips() == before + 1
     torch._dynamo.reset()
+
+
+def test_hardware_name_on_the_cpu_reads_the_model_name_from_proc_cpuinfo():
+    from pathlib import Path
+
+    cpuinfo = Path("/proc/cpuinfo")
+    if not cpuinfo.is_file():
+        pytest.skip("没有 /proc/cpuinfo")
+    names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
+    if not names:
+        pytest.skip("/proc/cpuinfo 里没有 model name")
+    assert bench.hardware_name("cpu") == f"{names[0]}（PyTorch 用 {torch.get_num_threads()} 个线程）"

@@ -442,6 +442,8 @@ def test_pattern_executes_only_matching_scripts(tmp_path):
     assert [p.name for p in build.skipped] == ["plot_a.py"]
     assert any("跳过 ch/plot_a.py" in line for line in logs)
     assert not any("不匹配任何示例" in line for line in logs)
+    index = (tmp_path / "out" / "gallery" / "index.md").read_text(encoding="utf-8")
+    assert '!!! note "本次构建跳过的示例"' in index and "    - `ch/plot_a.py`" in index
     _, logs = _build(tmp_path, gallery, pattern=r"plot_lenet")  # 笔误：一个也不匹配
     assert any("'plot_lenet' 不匹配任何示例" in line for line in logs)
 
