@@ -252,3 +252,42 @@ def test_hardware_name_on_the_cpu_reads_the_model_name_from_proc_cpuinfo():
     if not names:
         pytest.skip("/proc/cpuinfo 里没有 model name")
     assert bench.hardware_name("cpu") == f"{names[0]}（PyTorch 用 {torch.get_num_threads()} 个线程）"
+
+
+RECIPE_SCRIPTS = {
+    "lenet": "cnn_basics/plot_lenet.py",
+    "lenet_bn": "modern_cnn/plot_batch_norm.py",
+    "alexnet": "modern_cnn/plot_alexnet.py",
+    "vgg11": "modern_cnn/plot_vgg.py",
+    "nin": "modern_cnn/plot_nin.py",
+    "googlenet": "modern_cnn/plot_googlenet.py",
+    "resnet18": "modern_cnn/plot_resnet.py",
+    "densenet": "modern_cnn/plot_densenet.py",
+}
+
+
+def _full_settings(script) -> dict:
+    """示例脚本顶层的 ``名字 = 常数`` 与 ``名字 = dlbook.pick(quick=…, full=常数)``：full 模式下的值。"""
+    import ast
+
+    settings = {}
+    for node in ast.parse(script.read_text(encoding="utf-8")).body:
+        if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+            continue
+        value = node.value
+        if isinstance(value, ast.Call) and ast.unparse(value.func) == "dlbook.pick":
+            value = next(k.value for k in value.keywords if k.arg == "full")
+        if isinstance(value, ast.Constant):
+            settings[node.targets[0].id] = value.value
+    return settings
+
+
+@pytest.mark.parametrize("model", sorted(bench.RECIPES))
+def test_the_chapter_example_trains_with_the_recipe_the_benchmark_measures(model):
+    # 页面上 full 模式的训练与 python -m dlbook.bench 量的是同一个 d2l 配方：改了一边、忘了另一边就不再可比
+    assert set(RECIPE_SCRIPTS) == set(bench.RECIPES)
+    full = _full_settings(ROOT / "gallery" / RECIPE_SCRIPTS[model])
+    recipe = bench.RECIPES[model]
+    assert (full["lr"], full["batch_size"], full.get("resize"), full["epochs"]) == (
+        recipe.lr, recipe.batch_size, recipe.resize, 10,
+    )

@@ -240,6 +240,7 @@ def test_build_executes_then_caches(tmp_path):
     assert 'href="../../_downloads/ch/plot_a.ipynb"' in page.cells[1].source
     index = (out / "gallery/index.md").read_text(encoding="utf-8")
     assert "(ch/plot_a.ipynb)" in index and "(ch/images/thumb/plot_b.png)" in index
+    assert index.count('<div class="grid cards" markdown>') == 1 and index.count("</div>") == 1  # 一章一组卡片
     # 卡片图：有图的示例是它最后一张图缩小（抛物线的蓝色），没有图的是写着标题的浅蓝灰卡片
     from PIL import Image as PILImage
 
