@@ -291,3 +291,38 @@ def test_the_chapter_example_trains_with_the_recipe_the_benchmark_measures(model
     assert (full["lr"], full["batch_size"], full.get("resize"), full["epochs"]) == (
         recipe.lr, recipe.batch_size, recipe.resize, 10,
     )
+
+
+def test_each_mode_turns_on_what_its_name_says():
+    from dlbook.fast import FastConfig
+
+    modes = bench.MODES
+    assert modes["plain"] is False and modes["fast"] == FastConfig()  # 没有快速路径；快速路径的默认开关（不编译）
+    assert modes["compile"] == FastConfig(compile=True) and not modes["compile"].cuda_graphs
+    assert modes["cudagraphs"] == FastConfig(compile=True, cuda_graphs=True)
+    assert bench._parser().parse_args([]).epochs == 10  # d2l 的配方训练 10 轮
+
+
+def test_time_per_step_divides_the_timed_span_by_the_steps(monkeypatch):
+    from types import SimpleNamespace
+
+    clock = iter([2.0, 12.0])
+    monkeypatch.setattr(bench, "time", SimpleNamespace(perf_counter=lambda: next(clock)))
+    assert bench.time_per_step(lambda: None, steps=5) == 2.0
+    clock = iter([0.0, 3.0])
+    assert bench.time_per_step(lambda: None, steps=1, warmup=0) == 3.0  # 一步也行
+
+
+def test_the_record_takes_steady_speed_without_the_first_epoch_and_overall_speed_with_it(monkeypatch):
+    import dlbook.train
+
+    history = History(
+        epoch=[1, 2, 3, 4], train_loss=[0.9, 0.5, 0.4, 0.3], train_acc=[0.5, 0.7, 0.8, 0.85],
+        test_acc=[0.5, 0.6, 0.7, 0.75], examples_per_sec=[16.0, 64.0, 32.0, 128.0], seconds=[4.0, 1.0, 2.0, 0.5],
+    )  # fmt: skip
+    monkeypatch.setattr(dlbook.train, "fit", lambda *args, **kwargs: history)
+    record = run(BenchConfig(epochs=4, device="cpu", subset=64, test_subset=32))
+    assert record["examples_per_sec"] == 64.0  # 第 2 到 4 轮的中位数：第一轮（编译、预热）不算
+    # 64 张图 × 4 轮，除以各轮训练用时之和 64/16 + 64/64 + 64/32 + 64/128 = 7.5 秒
+    assert record["examples_per_sec_overall"] == round(64 * 4 / 7.5, 1)
+    assert (record["test_acc"], record["train_loss"], record["compile_seconds"]) == (0.75, 0.3, 0.0)
