@@ -559,6 +559,20 @@ def test_corrupt_cache_entry_is_ignored(tmp_path, damage):
     assert not again.examples["ch/plot_b.py"].cached
 
 
+def test_decodes_refuses_a_truncated_png_that_still_opens():
+    import io
+
+    from PIL import Image as PILImage
+
+    from dlbook.gallery.build import _decodes
+
+    buf = io.BytesIO()
+    PILImage.effect_noise((64, 64), 50).save(buf, format="PNG")
+    png = buf.getvalue()
+    PILImage.open(io.BytesIO(png[:-40]))  # 头还在：只打开不会发现
+    assert _decodes(png) and not _decodes(png[:-40]) and not _decodes(b"not a png")
+
+
 def test_a_cached_thumbnail_is_used_instead_of_scaling_the_figure_again(tmp_path):
     import io
 
