@@ -120,6 +120,34 @@ def test_compiled_run_compiles_before_the_clock_starts():
     assert abs(compiled[0]["train_acc"] - plain[0]["train_acc"]) <= 0.05
 
 
+def test_run_standardises_both_sets_with_the_training_statistics(monkeypatch):
+    from dlbook.data import fashion_mnist_tensors
+
+    seen = {}
+    train_once = speedrun._train_once
+
+    def spy_train(model, X, y, *args, **kwargs):
+        seen["train"] = X
+        return train_once(model, X, y, *args, **kwargs)
+
+    def spy_accuracy(model, X, y, *, flip):
+        seen["test"] = X
+        return 0.5
+
+    monkeypatch.setattr(speedrun, "_train_once", spy_train)
+    monkeypatch.setattr(speedrun, "tta_accuracy", spy_accuracy)
+    speedrun.run(SpeedrunConfig(mode="plain", **TINY))
+    raw_train, _ = fashion_mnist_tensors("train", subset=TINY["subset"], seed=0)
+    raw_test, _ = fashion_mnist_tensors("test", subset=TINY["test_subset"], seed=0)
+    assert seen["train"].mean().abs() < 1e-5 and (seen["train"].std() - 1).abs() < 1e-5
+    torch.testing.assert_close(seen["test"], (raw_test - raw_train.mean()) / raw_train.std())  # 测试集用训练集的数
+
+
+def test_run_refuses_zero_runs():
+    with pytest.raises(ValueError, match="runs 至少为 1，而不是 0"):
+        speedrun.run(SpeedrunConfig(mode="plain", **TINY), runs=0)
+
+
 def test_too_few_images_for_two_batches_is_explained():
     with pytest.raises(ValueError, match="凑不出两个"):
         speedrun.run(SpeedrunConfig(mode="plain", **{**TINY, "subset": 40}))
@@ -134,7 +162,7 @@ def test_summarize():
     assert summary["acc_mean"] == pytest.approx(0.93) and summary["acc_min"] == 0.925
     assert summary["runs_at_target"] == 1 and summary["train_seconds_max"] == 4.0
     assert summarize(records[:1])["acc_sd"] == 0.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="没有可以汇总的记录"):  # 不是 statistics 的 StatisticsError（也是 ValueError）
         summarize([])
 
 
