@@ -449,6 +449,17 @@ def test_pattern_executes_only_matching_scripts(tmp_path):
     assert any("'plot_lenet' 不匹配任何示例" in line for line in logs)
 
 
+def test_the_index_heads_each_chapter_with_its_readme_or_its_directory_name(tmp_path):
+    gallery = _gallery(tmp_path, ch1__plot_b=TEXT_SCRIPT, ch2__plot_c=TEXT_SCRIPT)
+    (gallery / "ch1" / "README.md").write_text("# 第一章\n\n说明。\n\n# 另一节\n", encoding="utf-8")
+    _build(tmp_path, gallery)
+    index = (tmp_path / "out" / "gallery" / "index.md").read_text(encoding="utf-8")
+    # 图库页的标题是一级标题，章节说明里的一级标题降一级
+    assert index.index("## 第一章\n\n说明。\n\n## 另一节") < index.index("(ch1/plot_b.ipynb)")
+    assert index.index("(ch1/plot_b.ipynb)") < index.index("## ch2\n") < index.index("(ch2/plot_c.ipynb)")
+    assert index.count("\n# ") == 0 and index.startswith("# 示例图库\n")
+
+
 def test_invalid_pattern_is_named(tmp_path):
     gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
     with pytest.raises(ValueError, match=r"pattern='\[' 不是有效的正则表达式"):

@@ -167,16 +167,21 @@ def test_summarize():
 
 
 def test_command_line_prints_json_and_a_summary(capsys):
-    code = speedrun.main(
-        ["--device", "cpu", "--epochs", "1", "--subset", "512", "--test-subset", "100", "--runs", "2",
-         "--batch-size", "128", "--lr", "0.05"]
-    )
+    threads = torch.get_num_threads()
+    try:
+        code = speedrun.main(
+            ["--device", "cpu", "--epochs", "1", "--subset", "512", "--test-subset", "100", "--runs", "2",
+             "--batch-size", "128", "--lr", "0.05", "--threads", "1"]
+        )
+    finally:
+        torch.set_num_threads(threads)  # 别让后面的测试也只用一个线程
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 0 and len(lines) == 3
     assert [line["seed"] for line in lines[:2]] == [0, 1]
     assert lines[0]["mode"] == "plain"  # CPU 上默认不编译
     assert (lines[0]["batch_size"], lines[0]["lr"]) == (128, 0.05)
     assert lines[2]["summary"]["runs"] == 2
+    assert lines[0]["hardware"].endswith("（PyTorch 用 1 个线程）")
 
 
 def test_command_line_errors(capsys):
