@@ -68,11 +68,30 @@ def test_tta_rejects_mismatched_data():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"mode": "turbo"}, "未知的模式"), ({"epochs": 0}, "epochs"), ({"warmup": 1.0}, "warmup"),
-     ({"batch_size": 0}, "batch_size"), ({"lr": 0.0}, "lr")],
+     ({"warmup": 0.0}, "warmup"), ({"batch_size": 0}, "batch_size"), ({"lr": 0.0}, "lr")],
 )
 def test_config_checks_its_fields(kwargs, message):
     with pytest.raises(ValueError, match=message):
         SpeedrunConfig(**kwargs)
+
+
+def test_config_accepts_the_smallest_valid_values():
+    config = SpeedrunConfig(epochs=1, batch_size=1, warmup=0.01)
+    assert (config.epochs, config.batch_size, config.warmup) == (1, 1, 0.01)
+    assert tta_accuracy(_net(), torch.zeros(1, 1, 6, 6), torch.zeros(1, dtype=torch.long)) in (0.0, 1.0)  # 一个样本也行
+
+
+def test_the_record_times_training_and_evaluation_separately():
+    import time
+
+    start = time.perf_counter()
+    [record] = speedrun.run(SpeedrunConfig(mode="plain", **TINY))
+    wall = time.perf_counter() - start
+    assert 0 < record["train_seconds"] and 0 < record["eval_seconds"]
+    assert record["train_seconds"] + record["eval_seconds"] <= wall
+    steps = TINY["subset"] // TINY["batch_size"]  # 256 张、批量 32：每轮 8 步
+    expected = steps * TINY["batch_size"] * TINY["epochs"] / record["train_seconds"]
+    assert record["examples_per_sec"] == pytest.approx(expected, rel=0.01)
 
 
 def test_run_is_reproducible_and_learns():
