@@ -51,12 +51,15 @@ def test_tta_without_flip_is_plain_accuracy():
 
 def test_tta_averages_the_probabilities_of_both_views():
     model = _net()
-    X, y = torch.randn(50, 1, 6, 6), torch.randint(0, 4, (50,))
+    X = torch.randn(50, 1, 6, 6, generator=torch.Generator().manual_seed(1))
     model.train()
     with torch.no_grad():
-        probs = F.softmax(model(X), dim=-1) + F.softmax(model(X.flip(-1)), dim=-1)
-    expected = (probs.argmax(-1) == y).float().mean().item()
-    assert tta_accuracy(model, X, y, batch_size=7) == pytest.approx(expected)
+        plain = F.softmax(model(X), dim=-1)
+        probs = plain + F.softmax(model(X.flip(-1)), dim=-1)  # 左右翻转：翻的是宽（最后一维）
+    y = probs.argmax(-1)  # 以两个视图的平均为“正确答案”：只有真的做了翻转、真的求了平均才全对
+    assert (plain.argmax(-1) != y).sum() >= 3  # 只看原图会错几个
+    assert tta_accuracy(model, X, y, batch_size=7) == 1.0
+    assert tta_accuracy(model, X, y, flip=False, batch_size=7) < 1.0
     assert model.training  # 恢复原来的模式
 
 
