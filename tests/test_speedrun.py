@@ -165,6 +165,37 @@ def test_run_standardises_both_sets_with_the_training_statistics(monkeypatch):
     torch.testing.assert_close(seen["test"], (raw_test - raw_train.mean()) / raw_train.std())  # 测试集用训练集的数
 
 
+def test_the_training_follows_the_configs_recipe(monkeypatch):
+    seen = {}
+    fit = speedrun.fit
+
+    def spy_fit(model, loader, test_iter, **kwargs):
+        seen.update(kwargs, loader=loader)
+        return fit(model, loader, test_iter, **kwargs)
+
+    monkeypatch.setattr(speedrun, "fit", spy_fit)
+    config = SpeedrunConfig(mode="plain", **{**TINY, "subset": 250})
+    speedrun.run(config)
+    group = seen["optimizer"].param_groups[0]
+    assert (group["momentum"], group["nesterov"], group["weight_decay"]) == (0.9, True, 5e-4)
+    assert seen["loss_fn"].label_smoothing == 0.1
+    # 丢掉不满的最后一批（250 张、批量 32：7 批）：编译后的模型按批量大小特化，不满的一批会让它重新编译
+    assert len(seen["loader"]) == 7 and all(len(yb) == 32 for _, yb in seen["loader"])
+    assert seen["scheduler"].get_last_lr()[0] == pytest.approx(0.0, abs=1e-12)  # 练完时学习率降到 0
+
+
+def test_the_record_reports_plain_accuracy_and_flip_tta_apart(monkeypatch):
+    flips = []
+
+    def fake_accuracy(model, X, y, *, flip):
+        flips.append(flip)
+        return 0.75 if flip else 0.25
+
+    monkeypatch.setattr(speedrun, "tta_accuracy", fake_accuracy)
+    [record] = speedrun.run(SpeedrunConfig(mode="plain", **TINY))
+    assert flips == [False, True] and (record["test_acc"], record["test_acc_tta"]) == (0.25, 0.75)
+
+
 def test_run_refuses_zero_runs():
     with pytest.raises(ValueError, match="runs 至少为 1，而不是 0"):
         speedrun.run(SpeedrunConfig(mode="plain", **TINY), runs=0)
@@ -184,6 +215,7 @@ def test_summarize():
     assert summary["acc_mean"] == pytest.approx(0.93) and summary["acc_min"] == 0.925
     assert summary["runs_at_target"] == 1 and summary["train_seconds_max"] == 4.0
     assert summarize(records[:1])["acc_sd"] == 0.0
+    assert summarize([{"test_acc": 0.93, "train_seconds": 1.0}])["runs_at_target"] == 1  # 恰好 93% 也算达标
     with pytest.raises(ValueError, match="没有可以汇总的记录"):  # 不是 statistics 的 StatisticsError（也是 ValueError）
         summarize([])
 
@@ -204,6 +236,13 @@ def test_command_line_prints_json_and_a_summary(capsys):
     assert (lines[0]["batch_size"], lines[0]["lr"]) == (128, 0.05)
     assert lines[2]["summary"]["runs"] == 2
     assert lines[0]["hardware"].endswith("（PyTorch 用 1 个线程）")
+
+
+def test_one_run_prints_no_summary(capsys):
+    assert speedrun.main(["--device", "cpu", "--epochs", "1", "--subset", "256", "--test-subset", "100",
+                          "--batch-size", "64", "--mode", "plain"]) == 0
+    [line] = capsys.readouterr().out.splitlines()
+    assert json.loads(line)["seed"] == 0
 
 
 def test_command_line_errors(capsys):
