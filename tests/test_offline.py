@@ -60,6 +60,24 @@ def test_directory_links_are_broken_in_an_offline_copy(tiny_site):
     assert broken_references(tiny_site, directory_urls=False) == ["a/index.html: ../b/（指向目录）"]
 
 
+def test_a_directory_link_without_a_slash_is_a_directory_link_too(tiny_site):
+    _write(tiny_site / "a" / "more.html", '<a href="../b">目录</a><a href="../c/">没有 index.html 的目录</a>')
+    (tiny_site / "c").mkdir()
+    assert broken_references(tiny_site) == ["a/more.html: ../c/"]
+    assert broken_references(tiny_site, directory_urls=False) == [  # 每个链接只报一次
+        "a/index.html: ../b/（指向目录）", "a/more.html: ../b（指向目录）", "a/more.html: ../c/（指向目录）",
+    ]
+
+
+def test_the_worker_shim_joins_other_polyfills_once(monkeypatch):
+    monkeypatch.setenv(offline.OFFLINE_ENV, "true")
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    config.extra["polyfills"] = ["other.js"]
+    use_local_worker_shim(config)
+    use_local_worker_shim(config)
+    assert config.extra["polyfills"] == ["other.js", WORKER_SHIM]
+
+
 def test_check_site_wants_local_search_and_no_outside_loads(tiny_site):
     _write(tiny_site / "a" / "page.html", '<script src="https://unpkg.com/iframe-worker/shim"></script>')
     (tiny_site / "search" / "search_index.js").unlink()
@@ -102,6 +120,64 @@ def _project(tmp_path: Path, config: str) -> Path:
     return _write(tmp_path / "proj" / "mkdocs.yml", config)
 
 
+OFFLINE_PROJECT = """\
+site_name: x
+site_url: !ENV [DLBOOK_SITE_URL, ""]
+theme:
+  name: material
+  font: false
+plugins:
+  - search
+  - offline:
+      enabled: !ENV [DLBOOK_OFFLINE, false]
+extra:
+  polyfills: [assets/javascripts/iframe-worker/shim.js]
+"""
+
+
+def test_a_working_copy_is_zipped_under_one_folder(tmp_path, monkeypatch, capsys):
+    config = _project(tmp_path, OFFLINE_PROJECT)
+    _write(config.parent / "docs" / "two.md", "# 第二页\n")
+    shim = config.parent / "docs" / WORKER_SHIM
+    shim.parent.mkdir(parents=True)
+    shim.write_bytes((ROOT / "docs" / WORKER_SHIM).read_bytes())
+    monkeypatch.setenv("DLBOOK_SITE_URL", "https://example.com/book/")  # 托管网站的地址不进离线副本
+    monkeypatch.chdir(tmp_path)  # 相对路径：mkdocs 在配置文件所在的目录里运行
+    assert offline.main(["-o", "new/sub/copy.zip", "-f", "proj/mkdocs.yml"]) == 0
+    out = tmp_path / "new" / "sub" / "copy.zip"
+    with zipfile.ZipFile(out) as zf:
+        names = zf.namelist()
+        pages = {name: zf.read(name).decode("utf-8") for name in names if name.endswith(".html")}
+    assert {name.split("/")[0] for name in names} == {offline.FOLDER}
+    assert sorted(pages) == [f"{offline.FOLDER}/index.html", f"{offline.FOLDER}/two.html"]  # 没有 404.html
+    assert f"{offline.FOLDER}/search/search_index.js" in names and f"{offline.FOLDER}/{WORKER_SHIM}" in names
+    assert not any("example.com" in html for html in pages.values())
+    assert sorted(p.name for p in out.parent.iterdir()) == ["copy.zip"]  # 没有留下 .part
+    printed = capsys.readouterr().out
+    assert printed.startswith(f"写出 {out}（") and "，2 个页面）" in printed
+
+
+def test_a_zip_that_fails_half_way_leaves_neither_part_nor_zip(tmp_path, monkeypatch):
+    config = _project(tmp_path, OFFLINE_PROJECT)
+    shim = config.parent / "docs" / WORKER_SHIM
+    shim.parent.mkdir(parents=True)
+    shim.write_bytes((ROOT / "docs" / WORKER_SHIM).read_bytes())
+    written = []
+
+    def write_then_fail(self, filename, arcname=None, *args, **kwargs):
+        if len(written) == 3:
+            raise OSError(28, "No space left on device")
+        written.append(arcname)
+        return real_write(self, filename, arcname, *args, **kwargs)
+
+    real_write = zipfile.ZipFile.write
+    monkeypatch.setattr(zipfile.ZipFile, "write", write_then_fail)
+    out = tmp_path / "copy.zip"
+    with pytest.raises(OSError, match="No space left"):
+        build_offline(out, config_file=config)
+    assert len(written) == 3 and sorted(p.name for p in tmp_path.iterdir()) == ["proj"]
+
+
 def test_a_failed_build_writes_no_zip(tmp_path):
     config = _project(tmp_path, "site_name: x\nnav:\n  - 不存在.md\n")
     out = tmp_path / "out" / "copy.zip"
@@ -138,6 +214,19 @@ def test_a_bad_output_path_is_named_before_building(tmp_path, monkeypatch, kind)
     monkeypatch.setattr(offline.subprocess, "run", no_build)
     with pytest.raises(ValueError, match=expected):
         build_offline(out, config_file=config)
+
+
+@pytest.mark.parametrize(("count", "listed", "total"), [(20, 20, False), (21, 20, True)])
+def test_a_long_list_of_problems_is_cut_at_twenty(tmp_path, monkeypatch, count, listed, total):
+    import subprocess
+
+    config = _project(tmp_path, "site_name: x\n")
+    monkeypatch.setattr(offline.subprocess, "run", lambda args, **kw: subprocess.CompletedProcess(args, 0))
+    monkeypatch.setattr(offline, "check_site", lambda site: [f"p{i}.html: x" for i in range(count)])
+    with pytest.raises(RuntimeError) as info:
+        build_offline(tmp_path / "copy.zip", config_file=config)
+    message = str(info.value)
+    assert message.count(".html: x") == listed and (f"……共 {count} 处" in message) is total
 
 
 def test_a_missing_config_file_is_named(tmp_path):
