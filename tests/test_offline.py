@@ -135,12 +135,16 @@ extra:
 """
 
 
-def test_a_working_copy_is_zipped_under_one_folder(tmp_path, monkeypatch, capsys):
+def _offline_project(tmp_path: Path) -> Path:
+    """能构建出合格离线副本的最小 MkDocs 项目（带站内的 iframe-worker），返回它的 mkdocs.yml。"""
     config = _project(tmp_path, OFFLINE_PROJECT)
+    _write(config.parent / "docs" / WORKER_SHIM).write_bytes((ROOT / "docs" / WORKER_SHIM).read_bytes())
+    return config
+
+
+def test_a_working_copy_is_zipped_under_one_folder(tmp_path, monkeypatch, capsys):
+    config = _offline_project(tmp_path)
     _write(config.parent / "docs" / "two.md", "# 第二页\n")
-    shim = config.parent / "docs" / WORKER_SHIM
-    shim.parent.mkdir(parents=True)
-    shim.write_bytes((ROOT / "docs" / WORKER_SHIM).read_bytes())
     monkeypatch.setenv("DLBOOK_SITE_URL", "https://example.com/book/")  # 托管网站的地址不进离线副本
     monkeypatch.chdir(tmp_path)  # 相对路径：mkdocs 在配置文件所在的目录里运行
     assert offline.main(["-o", "new/sub/copy.zip", "-f", "proj/mkdocs.yml"]) == 0
@@ -158,10 +162,7 @@ def test_a_working_copy_is_zipped_under_one_folder(tmp_path, monkeypatch, capsys
 
 
 def test_a_zip_that_fails_half_way_leaves_neither_part_nor_zip(tmp_path, monkeypatch):
-    config = _project(tmp_path, OFFLINE_PROJECT)
-    shim = config.parent / "docs" / WORKER_SHIM
-    shim.parent.mkdir(parents=True)
-    shim.write_bytes((ROOT / "docs" / WORKER_SHIM).read_bytes())
+    config = _offline_project(tmp_path)
     written = []
 
     def write_then_fail(self, filename, arcname=None, *args, **kwargs):
