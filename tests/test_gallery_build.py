@@ -218,6 +218,7 @@ def test_build_executes_then_caches(tmp_path):
     gallery = _gallery(tmp_path, ch__plot_a=PLOT_SCRIPT, ch__plot_b=TEXT_SCRIPT)
     build, logs = _build(tmp_path, gallery)
     assert build.executed == 2
+    assert [line.split("（")[0] for line in logs if line.startswith("执行")] == ["执行 ch/plot_a.py", "执行 ch/plot_b.py"]
     assert [line.split("：")[0] for line in logs if line.startswith("完成")] == ["完成 ch/plot_a.py", "完成 ch/plot_b.py"]
     a = build.examples["ch/plot_a.py"]
     b = build.examples["ch/plot_b.py"]
@@ -472,6 +473,11 @@ def test_a_cell_timeout_below_one_second_is_refused_before_anything_runs(tmp_pat
     with pytest.raises(ValueError, match=f"timeout 至少为 1 秒，而不是 {timeout}"):
         _build(tmp_path, gallery, timeout=timeout)
     assert not (tmp_path / "out").exists() and not list((tmp_path / "cache").glob("*.ipynb"))
+
+
+def test_a_missing_gallery_directory_is_named(tmp_path):
+    with pytest.raises(FileNotFoundError, match=re.escape(f"图库目录 {tmp_path / 'nope'} 不存在")):
+        _build(tmp_path, tmp_path / "nope")
 
 
 def test_a_gallery_without_examples_is_an_error_and_keeps_the_old_pages(tmp_path):
