@@ -66,6 +66,8 @@ def test_tta_averages_the_probabilities_of_both_views():
 def test_tta_rejects_mismatched_data():
     with pytest.raises(ValueError, match="应相等且不为 0"):
         tta_accuracy(_net(), torch.zeros(3, 1, 6, 6), torch.zeros(2, dtype=torch.long))
+    with pytest.raises(ValueError, match="X 有 0 个样本而 y 有 0 个"):
+        tta_accuracy(_net(), torch.zeros(0, 1, 6, 6), torch.zeros(0, dtype=torch.long))
 
 
 @pytest.mark.parametrize(
@@ -181,6 +183,7 @@ def test_the_training_follows_the_configs_recipe(monkeypatch):
     assert seen["loss_fn"].label_smoothing == 0.1
     # 丢掉不满的最后一批（250 张、批量 32：7 批）：编译后的模型按批量大小特化，不满的一批会让它重新编译
     assert len(seen["loader"]) == 7 and all(len(yb) == 32 for _, yb in seen["loader"])
+    assert seen["loader"].shuffle and seen["loader"].transform is not None  # 每轮打乱，每批做数据增强
     assert seen["scheduler"].get_last_lr()[0] == pytest.approx(0.0, abs=1e-12)  # 练完时学习率降到 0
 
 
