@@ -475,6 +475,13 @@ def test_a_cell_timeout_below_one_second_is_refused_before_anything_runs(tmp_pat
     assert not (tmp_path / "out").exists() and not list((tmp_path / "cache").glob("*.ipynb"))
 
 
+def test_a_cell_timeout_of_one_second_is_allowed(tmp_path):
+    from dlbook.gallery.build import GalleryBuild
+
+    build = GalleryBuild(tmp_path, tmp_path / "out", tmp_path / "cache", mode="quick", device="cpu", timeout=1)
+    assert build.timeout == 1
+
+
 def test_a_missing_gallery_directory_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=re.escape(f"图库目录 {tmp_path / 'nope'} 不存在")):
         _build(tmp_path, tmp_path / "nope")
