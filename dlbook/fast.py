@@ -39,7 +39,7 @@ class FastConfig:
     前两项只在 CUDA 上起作用，在 CPU 和 MPS 上什么也不做（不报错）：
 
     - CPU 上的 bfloat16 只在有 AVX-512 BF16 或 AMX 指令的处理器上快，多数 CPU 反而更慢；
-    - channels_last 是为 GPU 上的卷积内核（用张量核心即 Tensor Core 的内核以 NHWC 为原生格式）准备的，CPU 上收益不定。
+    - channels_last 是为 GPU 上用张量核心（Tensor Core）的卷积内核准备的（它们以 NHWC 为原生格式），CPU 上收益不定。
 
     Attributes:
         amp: 前向和损失在 ``torch.autocast(dtype=torch.bfloat16)`` 里计算：矩阵乘法和卷积用 bfloat16，
