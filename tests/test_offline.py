@@ -158,7 +158,7 @@ def test_a_working_copy_is_zipped_under_one_folder(tmp_path, monkeypatch, capsys
     assert not any("example.com" in html for html in pages.values())
     assert sorted(p.name for p in out.parent.iterdir()) == ["copy.zip"]  # 没有留下 .part
     printed = capsys.readouterr().out
-    assert printed.startswith(f"写出 {out}（") and "，2 个页面）" in printed
+    assert printed.startswith(f"写出 {out.resolve()}（") and "，2 个页面）" in printed  # 打印的是解析后的路径
 
 
 def test_a_zip_that_fails_half_way_leaves_neither_part_nor_zip(tmp_path, monkeypatch):
