@@ -33,7 +33,7 @@ if torch.cuda.is_available():
         print(f"  cuda:{i}：{torch.cuda.get_device_name(i)}")
 
 # %% [markdown]
-# 要演示“两个不同的设备”，需要在 `device` 之外再有一个设备。选中的是加速器时，另一个就是 CPU；
+# 要演示“两个不同的设备”：一个总是 CPU，另一个（变量 `other`）在有加速器时就是选中的加速器；
 # 只有 CPU 时，我们用 `meta` 设备：它是 PyTorch 自带的一种特殊设备，张量只有形状和类型、没有数据，
 # 但同样受“输入必须在同一设备上”的检查。
 
@@ -75,7 +75,7 @@ except RuntimeError as error:
 
 # %% [markdown]
 # 在 CPU 和 GPU 之间混用时，报错的措辞是 “Expected all tensors to be on the same device, but found at least two devices,
-# cuda:0 and cpu!”；用 `meta` 设备演示时措辞不同，但检查的是同一件事。（一个例外：零维的 CPU 张量，
+# cuda:0 and cpu!”；用 `meta` 设备演示时措辞不同，但检查的是同一件事。（最常见的例外：零维的 CPU 张量，
 # 也就是标量，可以和 GPU 上的张量一起运算，PyTorch 会把它当作一个普通的数。）
 #
 # ## 模型的设备
