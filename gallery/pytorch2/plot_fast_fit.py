@@ -17,7 +17,7 @@ from torch import nn
 import dlbook
 from dlbook.bench import NOISE, environment, within_noise
 from dlbook.data import fashion_mnist_loaders
-from dlbook.fast import FastConfig
+from dlbook.fast import FastConfig, plan
 from dlbook.models import LeNet
 from dlbook.results import report
 from dlbook.text import pad
@@ -104,13 +104,19 @@ if device.type == "cuda":
 
 # %% [markdown]
 # 速度的结论由上表的数字得出：与默认路径相差不到 10%（`NOISE`）的，算作噪声。
+# 但先看这条路径在这台设备上究竟打开了什么（`dlbook.fast.plan`）：什么也没打开时，它与默认路径的计算完全相同，
+# 测得的速度差不论多大都来自计时的条件（例如机器当时的负载），不能说谁更快。
 
 # %%
+plain = plan(False, device)
 for name, h in histories.items():
     if name == "默认":
         continue
     ratio = steady_speed(h) / steady_speed(base)
-    if within_noise(steady_speed(base), steady_speed(h)):
+    if plan(paths[name], device) == plain:
+        verdict = (f"在 {device.type} 上什么也没打开，计算与默认路径完全相同；"
+                   f"测得的 {ratio:.2f} 倍来自计时的条件，不是它更快")
+    elif within_noise(steady_speed(base), steady_speed(h)):
         verdict = f"与默认路径相差不到 {NOISE:.0%}，在测量噪声之内"
     elif ratio > 1:
         verdict = f"比默认路径快，是它的 {ratio:.2f} 倍"
@@ -119,8 +125,9 @@ for name, h in histories.items():
     print(f"{name}：{verdict}")
 
 # %% [markdown]
-# 在 CPU 上，表里的前两条路径做的是完全相同的计算，速度的差别只是计时的噪声——这也提醒我们，一次测量里
-# 10% 以内的差别说明不了什么。在 GPU 上，bfloat16 可以让矩阵乘法和卷积走 Tensor Core，channels_last
+# 在 CPU 上，表里的前两条路径做的是完全相同的计算，速度的差别只来自计时的条件：与别的程序共用 CPU 时，
+# 同一段训练前后两次的速度能差好几倍。先后各训练一遍、每条路径只计一两轮的时，这种差别可以远远超过
+# 10%——比较速度要像 `python -m dlbook.bench` 那样轮流、重复地测。在 GPU 上，bfloat16 可以让矩阵乘法和卷积走 Tensor Core，channels_last
 # 可以让卷积省掉内部的格式转换；但转换数据类型和内存格式本身也要额外的内核，LeNet 这样的小网络计算量很小，
 # 这些手段未必划算。小网络每一步只有几十个很小的内核，若时间主要花在启动内核上，那正是 CUDA 图要省掉的部分：
 # 在 GPU 上构建本页时，上面的表格和结论会说明这次是不是这样。
