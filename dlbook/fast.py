@@ -43,8 +43,8 @@ class FastConfig:
 
     Attributes:
         amp: 前向和损失在 ``torch.autocast(dtype=torch.bfloat16)`` 里计算：矩阵乘法和卷积用 bfloat16，
-            参数、梯度和优化器状态仍是 float32。bfloat16 的指数位与 float32 一样多，不会上溢，
-            所以不需要 ``GradScaler``。只在 CUDA 上、且 GPU 原生支持 bfloat16（Ampere 及以后）时打开；
+            参数、梯度和优化器状态仍是 float32。bfloat16 的指数位与 float32 一样多，表示范围相同，
+            不像 float16 那样容易上溢或下溢，所以不需要 ``GradScaler``。只在 CUDA 上、且 GPU 原生支持 bfloat16（Ampere 及以后）时打开；
             V100、T4 这类只能模拟 bfloat16 的 GPU 上不打开。
         channels_last: 把模型（就地）和四维输入换成 channels_last（NHWC）内存格式。只在 CUDA 上。
         compile: 用 ``torch.compile`` 编译模型再训练（任何设备；CPU 上要有 C++ 编译器，例如 g++）。

@@ -182,12 +182,14 @@ show(fig)
 # ## 真的几个进程：DistributedDataParallel
 #
 # 实际训练时，每块 GPU 由一个进程驱动（`torchrun --nproc-per-node=4 train.py` 就启动 4 个），
-# 进程之间通过 `torch.distributed` 通信。每个进程的代码几乎和单卡训练一样，只多了三件事：
+# 进程之间通过 `torch.distributed` 通信。每个进程的代码几乎和单卡训练一样，只多了几件事：
 #
 # ```python
 # dist.init_process_group("nccl")  # GPU 用 NCCL；CPU 用 "gloo"
 # # 本机上的第几个进程，由 torchrun 设置
 # local_rank = int(os.environ["LOCAL_RANK"])
+# # 不设的话，NCCL 的集合通信可能都落到 cuda:0 上
+# torch.cuda.set_device(local_rank)
 # model = model.to(local_rank)
 # model = DistributedDataParallel(model, device_ids=[local_rank])
 # sampler = DistributedSampler(dataset)  # 每个进程读数据集的不同部分
@@ -310,7 +312,7 @@ for name, net in (("LeNet", lenet), ("ResNet-18", ResNet())):
     print(f"{name}：{n:,} 个参数，梯度 {4 * n / 1e6:.1f} MB，"
           f"一次 all-reduce {comm_s[name] * 1e3:.1f} ms")
 print(f"LeNet 在本机训练一步（批量 {len(X)}）：{step_s * 1e3:.1f} ms，"
-      f"通信是它的 {comm_s['LeNet'] / step_s:.0%}")
+      f"通信是它的 {comm_s['LeNet'] / step_s:.2%}")
 
 # %% [markdown]
 # 设一块 GPU 处理一个批量要 $t$ 秒，一次 all-reduce 要 $c$ 秒。$k$ 块 GPU、总批量不变时，一步约需
