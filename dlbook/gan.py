@@ -227,7 +227,7 @@ def train_gan(
         loss: ``"non_saturating"``（默认，Goodfellow 等人实际使用的生成器损失）、
             ``"minimax"``（原始的极小极大目标）或 ``"wgan-gp"``（Wasserstein 距离 + 梯度惩罚）。
             ``"wgan-gp"`` 的梯度惩罚按单个样本计算，判别器（评论家）里有批量归一化或
-            :class:`MinibatchStdDev` 这种让输出依赖整个批量的层时发出警告（Gulrajani 等人建议改用层规范化）。
+            :class:`MinibatchStdDev` 这种让输出依赖整个批量的层时发出警告（Gulrajani 等人建议改用层归一化）。
         d_steps: 每做一步生成器更新之前判别器更新几步（WGAN-GP 通常取 5）。
         gp_weight: ``"wgan-gp"`` 的梯度惩罚系数 λ。
         device: 在哪个设备上训练；给出时先把两个模型搬过去，``None`` 时用生成器参数所在的设备。
