@@ -24,7 +24,7 @@ def random_crop_flip(
 ) -> Tensor:
     """先在四周补 ``padding`` 个 0，再为每张图随机裁出原尺寸的一块；``flip`` 时一半的图左右翻转。
 
-    等价于对每张图分别做 ``torchvision.transforms.RandomCrop(H, padding)`` 与
+    等价于对每张图分别做 ``torchvision.transforms.RandomCrop((H, W), padding)`` 与
     ``RandomHorizontalFlip()``，但整批一次完成（用高级索引一次取出每张图自己的裁剪块）。
 
     Args:

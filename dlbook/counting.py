@@ -162,7 +162,8 @@ def layer_shapes(
 
 def summary(model: nn.Module, x: Tensor | Sequence[int], *, depth: int = 1) -> str:
     """一张文字表格：每层的名字、类型、输出形状和参数量（与 :func:`layer_shapes` 的遍历相同），
-    最后是整个模型的参数量和这次前向传播的 FLOPs（口径同 :func:`count_flops`）。
+    最后是整个模型的参数量和这次前向传播的 FLOPs（口径同 :func:`count_flops`）。参数量连冻结的
+    （``requires_grad=False``）也算上；有冻结的参数时，再加一行可训练的参数个数。
 
     Args:
         model: 要检查的模型。
@@ -179,9 +180,13 @@ def summary(model: nn.Module, x: Tensor | Sequence[int], *, depth: int = 1) -> s
     counter = FlopCounterMode(display=False)
     rows = [("层", "类型", "输出形状", "参数量")]
     for name, module, shape in _walk(model, x, depth, counter):
-        rows.append((name, type(module).__name__, str(shape), f"{num_params(module):,}"))
+        params = num_params(module, trainable_only=False)
+        rows.append((name, type(module).__name__, str(shape), f"{params:,}"))
     widths = [max(text_width(row[i]) for row in rows) for i in range(4)]
     lines = ["  ".join(pad(cell, w) for cell, w in zip(row, widths)).rstrip() for row in rows]
-    lines.append(f"参数总量：{num_params(model):,}")
+    total, trainable = num_params(model, trainable_only=False), num_params(model)
+    lines.append(f"参数总量：{total:,}")
+    if trainable != total:
+        lines.append(f"其中可训练：{trainable:,}")
     lines.append(f"FLOPs：{int(counter.get_total_flops()):,}")
     return "\n".join(lines)

@@ -287,6 +287,8 @@ def _download_url(url: str, path: Path) -> None:
 
 
 def _alive(pid: int) -> bool:
+    if os.name == "nt":  # Windows 上 os.kill(pid, 0) 发的是 Ctrl+C（CTRL_C_EVENT == 0），不能用来探测：只按时间判断
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

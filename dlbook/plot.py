@@ -336,7 +336,10 @@ def plot_history(history: History, *, title: str | None = None) -> Figure:
 
 def _to_numpy(x: Any) -> np.ndarray:
     if hasattr(x, "detach"):  # torch.Tensor
-        x = x.detach().cpu().float().numpy()
+        x = x.detach().cpu()
+        if x.is_floating_point():
+            x = x.float()  # NumPy 读不了 bfloat16
+        x = x.numpy()  # 整数（例如 0–255 的 uint8 图像）保持整数，imshow 才按 0–255 显示
     return np.asarray(x)
 
 

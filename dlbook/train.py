@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -84,7 +84,37 @@ def accuracy(logits: Tensor, y: Tensor) -> Tensor:
     tensor(2)
     """
     pred = logits.argmax(dim=-1) if logits.ndim > 1 else logits
+    if pred.shape != y.shape:  # 例如 y 是 (B, 1)：== 会广播成 (B, B)，悄悄数错
+        raise ValueError(
+            f"预测的形状 {tuple(pred.shape)} 与标签的形状 {tuple(y.shape)} 不同；"
+            "标签应是每个样本一个类别号，形状 (B,)"
+        )
     return (pred == y).sum()
+
+
+def _to_device(t: Tensor, device: torch.device) -> Tensor:
+    """把一个批量搬到 ``device``。只有从 CPU 搬到 CUDA 时才 ``non_blocking``：
+    从 GPU 往 CPU 异步复制时，CPU 上的计算可能在复制完成之前就读了内存。"""
+    return t.to(device, non_blocking=t.device.type == "cpu" and device.type == "cuda")
+
+
+def _modes(model: nn.Module) -> list[tuple[nn.Module, bool]]:
+    """每个子模块各自的训练/评估模式，用来原样恢复（``model.train(flag)`` 会把所有子模块改成同一个模式）。"""
+    return [(m, m.training) for m in model.modules()]
+
+
+def _restore(modes: list[tuple[nn.Module, bool]]) -> None:
+    for m, training in modes:
+        m.training = training
+
+
+def _reiterable(data: Batches, what: str) -> None:
+    # 迭代器（生成器、iter(...) 的结果）遍历一次就空了；列表、DataLoader、TensorLoader 每次 iter 都从头开始
+    if isinstance(data, Iterator):
+        raise ValueError(
+            f"{what} 只能遍历一次（例如生成器），fit 每轮都要从头遍历它；"
+            "请传入列表、TensorLoader 或 DataLoader"
+        )
 
 
 def evaluate_accuracy(
@@ -93,7 +123,8 @@ def evaluate_accuracy(
     """模型在 ``data`` 上的准确率。
 
     评估时切到 ``model.eval()``（关掉 dropout、批量归一化用滑动统计量）并且不记录梯度，
-    结束后恢复模型原来的模式。``device`` 默认取模型参数所在的设备。
+    结束后每个子模块恢复各自原来的模式（例如特意保持在评估模式的批量归一化层仍是评估模式）。
+    ``device`` 默认取模型参数所在的设备。
 
     >>> model = nn.Linear(2, 2)
     >>> _ = nn.init.eye_(model.weight); _ = nn.init.zeros_(model.bias)
@@ -102,18 +133,18 @@ def evaluate_accuracy(
     0.75
     """
     device = torch.device(device) if device is not None else model_device(model)
-    was_training = model.training
+    modes = _modes(model)
     model.eval()
     correct = torch.zeros((), dtype=torch.int64, device=device)
     total = 0
     try:
         with torch.inference_mode():
             for X, y in data:
-                X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                X, y = _to_device(X, device), _to_device(y, device)
                 correct += accuracy(model(X), y)
                 total += y.shape[0]
     finally:
-        model.train(was_training)
+        _restore(modes)
     if total == 0:
         raise ValueError("评估数据是空的：没有任何样本")
     return correct.item() / total
@@ -149,14 +180,16 @@ def fit(
         on_epoch_end: 每轮结束时以当前 ``History`` 调用，例如用来打印或画图。
         scheduler: 学习率调度器，**每一步**（每个批量的 ``optimizer.step()`` 之后）调用一次
             ``scheduler.step()``；所以 ``OneCycleLR`` 的 ``total_steps``、``CosineAnnealingLR`` 的
-            ``T_max`` 都按步数（``epochs * len(train_data)``）给出。
+            ``T_max`` 都按步数（``epochs * len(train_data)``）给出。``ReduceLROnPlateau`` 要一个指标，
+            不能这样调用：在 ``on_epoch_end`` 里用 ``history`` 的数调用它的 ``step``。
         fast: 快速训练路径：``True`` 即 ``FastConfig()``（CUDA 上 bfloat16 自动混合精度 + channels_last，
             不编译），也可以传 :class:`FastConfig` 逐项选择。CPU 上 ``fast=True`` 与默认路径做的计算完全相同。
             编译时训练调用编译后的模块，但大小与第一个批量不同的批量（每轮最后那个不满的批量）用原模型即时计算，
             免得为它再编译一份图；每轮的评估也用原模型，并且不用混合精度（测试集只前向一遍，不值得为它再编译一份
             推理图）。两者共享同一份参数。
 
-    训练结束后模型恢复进入 :func:`fit` 之前的训练/评估模式（``channels_last`` 的内存格式保留，不影响结果）。
+    每轮训练前整个模型切到训练模式（``model.train()``，包括特意设成评估模式的子模块）；训练结束后
+    每个子模块恢复进入 :func:`fit` 之前各自的模式（``channels_last`` 的内存格式保留，不影响结果）。
 
     >>> _ = torch.manual_seed(0)
     >>> X = torch.randn(200, 2); y = (X[:, 0] > 0).long()
@@ -178,6 +211,15 @@ def fit(
     """
     if epochs < 0:
         raise ValueError(f"epochs 不能为负数：{epochs}")
+    if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+        raise TypeError(
+            "fit 每一步不带参数地调用 scheduler.step()，ReduceLROnPlateau 却要一个指标；"
+            "请不传 scheduler，改在 on_epoch_end 里调用 plateau.step(history.test_acc[-1]) 之类"
+        )
+    if epochs > 1:
+        _reiterable(train_data, "train_data")
+        if test_data is not None:
+            _reiterable(test_data, "test_data")
     if device is not None:
         device = torch.device(device)
         model.to(device)
@@ -189,7 +231,7 @@ def fit(
     plan = _fast.plan(fast, device)
     train_model = _fast.prepare(model, plan)
     history = History(device=str(device))
-    was_training = model.training
+    modes = _modes(model)
 
     try:
         for epoch in range(1, epochs + 1):
@@ -208,7 +250,7 @@ def fit(
                 disable=not show,
             )
             for X, y in batches:
-                X, y = X.to(device, non_blocking=True), y.to(device, non_blocking=True)
+                X, y = _to_device(X, device), _to_device(y, device)
                 X = plan.batch(X)  # channels_last 时四维批量按 NHWC 存放
                 with plan.autocast():
                     logits = train_model(X)  # 编译时：大小不同的批量由原模型即时计算，见 fast.prepare
@@ -247,7 +289,7 @@ def fit(
             if on_epoch_end is not None:
                 on_epoch_end(history)
     finally:
-        model.train(was_training)
+        _restore(modes)
     return history
 
 

@@ -181,3 +181,12 @@ def test_summary_default_depth_is_one_level() -> None:
 def test_input_shape_must_be_positive_integers(shape) -> None:
     with pytest.raises(ValueError, match="正整数"):
         summary(nn.Linear(3, 2), shape)
+
+
+def test_summary_counts_frozen_parameters_and_says_how_many_train() -> None:
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
+    model[0].requires_grad_(False)
+    lines = summary(model, (2, 3)).splitlines()
+    assert lines[1].split()[-1] == "16"  # 冻结的层照样列出它的参数量
+    assert lines[-3:-1] == ["参数总量：26", "其中可训练：10"]
+    assert not any("可训练" in line for line in summary(nn.Linear(3, 4), (2, 3)).splitlines())

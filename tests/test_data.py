@@ -636,3 +636,13 @@ def test_bad_batch_size_is_reported_before_loading_anything(monkeypatch):
 def test_batch_size_one_is_allowed():
     train, test = fashion_mnist_loaders(1, subset=3, test_subset=2)
     assert (len(train), len(test)) == (3, 2)
+
+
+def test_windows_never_probes_a_pid(monkeypatch):
+    # Windows 上 os.kill(pid, 0) 发的是 Ctrl+C（signal.CTRL_C_EVENT == 0）：不能用来问进程在不在
+    def kill(pid, sig):
+        raise AssertionError("Windows 上不应调用 os.kill")
+
+    monkeypatch.setattr(data.os, "kill", kill)
+    monkeypatch.setattr(data.os, "name", "nt")
+    assert data._alive(12345)

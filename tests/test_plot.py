@@ -482,3 +482,11 @@ def test_show_matrix_without_annotations():
 def test_show_matrix_bad_shape():
     with pytest.raises(ValueError, match="二维"):
         show_matrix(torch.zeros(2, 3, 3))
+
+
+def test_show_images_keeps_integer_pixels():
+    # 0–255 的 uint8 图（例如 torchvision.io.read_image 读出的）若转成浮点，imshow 会把它截到 [0, 1]，一片白
+    image = torch.tensor([[[0, 100, 200]] * 2] * 3, dtype=torch.uint8)  # (3, 2, 3)
+    array = show_images([image], nrows=1, ncols=1).axes[0].images[0].get_array()
+    assert array.dtype == np.uint8 and array.max() == 200
+    assert _render(show_images([image], nrows=1, ncols=1)) == []

@@ -555,3 +555,85 @@ def test_modern_cnn_and_dcgan_examples_train_on_the_fast_path():
                 assert isinstance(fast, ast.Constant) and fast.value is True, f"{script.name} 第 {node.lineno} 行"
                 calls += 1
     assert calls >= 9  # AlexNet、VGG、NiN、GoogLeNet、BN、ResNet、ResNet 93%、DenseNet、DCGAN
+
+
+# ---------------------------------------------------------------------------
+# 复查（2026-12-07）补上的：模式逐个恢复、标签形状、只能遍历一次的数据、调度器、搬运方式
+# ---------------------------------------------------------------------------
+
+
+def _frozen_bn_model() -> nn.Sequential:
+    model = nn.Sequential(nn.Linear(2, 4), nn.BatchNorm1d(4), nn.Linear(4, 4))
+    model[1].eval()  # 特意冻结批量归一化的统计量
+    return model
+
+
+def test_evaluate_accuracy_restores_each_submodule_mode():
+    X, y = _blobs(32)
+    model = _frozen_bn_model()
+    evaluate_accuracy(model, [(X, y)])
+    assert [m.training for m in model] == [True, False, True]
+
+
+def test_fit_trains_the_whole_model_then_restores_each_submodule_mode():
+    X, y = _blobs(32)
+    model = _frozen_bn_model()
+    seen = []
+    model[1].register_forward_pre_hook(lambda m, args: seen.append(m.training))
+    fit(model, [(X, y)], [(X, y)], epochs=1, optimizer=_sgd(model))
+    assert seen == [True, False]  # 训练时整个模型在训练模式，评估时在评估模式
+    assert [m.training for m in model] == [True, False, True]
+
+
+def test_accuracy_refuses_labels_of_another_shape():
+    logits = torch.tensor([[0.9, 0.1], [0.2, 0.8], [0.6, 0.4]])
+    with pytest.raises(ValueError, match=r"\(3, 1\)"):
+        accuracy(logits, torch.tensor([[0], [1], [0]]))  # 否则 == 广播成 3×3，数出 5 个“正确”
+    with pytest.raises(ValueError, match="形状"):
+        evaluate_accuracy(nn.Linear(2, 2), [(torch.ones(3, 2), torch.zeros(3, 1, dtype=torch.long))])
+
+
+def test_fit_refuses_data_that_can_be_iterated_only_once():
+    X, y = _blobs(32)
+    model = nn.Linear(2, 4)
+    once = ((X[i : i + 8], y[i : i + 8]) for i in range(0, 32, 8))
+    with pytest.raises(ValueError, match="train_data 只能遍历一次"):
+        fit(model, once, None, epochs=2, optimizer=_sgd(model))
+    with pytest.raises(ValueError, match="test_data 只能遍历一次"):
+        fit(model, [(X, y)], iter([(X, y)]), epochs=2, optimizer=_sgd(model))
+    # 只训练一轮时，生成器只遍历一次，可以用
+    once = ((X[i : i + 8], y[i : i + 8]) for i in range(0, 32, 8))
+    assert fit(model, once, None, epochs=1, optimizer=_sgd(model)).epoch == [1]
+    # DataLoader 与 TensorLoader 每次都从头遍历
+    loader = DataLoader(TensorDataset(X, y), batch_size=8)
+    assert len(fit(model, loader, TensorLoader(X, y, batch_size=8), epochs=2, optimizer=_sgd(model)).epoch) == 2
+
+
+def test_fit_explains_that_reduce_lr_on_plateau_needs_a_metric():
+    X, y = _blobs(16)
+    model = nn.Linear(2, 4)
+    optimizer = _sgd(model)
+    plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
+    with pytest.raises(TypeError, match="on_epoch_end"):
+        fit(model, [(X, y)], None, epochs=1, optimizer=optimizer, scheduler=plateau)
+
+
+class _FakeBatch:
+    def __init__(self, device: str) -> None:
+        self.device = torch.device(device)
+        self.calls: list[tuple[torch.device, bool]] = []
+
+    def to(self, device: torch.device, *, non_blocking: bool = False) -> _FakeBatch:
+        self.calls.append((device, non_blocking))
+        return self
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "non_blocking"),
+    [("cpu", "cuda", True), ("cuda", "cpu", False), ("cpu", "cpu", False), ("cpu", "mps", False)],
+)
+def test_batches_move_asynchronously_only_from_cpu_to_cuda(source, target, non_blocking):
+    # 从 GPU 往 CPU 异步复制时，CPU 上的计算可能在复制完成前就读了内存
+    batch = _FakeBatch(source)
+    train._to_device(batch, torch.device(target))
+    assert batch.calls == [(torch.device(target), non_blocking)]
