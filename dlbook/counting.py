@@ -21,6 +21,7 @@ from torch import Tensor, nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from dlbook.text import pad, text_width
+from dlbook.train import keep_modes
 
 __all__ = ["count_flops", "layer_shapes", "num_params", "summary"]
 
@@ -65,14 +66,9 @@ def _as_input(model: nn.Module, x: Tensor | Sequence[int]) -> Tensor:
 @contextmanager
 def _inference(model: nn.Module) -> Iterator[None]:
     """临时切到评估模式、关掉求梯度；结束后恢复每个子模块原来的模式。"""
-    modes = [(m, m.training) for m in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield
-    finally:
-        for m, training in modes:
-            m.training = training
+    with keep_modes(model), torch.no_grad():
+        model.eval()
+        yield
 
 
 def count_flops(model: nn.Module, x: Tensor | Sequence[int]) -> int:

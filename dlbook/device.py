@@ -11,7 +11,7 @@ import re
 
 import torch
 
-__all__ = ["get_device", "model_device", "seed_everything"]
+__all__ = ["get_device", "model_device", "seed_everything", "to_device"]
 
 ENV_VAR = "DLBOOK_DEVICE"
 _VALID = re.compile(r"^(cpu|mps(:0)?|cuda(:\d+)?)$")
@@ -85,6 +85,17 @@ def model_device(model: torch.nn.Module) -> torch.device:
     """
     param = next(model.parameters(), None)
     return param.device if param is not None else torch.device("cpu")
+
+
+def to_device(t: torch.Tensor, device: torch.device) -> torch.Tensor:
+    """把一个批量搬到 ``device``。只有从 CPU 搬到 CUDA 时才用 ``non_blocking=True``（与锁页内存配合，
+    复制与 GPU 上的计算重叠）；反过来从 GPU 往 CPU 异步复制时，CPU 上紧接着的计算可能在复制完成之前就读了内存。
+
+    >>> x = torch.ones(2)
+    >>> to_device(x, torch.device("cpu")) is x
+    True
+    """
+    return t.to(device, non_blocking=t.device.type == "cpu" and device.type == "cuda")
 
 
 def seed_everything(seed: int = 0) -> None:

@@ -40,8 +40,9 @@ from tqdm import tqdm
 
 from dlbook import fast as _fast
 from dlbook._env import show_progress
-from dlbook.device import model_device
+from dlbook.device import model_device, to_device
 from dlbook.fast import FastConfig
+from dlbook.train import keep_modes
 
 __all__ = [
     "Coverage",
@@ -284,10 +285,9 @@ def train_gan(
     g_model = _fast.prepare(generator, plan)  # 编译时是编译后的版本，与原模型共享参数
     d_model = _fast.prepare(discriminator, plan)
     history = GANHistory(device=str(device))
-    modes = (generator.training, discriminator.training)
     step = 0
 
-    try:
+    with keep_modes(generator, discriminator):
         generator.train()
         discriminator.train()
         for epoch in range(1, epochs + 1):
@@ -298,7 +298,7 @@ def train_gan(
                 data, desc=f"第 {epoch} 轮", unit="批", leave=False, file=sys.stderr, disable=not show
             )
             for batch in batches:
-                real = plan.batch(_real_batch(batch).to(device, non_blocking=True))
+                real = plan.batch(to_device(_real_batch(batch), device))
                 step += 1
                 g_turn = step % d_steps == 0
                 z = torch.randn(real.shape[0], latent_dim, device=device)
@@ -339,9 +339,6 @@ def train_gan(
                 tqdm.write(f"第 {epoch} 轮：{history.summary()}", file=sys.stderr)
             if on_epoch_end is not None:
                 on_epoch_end(history)
-    finally:
-        generator.train(modes[0])
-        discriminator.train(modes[1])
     return history
 
 

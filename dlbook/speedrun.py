@@ -46,7 +46,7 @@ from dlbook.bench import MODES, cudagraph_skips, hardware_name, synchronize
 from dlbook.data import TensorLoader, fashion_mnist_tensors
 from dlbook.device import get_device, seed_everything
 from dlbook.models.speednet import SpeedNet
-from dlbook.train import History, fit
+from dlbook.train import History, fit, keep_modes
 
 __all__ = ["TARGET_ACC", "SpeedrunConfig", "main", "run", "summarize", "tta_accuracy", "warmup_linear_decay"]
 
@@ -129,19 +129,16 @@ def tta_accuracy(
     """
     if X.shape[0] != y.shape[0] or X.shape[0] == 0:
         raise ValueError(f"X 有 {X.shape[0]} 个样本而 y 有 {y.shape[0]} 个：应相等且不为 0")
-    was_training = model.training
-    model.eval()
     correct = torch.zeros((), dtype=torch.int64, device=y.device)
-    try:
-        with torch.inference_mode(), autocast if autocast is not None else contextlib.nullcontext():
-            for i in range(0, X.shape[0], batch_size):
-                xb = X[i : i + batch_size]
-                probs = F.softmax(model(xb).float(), dim=-1)
-                if flip:
-                    probs = probs + F.softmax(model(xb.flip(-1)).float(), dim=-1)
-                correct += (probs.argmax(dim=-1) == y[i : i + batch_size]).sum()
-    finally:
-        model.train(was_training)
+    amp = autocast if autocast is not None else contextlib.nullcontext()
+    with keep_modes(model), torch.inference_mode(), amp:
+        model.eval()
+        for i in range(0, X.shape[0], batch_size):
+            xb = X[i : i + batch_size]
+            probs = F.softmax(model(xb).float(), dim=-1)
+            if flip:
+                probs = probs + F.softmax(model(xb.flip(-1)).float(), dim=-1)
+            correct += (probs.argmax(dim=-1) == y[i : i + batch_size]).sum()
     return correct.item() / X.shape[0]
 
 

@@ -13,7 +13,8 @@ from __future__ import annotations
 import math
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -22,7 +23,7 @@ from tqdm import tqdm
 
 from dlbook import fast as _fast
 from dlbook._env import show_progress
-from dlbook.device import model_device
+from dlbook.device import model_device, to_device
 from dlbook.fast import FastConfig
 
 __all__ = ["History", "accuracy", "evaluate_accuracy", "fit", "init_xavier"]
@@ -92,20 +93,26 @@ def accuracy(logits: Tensor, y: Tensor) -> Tensor:
     return (pred == y).sum()
 
 
-def _to_device(t: Tensor, device: torch.device) -> Tensor:
-    """把一个批量搬到 ``device``。只有从 CPU 搬到 CUDA 时才 ``non_blocking``：
-    从 GPU 往 CPU 异步复制时，CPU 上的计算可能在复制完成之前就读了内存。"""
-    return t.to(device, non_blocking=t.device.type == "cpu" and device.type == "cuda")
+@contextmanager
+def keep_modes(*models: nn.Module) -> Generator[None, None, None]:
+    """退出时把每个子模块恢复成进入时各自的训练/评估模式。
 
+    ``model.train(flag)`` 会把所有子模块改成同一个模式，特意设成评估模式的子模块（例如冻结的批量归一化）
+    也被改掉；这里逐个记下、逐个恢复。
 
-def _modes(model: nn.Module) -> list[tuple[nn.Module, bool]]:
-    """每个子模块各自的训练/评估模式，用来原样恢复（``model.train(flag)`` 会把所有子模块改成同一个模式）。"""
-    return [(m, m.training) for m in model.modules()]
-
-
-def _restore(modes: list[tuple[nn.Module, bool]]) -> None:
-    for m, training in modes:
-        m.training = training
+    >>> net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
+    >>> _ = net[1].eval()
+    >>> with keep_modes(net):
+    ...     _ = net.train()
+    >>> [m.training for m in net]
+    [True, False]
+    """
+    saved = [(m, m.training) for model in models for m in model.modules()]
+    try:
+        yield
+    finally:
+        for m, training in saved:
+            m.training = training
 
 
 def _reiterable(data: Batches, what: str) -> None:
@@ -133,18 +140,14 @@ def evaluate_accuracy(
     0.75
     """
     device = torch.device(device) if device is not None else model_device(model)
-    modes = _modes(model)
-    model.eval()
     correct = torch.zeros((), dtype=torch.int64, device=device)
     total = 0
-    try:
-        with torch.inference_mode():
-            for X, y in data:
-                X, y = _to_device(X, device), _to_device(y, device)
-                correct += accuracy(model(X), y)
-                total += y.shape[0]
-    finally:
-        _restore(modes)
+    with keep_modes(model), torch.inference_mode():
+        model.eval()
+        for X, y in data:
+            X, y = to_device(X, device), to_device(y, device)
+            correct += accuracy(model(X), y)
+            total += y.shape[0]
     if total == 0:
         raise ValueError("评估数据是空的：没有任何样本")
     return correct.item() / total
@@ -231,9 +234,8 @@ def fit(
     plan = _fast.plan(fast, device)
     train_model = _fast.prepare(model, plan)
     history = History(device=str(device))
-    modes = _modes(model)
 
-    try:
+    with keep_modes(model):
         for epoch in range(1, epochs + 1):
             start = time.perf_counter()
             model.train()
@@ -250,7 +252,7 @@ def fit(
                 disable=not show,
             )
             for X, y in batches:
-                X, y = _to_device(X, device), _to_device(y, device)
+                X, y = to_device(X, device), to_device(y, device)
                 X = plan.batch(X)  # channels_last 时四维批量按 NHWC 存放
                 with plan.autocast():
                     logits = train_model(X)  # 编译时：大小不同的批量由原模型即时计算，见 fast.prepare
@@ -288,8 +290,6 @@ def fit(
                 tqdm.write(f"第 {epoch} 轮：{history.summary()}", file=sys.stderr)
             if on_epoch_end is not None:
                 on_epoch_end(history)
-    finally:
-        _restore(modes)
     return history
 
 

@@ -13,7 +13,7 @@ import torch
 
 import dlbook
 from dlbook import device as device_module
-from dlbook.device import get_device, seed_everything
+from dlbook.device import get_device, seed_everything, to_device
 from dlbook.mode import current_mode, pick
 
 
@@ -179,3 +179,24 @@ def test_pick(monkeypatch):
     assert pick(quick=None, full=[1, 2]) == [1, 2]
     with pytest.raises(TypeError):
         pick(1, 10)  # 只接受关键字参数
+
+
+class _FakeBatch:
+    def __init__(self, device: str) -> None:
+        self.device = torch.device(device)
+        self.calls: list[tuple[torch.device, bool]] = []
+
+    def to(self, device: torch.device, *, non_blocking: bool = False) -> _FakeBatch:
+        self.calls.append((device, non_blocking))
+        return self
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "non_blocking"),
+    [("cpu", "cuda", True), ("cuda", "cpu", False), ("cpu", "cpu", False), ("cpu", "mps", False)],
+)
+def test_batches_move_asynchronously_only_from_cpu_to_cuda(source, target, non_blocking):
+    # 从 GPU 往 CPU 异步复制时，CPU 上的计算可能在复制完成前就读了内存
+    batch = _FakeBatch(source)
+    to_device(batch, torch.device(target))
+    assert batch.calls == [(torch.device(target), non_blocking)]

@@ -176,6 +176,18 @@ def test_train_gan_trains_in_train_mode_then_restores_modes(eval_before) -> None
     assert len(history.step_d_loss) == 4 and history.device == "cpu"
 
 
+def test_train_gan_restores_each_submodule_mode() -> None:
+    # 只恢复顶层的模式（model.train(flag)）会把特意设成评估模式的子模块也改掉
+    G, D = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)), MLPDiscriminator(hidden=8)
+    G[1].eval()
+    train_gan(
+        G, D, [torch.randn(16, 2)] * 2, epochs=1, latent_dim=3,
+        g_optimizer=torch.optim.SGD(G.parameters(), lr=0.01),
+        d_optimizer=torch.optim.SGD(D.parameters(), lr=0.01),
+    )  # fmt: skip
+    assert [m.training for m in G] == [True, False] and D.training
+
+
 def test_the_first_generator_step_comes_after_d_steps_discriminator_steps() -> None:
     torch.manual_seed(0)
     G, D = MLPGenerator(4, hidden=8), MLPDiscriminator(hidden=8)

@@ -558,7 +558,7 @@ def test_modern_cnn_and_dcgan_examples_train_on_the_fast_path():
 
 
 # ---------------------------------------------------------------------------
-# 复查（2026-12-07）补上的：模式逐个恢复、标签形状、只能遍历一次的数据、调度器、搬运方式
+# 复查（2026-12-07）补上的：模式逐个恢复、标签形状、只能遍历一次的数据、调度器
 # ---------------------------------------------------------------------------
 
 
@@ -616,24 +616,3 @@ def test_fit_explains_that_reduce_lr_on_plateau_needs_a_metric():
     plateau = torch.optim.lr_scheduler.ReduceLROnPlateau(optimizer)
     with pytest.raises(TypeError, match="on_epoch_end"):
         fit(model, [(X, y)], None, epochs=1, optimizer=optimizer, scheduler=plateau)
-
-
-class _FakeBatch:
-    def __init__(self, device: str) -> None:
-        self.device = torch.device(device)
-        self.calls: list[tuple[torch.device, bool]] = []
-
-    def to(self, device: torch.device, *, non_blocking: bool = False) -> _FakeBatch:
-        self.calls.append((device, non_blocking))
-        return self
-
-
-@pytest.mark.parametrize(
-    ("source", "target", "non_blocking"),
-    [("cpu", "cuda", True), ("cuda", "cpu", False), ("cpu", "cpu", False), ("cpu", "mps", False)],
-)
-def test_batches_move_asynchronously_only_from_cpu_to_cuda(source, target, non_blocking):
-    # 从 GPU 往 CPU 异步复制时，CPU 上的计算可能在复制完成前就读了内存
-    batch = _FakeBatch(source)
-    train._to_device(batch, torch.device(target))
-    assert batch.calls == [(torch.device(target), non_blocking)]
