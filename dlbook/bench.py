@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import statistics
 import sys
@@ -44,6 +45,7 @@ __all__ = [
     "RECIPES",
     "BenchConfig",
     "Recipe",
+    "busy_note",
     "environment",
     "hardware_name",
     "cudagraph_skips",
@@ -237,19 +239,43 @@ def hardware_name(device: torch.device | str = "cpu") -> str:
     return f"{_cpu_name()}（PyTorch 用 {torch.get_num_threads()} 个线程）"
 
 
+def busy_note() -> str | None:
+    """机器正忙（1 分钟平均负载超过可用的 CPU 核数）时的一行提醒，否则是 ``None``。
+
+    忙的时候，PyTorch 的多线程运算要等被别的程序占着的核，同一段代码前后两次的计时能差好几倍。
+    没有 ``os.getloadavg`` 的系统（Windows）上总是 ``None``。
+
+    >>> from unittest import mock
+    >>> with mock.patch("os.getloadavg", return_value=(3.4, 2.5, 1.0)), mock.patch("os.cpu_count", return_value=2):
+    ...     busy_note()
+    '注意：机器正忙（1 分钟平均负载 3.4，2 个核），计时可能偏慢、前后不一致'
+    """
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return None
+    cores = os.cpu_count() or 1
+    if load <= cores:
+        return None
+    return f"注意：机器正忙（1 分钟平均负载 {load:.1f}，{cores} 个核），计时可能偏慢、前后不一致"
+
+
 def environment(device: torch.device | str = "cpu") -> str:
-    """两行运行环境：硬件；PyTorch 与 Python 的版本和日期（UTC）。测出的速度数字旁边都应当印上它。
+    """运行环境：硬件；PyTorch 与 Python 的版本和日期（UTC）；机器正忙时再加一行 :func:`busy_note`。
+    测出的速度数字旁边都应当印上它。
 
-    分成两行，页面上 80 个字符宽的输出框放得下。
+    分成几行，页面上 80 个字符宽的输出框放得下。
 
-    >>> hardware, versions = environment("cpu").split("\\n")
+    >>> hardware, versions = environment("cpu").split("\\n")[:2]
     >>> hardware.startswith("硬件："), versions.startswith("PyTorch ")
     (True, True)
     """
-    return (
-        f"硬件：{hardware_name(device)}\n"
-        f"PyTorch {torch.__version__} · Python {platform.python_version()} · {_now()[:10]}"
-    )
+    lines = [
+        f"硬件：{hardware_name(device)}",
+        f"PyTorch {torch.__version__} · Python {platform.python_version()} · {_now()[:10]}",
+    ]
+    note = busy_note()
+    return "\n".join(lines if note is None else [*lines, note])
 
 
 def _now() -> str:

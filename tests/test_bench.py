@@ -12,6 +12,7 @@ import torch
 
 from dlbook import bench
 from dlbook.bench import BenchConfig, run
+from dlbook.text import text_width
 from dlbook.train import History
 from tests.conftest import ROOT, load_script
 
@@ -156,10 +157,31 @@ def test_time_per_step_counts_only_timed_steps():
         bench.time_per_step(lambda: None, steps=0)
 
 
-def test_environment_line_names_hardware_version_and_date():
+def test_environment_line_names_hardware_version_and_date(monkeypatch):
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (0.5, 0.5, 0.5))
     line = bench.environment("cpu")
     assert bench.hardware_name("cpu") in line and torch.__version__ in line
     assert bench._now()[:10] in line
+    assert len(line.splitlines()) == 2  # 不忙：没有提醒
+
+
+@pytest.mark.parametrize(("load", "cores", "busy"), [(3.4, 2, True), (2.0, 2, False), (0.3, 2, False), (9.0, 16, False)])
+def test_a_busy_machine_is_named_beside_the_timings(monkeypatch, load, cores, busy):
+    monkeypatch.setattr(bench.os, "getloadavg", lambda: (load, 0.0, 0.0))
+    monkeypatch.setattr(bench.os, "cpu_count", lambda: cores)
+    lines = bench.environment("cpu").splitlines()
+    assert len(lines) == (3 if busy else 2)
+    if busy:
+        assert lines[2] == bench.busy_note() and f"负载 {load:.1f}，{cores} 个核" in lines[2]
+        assert text_width(lines[2]) <= 80  # 页面上的输出框放得下
+
+
+def test_no_load_average_means_no_note(monkeypatch):
+    def missing():
+        raise OSError("no load average")
+
+    monkeypatch.setattr(bench.os, "getloadavg", missing)
+    assert bench.busy_note() is None
 
 
 def _right_edges(line: str) -> list[int]:

@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 import dlbook
+from dlbook.bench import environment
 from dlbook.data import fashion_mnist_tensors
 from dlbook.optim import SGD
 from dlbook.plot import show
@@ -199,6 +200,7 @@ def train(batch_size: int, lr: float) -> dict[str, list[float]]:
     return record
 
 
+print(environment(device))  # 用时取决于机器：先印出是哪台机器、忙不忙
 records = {}
 print(pad("批量 b", 6, align=">"), pad("学习率", 7, align=">"),
       pad("步数", 7, align=">"), pad("用时（秒）", 11, align=">"),

@@ -15,6 +15,7 @@ from torch import nn
 
 import dlbook
 from dlbook import optim
+from dlbook.bench import environment
 from dlbook.data import fashion_mnist_loaders
 from dlbook.plot import show
 from dlbook.train import fit
@@ -86,8 +87,11 @@ show(fig)
 # %% [markdown]
 # ## 结果
 #
-# 最后一轮的测试准确率和总用时（`History.seconds` 每轮包括训练和在测试集上的评估）：
+# 最后一轮的测试准确率和总用时（`History.seconds` 每轮包括训练和在测试集上的评估）。
+# 这几种优化器每步多做的只是几次与参数一样大的逐元素运算，和前向、反向相比很少，用时本应相差不大；
+# 表里若有一种明显更慢，多半是那段时间机器正忙（下面第一行印出的环境里会提醒），不是优化器本身慢。
 
 # %%
+print(environment(device))
 for name, h in sorted(histories.items(), key=lambda kv: -kv[1].test_acc[-1]):
     print(f"{h.test_acc[-1]:.3f}  {sum(h.seconds):6.1f} 秒  {name}")
