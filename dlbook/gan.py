@@ -79,7 +79,7 @@ class GANHistory:
     >>> h.epoch += [1]; h.d_loss += [1.30]; h.g_loss += [0.81]
     >>> h.d_real += [0.55]; h.d_fake += [0.45]; h.seconds += [2.5]
     >>> h.summary()
-    'D 损失 1.300, G 损失 0.810, D(x) 0.550, D(G(z)) 0.450, 2.5 秒 (cpu)'
+    'D 损失 1.300，G 损失 0.810，D(x) 0.550，D(G(z)) 0.450，2.5 秒（cpu）'
     """
 
     epoch: list[int] = field(default_factory=list)
@@ -107,9 +107,9 @@ class GANHistory:
         """最后一轮的一行中文小结。"""
         row = self.last()
         return (
-            f"D 损失 {row['d_loss']:.3f}, G 损失 {row['g_loss']:.3f}, "
-            f"D(x) {row['d_real']:.3f}, D(G(z)) {row['d_fake']:.3f}, "
-            f"{row['seconds']:.1f} 秒 ({self.device})"
+            f"D 损失 {row['d_loss']:.3f}，G 损失 {row['g_loss']:.3f}，"
+            f"D(x) {row['d_real']:.3f}，D(G(z)) {row['d_fake']:.3f}，"
+            f"{row['seconds']:.1f} 秒（{self.device}）"
         )
 
 

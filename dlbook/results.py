@@ -14,7 +14,7 @@
 ...            epochs=10, seconds=14.2, device="cpu", mode="full")
 >>> print(r.summary())
 结果：LeNet · 参数 61.7 千 · 测试准确率 0.812
-      45210 样本/秒 · 10 轮 14.2 秒 · cpu · full 模式
+      训练 45210 样本/秒 · 10 轮共 14.2 秒（含评估） · cpu · full 模式
 >>> Result.from_dict(r.to_dict()) == r
 True
 """
@@ -85,19 +85,19 @@ class Result:
     note: str = ""
 
     def summary(self) -> str:
-        """两行中文小结：模型、参数量和准确率一行，速度与运行环境（和附注）缩进一行。
+        """两行中文小结：模型（和附注）、参数量和准确率一行，速度与运行环境缩进一行。
 
-        分成两行，页面上 80 个字符宽的输出框放得下。
+        速度是训练时的吞吐量（第一轮以外各轮的中位数，见 :func:`report`），秒数是全部轮数的总用时，
+        含每轮在测试集上的评估，所以两者不能互相换算。分成两行，页面上 80 个字符宽的输出框放得下。
         """
-        first = f"结果：{self.name} · 参数 {format_count(self.params)} · 测试准确率 {self.test_acc:.3f}"
+        name = self.name + (f"（{self.note}）" if self.note else "")  # 与结果表里的写法相同
+        first = f"结果：{name} · 参数 {format_count(self.params)} · 测试准确率 {self.test_acc:.3f}"
         second = [
-            f"{self.examples_per_sec:.0f} 样本/秒",
-            f"{self.epochs} 轮 {self.seconds:.1f} 秒",
+            f"训练 {self.examples_per_sec:.0f} 样本/秒",
+            f"{self.epochs} 轮共 {self.seconds:.1f} 秒（含评估）",
             self.device,
             f"{self.mode} 模式",
         ]
-        if self.note:
-            second.append(self.note)
         return first + "\n" + " " * text_width("结果：") + " · ".join(second)
 
     def to_dict(self) -> dict[str, Any]:
@@ -135,7 +135,7 @@ def report(name: str, *, model: nn.Module, history: History, note: str = "") -> 
     >>> with mock.patch.dict("os.environ", env):
     ...     _ = report("线性模型", model=nn.Linear(3, 2), history=h)
     结果：线性模型 · 参数 8 · 测试准确率 0.790
-          1000 样本/秒 · 1 轮 2.0 秒 · cpu · quick 模式
+          训练 1000 样本/秒 · 1 轮共 2.0 秒（含评估） · cpu · quick 模式
     >>> Result.from_dict(json.loads(Path(path).read_text(encoding="utf-8"))).params
     8
     """

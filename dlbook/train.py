@@ -39,7 +39,7 @@ class History:
     >>> h.epoch += [1]; h.train_loss += [0.47]; h.train_acc += [0.823]
     >>> h.test_acc += [0.811]; h.examples_per_sec += [12345.0]; h.seconds += [4.9]
     >>> h.summary()
-    'loss 0.470, 训练准确率 0.823, 测试准确率 0.811, 12345 样本/秒 (cpu)'
+    '训练损失 0.470，训练准确率 0.823，测试准确率 0.811，12345 样本/秒（cpu）'
     >>> h.last()["test_acc"]
     0.811
     """
@@ -68,11 +68,11 @@ class History:
     def summary(self) -> str:
         """最后一轮的一行中文小结。"""
         row = self.last()
-        parts = [f"loss {row['train_loss']:.3f}", f"训练准确率 {row['train_acc']:.3f}"]
+        parts = [f"训练损失 {row['train_loss']:.3f}", f"训练准确率 {row['train_acc']:.3f}"]
         if "test_acc" in row:
             parts.append(f"测试准确率 {row['test_acc']:.3f}")
-        parts.append(f"{row['examples_per_sec']:.0f} 样本/秒 ({self.device})")
-        return ", ".join(parts)
+        parts.append(f"{row['examples_per_sec']:.0f} 样本/秒（{self.device}）")
+        return "，".join(parts)
 
 
 def accuracy(logits: Tensor, y: Tensor) -> Tensor:

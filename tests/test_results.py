@@ -12,6 +12,7 @@ from dlbook.gallery.build import build_gallery
 from dlbook.gallery.plugin import GalleryPlugin
 from dlbook.gallery.render import notebook_to_markdown
 from dlbook.results import RESULT_MIME, Result, report, results_in, results_table
+from dlbook.text import text_width
 from dlbook.train import History
 
 TRAIN_SCRIPT = '''"""
@@ -66,7 +67,9 @@ def test_report_counts_frozen_parameters_and_shows_the_note(monkeypatch, capsys)
     model[0].requires_grad_(False)  # 冻结的参数也是模型的一部分
     r = report("冻结", model=model, history=_history(), note="只训练最后一层")
     assert r.params == 8 + 6
-    assert r.summary().splitlines()[1].endswith("quick 模式 · 只训练最后一层")
+    first, second = r.summary().splitlines()
+    assert first.startswith("结果：冻结（只训练最后一层） · ")  # 与结果表里的写法相同
+    assert second.endswith("（含评估） · cpu · quick 模式")
     assert "只训练最后一层" in capsys.readouterr().out
 
 
@@ -179,3 +182,8 @@ def test_results_table_format():
     table = results_table([(r, "x/plot_resnet.ipynb")]).splitlines()
     assert len(table) == 3
     assert table[2] == "| ResNet-18 | 11.2 百万 | 0.931 | 0.950 | 8123 | 20 轮 61.0 秒 | cuda · full | [plot_resnet](x/plot_resnet.ipynb) |"
+
+
+def test_summary_fits_the_output_box_even_for_large_numbers():
+    r = Result("ResNet-18", 11_175_370, 0.93, 0.95, 0.1, 1_234_567.0, 30, 1234.5, "cuda:0", "full", "编译 + CUDA 图")
+    assert [text_width(line) <= 80 for line in r.summary().splitlines()] == [True, True]

@@ -331,7 +331,7 @@ def test_history_summary_and_last():
         epoch=[1, 2], train_loss=[0.9, 0.47], train_acc=[0.6, 0.823], test_acc=[0.5, 0.811],
         examples_per_sec=[1000.0, 12345.4], seconds=[1.0, 2.0], device="cuda:0",
     )  # fmt: skip
-    assert h.summary() == "loss 0.470, 训练准确率 0.823, 测试准确率 0.811, 12345 样本/秒 (cuda:0)"
+    assert h.summary() == "训练损失 0.470，训练准确率 0.823，测试准确率 0.811，12345 样本/秒（cuda:0）"
     assert h.last() == {
         "epoch": 2, "train_loss": 0.47, "train_acc": 0.823, "test_acc": 0.811,
         "examples_per_sec": 12345.4, "seconds": 2.0, "device": "cuda:0",

@@ -75,7 +75,7 @@ history = train_gan(
     d_optimizer=torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999)),
     on_epoch_end=snapshot,
 )
-print(history.summary())
+print(f"最后一轮：{history.summary()}")
 print(f"共 {len(history.step_d_loss)} 步，用时 {sum(history.seconds):.1f} 秒")
 
 # %% [markdown]

@@ -152,7 +152,7 @@ for name, net in nets.items():
         net, train_iter, test_iter,
         epochs=epochs, optimizer=optimizer, device=device, fast=True,
     )
-    print(f"{name}：{histories[name].summary()}")
+    print(f"{name}：\n  {histories[name].summary()}")
     report(name, model=net, history=histories[name], note=f"学习率 {lr}")
 
 # %% [markdown]
