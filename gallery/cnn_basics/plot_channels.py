@@ -178,5 +178,9 @@ print("与 F.conv2d 一致：",
 
 i, j = 2, 1
 pixel = K[:, :, 0, 0] @ X[:, i, j]  # (2, 3) @ (3,) → (2,)
-print(f"像素 ({i}, {j})：W @ x = {pixel.numpy().round(4)}，"
-      f"卷积输出 = {Y_matmul[:, i, j].numpy().round(4)}")
+def values(v: torch.Tensor) -> str:
+    return "[" + ", ".join(f"{x:.4f}" for x in v.tolist()) + "]"
+
+
+print(f"像素 ({i}, {j})：W @ x = {values(pixel)}，"
+      f"卷积输出 = {values(Y_matmul[:, i, j])}")

@@ -127,7 +127,8 @@ def learn(layer: nn.Module, X: torch.Tensor, Y: torch.Tensor, *,
     return losses
 
 
-# 损失是 42 个平方误差之和，梯度很大，学习率要小（超过约 0.016 就会发散，0.02 已经不行）
+# 损失是 42 个平方误差之和，梯度很大，学习率要小：
+# 超过约 0.016 就会发散，0.02 已经不行
 steps, lr = 40, 0.015
 ours = Conv2D((1, 2))
 losses_ours = learn(ours, X, Y, steps=steps, lr=lr)

@@ -53,11 +53,11 @@ previous = (1, 1, 28, 28)
 for module, in_shape, out_shape in calls:
     # 形状在两个子模块之间变了：forward 里做了展平
     if tuple(in_shape) != previous:
-        print(f"{'':<6}{'flatten':<11} output shape: {tuple(in_shape)}")
+        print(f"{'':<6}{'flatten':<11} 输出形状 {tuple(in_shape)}")
     # 共用的激活函数没有参数，重复出现也不会多算
     params = sum(p.numel() for p in module.parameters())
     print(f"{names[module]:<6}{module.__class__.__name__:<11} "
-          f"output shape: {tuple(out_shape)!s:<16} 参数 {params}")
+          f"输出形状 {tuple(out_shape)!s:<16} 参数 {params}")
     previous = tuple(out_shape)
 print("参数总数：", sum(p.numel() for p in net.parameters()))
 

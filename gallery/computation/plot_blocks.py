@@ -196,4 +196,4 @@ chimera = nn.Sequential(
     NestMLP(), nn.Linear(16, 20), FixedHiddenMLP(20),
 ).to(device)
 print(chimera)
-print("输出：", chimera(X).item())
+print(f"输出：{chimera(X).item():.4f}")

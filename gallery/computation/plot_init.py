@@ -170,8 +170,8 @@ for name, init in [("默认随机初始化", None), ("全部设为常数 1", ini
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    print(f"{name}：训练 {steps} 步后损失 {loss.item():.4f}，8 个隐藏单元里有 "
-          f"{distinct_rows(model[0].weight)} 个互不相同")
+    print(f"{name}：训练 {steps} 步后损失 {loss.item():.4f}，8 个隐藏单元的"
+          f"权重有 {distinct_rows(model[0].weight)} 种不同的取值")
 # 永远预测平均值时的均方误差，就是这批目标值的方差
 print(f"对照：这 64 个目标值的方差 {y.var(unbiased=False).item():.4f}")
 

@@ -185,7 +185,8 @@ show(fig)
 #
 # 与分类器不同，两个损失都不会一路下降：判别器变强，生成器的损失就升高，反之亦然。
 # 曲线平稳、$D(x)$ 不贴近 1、$D(G(z))$ 不贴近 0，说明谁也没有压倒谁；一方的损失趋于 0 往往意味着训练失败。
-# 每一步的损失噪声很大，图中是每 `window` 步的平均。
+# 每一步的损失噪声很大，图中是每 `window` 步的平均（步数不到 200 时 `window` 是 1，画的就是每一步）。
+# 图下面按最后一轮的 $D(x)$ 与 $D(G(z))$ 说明这次是哪种情形。
 
 # %%
 window = max(1, len(history.step_d_loss) // 100)
@@ -210,6 +211,15 @@ for ax in (ax_loss, ax_prob):
     ax.grid(alpha=0.3)
     ax.legend()
 show(fig)
+
+real_p, fake_p = history.d_real[-1], history.d_fake[-1]
+print(f"最后一轮：D(x) = {real_p:.2f}，D(G(z)) = {fake_p:.2f}")
+if real_p > 0.9 and fake_p < 0.1:
+    print("判别器占了上风：它几乎总能分出真假，生成器从它那里得到的信息很少。"
+          "\n训练步数很少时（quick 模式）常见如此；完整模式训练得久，"
+          "两者会回到拉锯。")
+else:
+    print("两者仍在拉锯：谁也没有压倒谁。")
 
 # %% [markdown]
 # ## 生成的图像与真实图像

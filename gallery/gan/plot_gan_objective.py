@@ -166,7 +166,7 @@ ax.plot(
     label=r"$D^*(x)=p_\mathrm{data}/(p_\mathrm{data}+p_g)$",
 )
 ax.plot(x, d_learned, color="tab:red", linestyle="--", label="训练出的 D(x)")
-ax.set(xlabel="x", ylim=(0, 1.05))
+ax.set(xlabel="x", ylabel="概率密度 / D(x)", ylim=(0, 1.05))
 ax.legend(fontsize=8, loc="upper center", ncols=2)
 show(fig)
 

@@ -203,10 +203,9 @@ for name in settings:
     finals = [runs[name, seed][2][-1][1] for seed in seeds]
     modes = [c.modes for c in finals]
     quality[name] = sum(c.high_quality for c in finals) / len(finals)
-    print(
-        f"{name}：覆盖模式数 {modes}，平均 {sum(modes) / len(modes):.1f}/8；"
-        f"高质量样本 {quality[name]:.1%}"
-    )
+    covered = (f"覆盖模式数 {modes}，平均 {sum(modes) / len(modes):.1f}/8"
+               if len(modes) > 1 else f"覆盖 {modes[0]}/8 个模式")
+    print(f"{name}：{covered}；高质量样本 {quality[name]:.1%}")
 
 # %% [markdown]
 # 第三行的设置没有任何补救，只是把两者的学习率调平。在这个玩具问题上，它说明崩溃首先是节奏失调造成的，

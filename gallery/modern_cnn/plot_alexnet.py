@@ -113,4 +113,6 @@ show(plot_history(history, title="AlexNet 在 Fashion-MNIST 上"))
 
 # %%
 kernels = net.features[0].weight.detach().cpu()[:32]  # (32, 1, 11, 11)
-show(show_images(kernels, nrows=4, ncols=8, scale=0.9))
+fig = show_images(kernels, nrows=4, ncols=8, scale=0.9)
+fig.suptitle("训练后第一层的前 32 个 11×11 卷积核")
+show(fig)

@@ -12,6 +12,7 @@ import torch
 
 from dlbook.counting import count_flops, num_params
 from dlbook.models import MODELS, vgg11
+from dlbook.text import pad
 
 # %% [markdown]
 # ## 逐个数一数
@@ -44,7 +45,9 @@ for name, year, model in entries:
     params, flops = num_params(model), count_flops(model, (1, *shape))
     rows.append((name, year, shape, params, flops))
 
-print(f"{'model':<11}{'year':>5}{'input':>15}{'params':>13}{'GFLOPs':>9}")
+header = [("模型", 11, "<"), ("年份", 5, ">"), ("输入形状", 15, ">"),
+          ("参数量", 13, ">"), ("GFLOPs", 9, ">")]
+print("".join(pad(title, width, align=align) for title, width, align in header))
 for name, year, shape, params, flops in rows:
     print(f"{name:<11}{year:>5}{shape!s:>15}{params:>13,}{flops / 1e9:>9.3f}")
 

@@ -19,6 +19,7 @@ from dlbook.models import AlexNet, NiN
 from dlbook.models.nin import nin_block
 from dlbook.plot import plot_history, show
 from dlbook.results import report
+from dlbook.text import pad
 from dlbook.train import fit, init_xavier
 
 dlbook.seed_everything(0)
@@ -56,9 +57,9 @@ print(summary(net, (1, 1, 224, 224), depth=2))
 
 # %%
 alexnet = AlexNet()
-print(f"AlexNet：参数 {num_params(alexnet):>11,}，"
+print(f"{pad('AlexNet：', 9)}参数 {num_params(alexnet):>11,}，"
       f"其中全连接部分 {num_params(alexnet.classifier):>11,}")
-print(f"NiN    ：参数 {num_params(net):>11,}，"
+print(f"{pad('NiN：', 9)}参数 {num_params(net):>11,}，"
       f"其中最后一个 NiN 块 {num_params(net.features[-1]):>9,}")
 
 # %% [markdown]

@@ -61,7 +61,7 @@ print(pad("学习率", 6), pad("x₁ 每步乘", 10, align=">"),
       pad("x₂ 每步乘", 10, align=">"), pad("20 步后的 x", 20, align=">"),
       pad("f", 10, align=">"))
 for lr, xs in paths.items():
-    end = f"({xs[-1, 0]:+.4f}, {xs[-1, 1]:+.4f})"
+    end = f"({xs[-1, 0]:+.3g}, {xs[-1, 1]:+.3g})"
     print(f"{lr:<6} {1 - 2 * lr:+10.2f} {1 - 4 * lr:+10.2f} {end:>20} "
           f"{f_2d(xs[-1]):10.4g}")
 

@@ -61,7 +61,7 @@ y, sources = run_and_get_code(compiled_gelu, x)
 synchronize(device)
 first_call = time.perf_counter() - start
 print(f"第一次调用（含编译）：{first_call:.2f} 秒")
-print("与即时执行的最大差：", (y - gelu_tanh(x)).abs().max().item())
+print(f"与即时执行的最大差：{(y - gelu_tanh(x)).abs().max().item():.1e}")
 
 # %% [markdown]
 # 之后的调用不再编译：Dynamo 先检查一组“守卫”（guards，例如输入仍是同形状、同类型、同设备的张量），

@@ -12,6 +12,7 @@
 
 # %%
 import matplotlib.pyplot as plt
+from matplotlib.ticker import FuncFormatter
 import torch
 from torch import nn
 
@@ -280,6 +281,12 @@ fig, ax = plt.subplots(figsize=(5.5, 3))
 ax.loglog([4 * n for n in seconds], [s * 1e3 for s in seconds.values()], "o-")
 ax.set_xlabel("梯度大小（字节）")
 ax.set_ylabel("一次 all-reduce 的用时（毫秒）")
+# 纵轴只跨一两个数量级时，对数轴的刻度默认写成 6×10⁻¹ 这样；改成普通的小数，
+# 次刻度只标首位是 2 和 5 的，免得挤在一起
+ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+ax.yaxis.set_minor_formatter(
+    FuncFormatter(lambda v, _: f"{v:g}" if f"{v:e}"[0] in "25" else "")
+)
 ax.set_title("Gloo，2 个进程，同一台机器")
 show(fig)
 

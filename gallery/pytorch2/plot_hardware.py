@@ -111,7 +111,7 @@ sizes = dlbook.pick(quick=[32, 64, 128, 256, 512, 1024],
                     full=[64, 128, 256, 512, 1024, 2048, 4096, 8192])
 flops = {n: matmul_flops(n, device) for n in sizes}
 for n, f in flops.items():
-    print(f"n = {n:>5}：{f / 1e9:>9.1f} GFLOP/s，"
+    print(f"n = {n:>5}：{f / 1e9:>11.3f} GFLOP/s，"
           f"计算强度 {matmul_intensity(n):>6.1f} 次/字节")
 peak = max(flops.values())
 if device.type == "cuda":
@@ -166,9 +166,11 @@ fig, ax = plt.subplots(figsize=(5.5, 3.4))
 ax.loglog(intensities, roof, "k-", label="屋顶线")
 ax.loglog([matmul_intensity(n) for n in sizes], list(flops.values()), "o",
           label="矩阵乘法（n×n）")
-for n in (sizes[0], sizes[-1]):
+# 最小的 n 往往是图里最低的点：标签放在它上方，免得落到横轴下面；
+# 最大的 n 紧挨屋顶，标签放在下方
+for n, dy in ((sizes[0], 4), (sizes[-1], -12)):
     ax.annotate(f"n={n}", (matmul_intensity(n), flops[n]),
-                textcoords="offset points", xytext=(4, -12), fontsize=8)
+                textcoords="offset points", xytext=(4, dy), fontsize=8)
 for name, (intensity, achieved) in points.items():
     ax.loglog([intensity], [achieved], "s", label=name)
 ax.axvline(ridge, color="gray", linestyle=":", linewidth=1)
