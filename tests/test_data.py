@@ -151,6 +151,8 @@ def test_not_found_in_root_without_download(tmp_path):
     # 建议也只针对 root：环境变量和 Debian 包在这里都不起作用
     assert "root" in message.split("解决办法")[1]
     assert data.DATA_ENV not in message and "apt install" not in message
+    fixes = message.split("解决办法（任选其一）：\n")[1].split("；\n")
+    assert [fix.split(".")[0] for fix in fixes] == ["  1", "  2"]  # 从 1 开始编号
 
 
 def test_root_that_is_a_file(tmp_path, monkeypatch):
@@ -277,8 +279,10 @@ def test_replaced_file_is_read_again(tmp_path):
 class FakeDownload:
     """代替 ``data._download_url``；记录网址，按 ``behaviour`` 写文件或失败。"""
 
-    def __init__(self, behaviour: str = "ok", fail_hosts: tuple[str, ...] = ()):
-        self.behaviour, self.fail_hosts, self.urls = behaviour, fail_hosts, []
+    def __init__(
+        self, behaviour: str = "ok", fail_hosts: tuple[str, ...] = (), altered_hosts: tuple[str, ...] = ()
+    ):
+        self.behaviour, self.fail_hosts, self.altered_hosts, self.urls = behaviour, fail_hosts, altered_hosts, []
 
     def __call__(self, url: str, path: Path) -> None:
         self.urls.append(url)
@@ -287,6 +291,10 @@ class FakeDownload:
         payload = (DEBIAN / path.name).read_bytes()
         if self.behaviour == "truncated":
             payload = payload[: len(payload) // 3]
+        if any(host in url for host in self.altered_hosts):  # 完好的 gzip，内容却改了一个字节
+            raw = bytearray(gzip.decompress(payload))
+            raw[-1] ^= 1
+            payload = gzip.compress(bytes(raw))
         path.write_bytes(payload)
         if self.behaviour == "interrupt":
             raise KeyboardInterrupt
@@ -338,6 +346,22 @@ def test_mirror_override_and_fallback(isolated, monkeypatch):
         f"https://good.example/fm/{TEST_IMAGES}.gz",
     ]
     assert len(_files(isolated)) == 2
+
+
+def test_a_mirror_serving_altered_data_is_skipped_and_nothing_of_it_is_kept(isolated, monkeypatch):
+    # 格式完好、校验和不对：下载时就要发现，换下一个镜像；改过的文件不能进缓存
+    monkeypatch.setenv(data.MIRRORS_ENV, "https://altered.example/,https://good.example/")
+    fake = FakeDownload(altered_hosts=("altered.example",))
+    monkeypatch.setattr(data, "_download_url", fake)
+    X, y = load_fashion_mnist("test")
+    assert [url.split("/")[2] for url in fake.urls] == ["altered.example", "good.example"] * 2
+    assert X.shape == (10000, 28, 28) and len(_files(isolated)) == 2
+    monkeypatch.setenv(data.MIRRORS_ENV, "https://altered.example/")
+    other = isolated.parent / "other"
+    monkeypatch.setenv(data.CACHE_ENV, str(other))
+    with pytest.raises(DataError, match="SHA-256"):
+        load_fashion_mnist("test")
+    assert list(other.rglob("*")) == [other / "fashion-mnist"]  # 只有空的缓存目录：没有文件，也没有临时目录
 
 
 def test_failed_download_leaves_nothing_behind(isolated, monkeypatch):
@@ -646,3 +670,20 @@ def test_windows_never_probes_a_pid(monkeypatch):
     monkeypatch.setattr(data.os, "kill", kill)
     monkeypatch.setattr(data.os, "name", "nt")
     assert data._alive(12345)
+
+
+def test_host_names_keep_only_safe_characters(monkeypatch):
+    # 主机名写进临时目录名 .download-<pid>-<主机>-…，“-” 是分隔符，不能留在主机名里
+    monkeypatch.setattr(data.socket, "gethostname", lambda: "ci-runner_01.local")
+    assert data._host() == "ci_runner_01.local"
+    monkeypatch.setattr(data.socket, "gethostname", lambda: "")
+    assert data._host() == "host"
+
+
+def test_a_process_of_another_user_counts_as_alive(monkeypatch):
+    def kill(pid, sig):
+        raise PermissionError("operation not permitted")
+
+    monkeypatch.setattr(data.os, "kill", kill)
+    assert data._alive(1)
+
