@@ -12,7 +12,7 @@
 #   bash scripts/gpu_check.sh site                      # full 模式构建整个网站（可分几次，缓存接着用）
 #
 # 机器上没有网络时，先把数据、中文字体和缺的轮子放进仓库里被忽略的 device-data/（或环境变量 DLBOOK_DEVICE_DATA
-# 指定的目录；见 README.md 的“在 GPU 上检查”）：
+# 指定的目录；见 MAINTAINING.md 的“在 GPU 上检查”）：
 #   device-data/fashion-mnist/*.gz   device-data/fonts/*.ttc   device-data/wheels*/*.whl
 # 每个示例脚本的完整输出在 $OUT/logs.tgz（连同它保存的图），摘要打印在标准输出里。
 set -uo pipefail
@@ -101,7 +101,7 @@ run)
 site)
     # 构建网站要 mkdocs 插件 dlbook-gallery 的入口点：把 dlbook 本身也装进 /tmp/dlbook-site（导入的仍是仓库里的源码）。
     python3 -c "import mkdocs, material, mkdocs_jupyter, mkdocstrings, jieba, nbclient, ipykernel, sphinx_gallery" ||
-        { echo "缺少构建网站用的包：把轮子放进 device-data/wheels*/（见 README）" >&2; exit 2; }
+        { echo "缺少构建网站用的包：把轮子放进 device-data/wheels*/（见 MAINTAINING.md）" >&2; exit 2; }
     python3 -m pip install -q --no-index --no-deps --no-build-isolation --no-compile --upgrade \
         --target /tmp/dlbook-site . || exit 1
     export DLBOOK_MODE=${DLBOOK_MODE:-full} NO_MKDOCS_2_WARNING=1

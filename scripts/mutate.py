@@ -1,6 +1,6 @@
 """变异测试：一次改坏 dlbook 的一处代码，看测试能不能发现。
 
-    python scripts/mutate.py batchnorm conv            # 模块名是 dlbook 下的路径，例如 gallery.cache
+    python scripts/mutate.py batchnorm conv            # 模块名是 dlbook 下的路径，例如 gallery.build
     python scripts/mutate.py train --tests tests/test_train.py tests/test_speedrun.py
     python scripts/mutate.py optim --lines 58,75       # 只变异这几行（复查补上的测试）
 
@@ -8,7 +8,8 @@
 ``and`` ↔ ``or``、去掉 ``not`` 或负号、数字加 1、``True`` ↔ ``False``、删掉一条语句。
 ``raise``、``assert``、f-字符串、``print`` 里的代码不变异（那是报错文字，由别的测试核对）。
 
-测试照常运行（默认是 ``tests/test_<模块>.py`` 加上模块自己的 doctest），用 ``pytest -x`` 在子进程里跑，
+测试照常运行（默认是 ``tests/test_<模块>.py``，``gallery.build`` 这样的子模块是 ``tests/test_gallery_build.py``，
+加上模块自己的 doctest；没有这样的文件时用 ``--tests`` 指定），用 ``pytest -x`` 在子进程里跑，
 PyTorch 只在父进程里导入一次再 fork。测试全部通过的变异体就是“幸存者”：要么测试漏了这处行为，
 要么这处改动与原来等价（例如只改了类型注解）。幸存者逐个打印出来，由人判断是哪一种。
 
@@ -189,9 +190,23 @@ def _module_report(work: Path, module: str, targets: list[str], lines: set[int])
     return survivors
 
 
+def default_tests(module: str, root: Path = ROOT) -> str:
+    """模块默认的测试文件：``tests/test_<模块>.py``；子模块先找 ``tests/test_<包>_<模块>.py``。
+
+    >>> default_tests("train"), default_tests("gallery.build")
+    ('tests/test_train.py', 'tests/test_gallery_build.py')
+    """
+    name = module.removeprefix("dlbook.")
+    candidates = [f"tests/test_{name.replace('.', '_')}.py", f"tests/test_{name.split('.')[-1]}.py"]
+    for candidate in dict.fromkeys(candidates):
+        if (root / candidate).is_file():
+            return candidate
+    raise ValueError(f"{module} 没有默认的测试文件（{' 或 '.join(dict.fromkeys(candidates))}）：请用 --tests 指定")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="dlbook 的变异测试（见文件开头的说明）")
-    parser.add_argument("modules", nargs="+", help="dlbook 下的模块，例如 batchnorm、gallery.cache")
+    parser.add_argument("modules", nargs="+", help="dlbook 下的模块，例如 batchnorm、gallery.build")
     parser.add_argument("--tests", nargs="+", help="要运行的测试，默认 tests/test_<模块>.py")
     parser.add_argument("--lines", default="", help="只变异这些行，逗号分隔")
     parser.add_argument("--json", type=Path, help="把幸存者写进这个 JSON 文件")
@@ -200,6 +215,8 @@ def main(argv: list[str] | None = None) -> int:
     for module in args.modules:  # 开始之前就检查：不要跑了几个模块之后才因为名字写错而停下
         try:
             module_file(module)
+            if not args.tests:
+                default_tests(module)
         except ValueError as exc:
             parser.error(str(exc))
     with tempfile.TemporaryDirectory(prefix="dlbook-mutate-") as tmp:
@@ -219,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
         survivors = []
         for module in args.modules:
             name = module.removeprefix("dlbook.")
-            targets = args.tests or [f"tests/test_{name.split('.')[-1]}.py"]
+            targets = args.tests or [default_tests(name)]
             targets = [*targets, str(module_file(name, work))]  # 加上 doctest
             survivors += _module_report(work, name, targets, lines)
     if args.json:

@@ -1,6 +1,6 @@
 """scripts/gpu_check.sh 的外壳：在 CPU 上以 quick 模式检查它怎样运行示例、收集输出、传递失败。
 
-真正的 GPU 检查只能在有 GPU 的机器上做（见 README 的“在 GPU 上检查”）；这里保证那时脚本本身不出错。
+真正的 GPU 检查只能在有 GPU 的机器上做（见 MAINTAINING.md 的“在 GPU 上检查”）；这里保证那时脚本本身不出错。
 """
 
 from __future__ import annotations
