@@ -7,7 +7,7 @@
 #   bash scripts/gpu_check.sh env                       # GPU、驱动、PyTorch 版本
 #   bash scripts/gpu_check.sh tests                     # tests/test_cuda.py：快速路径的 CUDA 分支
 #   bash scripts/gpu_check.sh bench                     # d2l 与 dlbook 的 LeNet、ResNet-18 96×96 的样本/秒
-#   bash scripts/gpu_check.sh speedrun                  # 速通：SpeedNet 5 个种子，编译与 CUDA 图两种路径
+#   bash scripts/gpu_check.sh speedrun                  # 速通：SpeedNet 5 个种子，编译、CUDA 图、批量 256 三组
 #   bash scripts/gpu_check.sh run gallery/modern_cnn/plot_alexnet.py ...   # full 模式运行这些示例
 #   bash scripts/gpu_check.sh site                      # full 模式构建整个网站（可分几次，缓存接着用）
 #
