@@ -84,3 +84,12 @@ def test_main_lists_each_figure_with_its_text_sizes(tmp_path, monkeypatch, capsy
         "  a_002.png: 1376 px 宽，最小文字 ? px，页面上 ? px",
         "  a_003.png: 1376 px 宽，最小文字 17.8 px，页面上 8.9 px  ← 小于 9 px",
     ]
+
+
+def test_main_has_help(capsys):
+    from dlbook.gallery.figures import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--help"])
+    assert exit_info.value.code == 0
+    assert "python -m dlbook.gallery.figures" in capsys.readouterr().out

@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import argparse
 import struct
 import sys
 from collections.abc import Iterable
@@ -101,7 +102,12 @@ def _report(script: Path) -> list[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    scripts = [Path(a) for a in (sys.argv[1:] if argv is None else argv)]
+    parser = argparse.ArgumentParser(
+        prog="python -m dlbook.gallery.figures",
+        description="像构建网站时一样执行示例（quick 模式、CPU、不用缓存），列出每张图在页面上的大小和最小的字号。",
+    )
+    parser.add_argument("scripts", nargs="*", type=Path, metavar="gallery/<章>/plot_<名>.py")
+    scripts = parser.parse_args(sys.argv[1:] if argv is None else argv).scripts
     if not scripts:
         print("用法：python -m dlbook.gallery.figures gallery/<章>/plot_<名>.py ...", file=sys.stderr)
         return 2
