@@ -456,7 +456,9 @@ class TensorLoader:
     """把放在同一设备上的 ``(X, y)`` 切成小批量，比 :class:`~torch.utils.data.DataLoader` 快得多。
 
     数据全在 GPU 上时，每个批量只是一次索引，没有逐样本的 Python 开销。
-    ``shuffle=True`` 时每轮（每次迭代）在数据所在设备上重新打乱，顺序由 ``seed`` 固定。
+    ``shuffle=True`` 时每轮（每次迭代）在数据所在设备上重新打乱，顺序由 ``seed`` 和此前迭代过几次共同决定：
+    同一个种子的新加载器总是从同一串顺序开始，先用 ``next(iter(loader))`` 偷看一个批量，后面各轮的顺序就都变了
+    （与 ``DataLoader`` 一样）。
     ``transform`` 作用在整个批量的 ``X`` 上（例如 :func:`dlbook.augment.random_crop_flip` 做数据增强）。
 
     >>> X, y = torch.arange(10).reshape(5, 2), torch.arange(5)
