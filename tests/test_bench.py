@@ -141,6 +141,35 @@ def test_time_interleaved_warms_every_step_up_and_times_each_repeat_times():
         bench.time_interleaved({"a": step("a")}, steps=1, repeat=0)
 
 
+def test_time_interleaved_takes_each_steps_fastest_repeat(monkeypatch):
+    # 别的程序只会让一遍变慢：取最快的一遍（不是平均，也不是最后一遍）
+    laps = {"a": iter([3.0, 1.0, 2.0]), "b": iter([5.0, 6.0, 4.0])}
+    order = []
+
+    def fake_time_per_step(step, *, steps, warmup, device):
+        name = step()
+        order.append(name)
+        return next(laps[name])
+
+    monkeypatch.setattr(bench, "time_per_step", fake_time_per_step)
+    times = bench.time_interleaved({"a": lambda: "a", "b": lambda: "b"}, steps=1, warmup=0, repeat=3)
+    assert times == {"a": 1.0, "b": 4.0}
+    assert order == ["a", "b"] * 3  # 轮流：A、B、A、B……
+
+
+def test_time_per_step_starts_the_clock_after_the_warmup(monkeypatch):
+    # 每调用一次 step，假时钟走 1 秒：预热的 2 次不能算进去
+    from types import SimpleNamespace
+
+    now = [0.0]
+    monkeypatch.setattr(bench, "time", SimpleNamespace(perf_counter=lambda: now[0]))
+
+    def step():
+        now[0] += 1.0
+
+    assert bench.time_per_step(step, steps=3, warmup=2) == 1.0
+
+
 def test_compile_seconds_is_the_first_epoch_overhead():
     history = History(seconds=[9.0, 2.0, 3.0, 2.5])
     assert bench._compile_seconds(history, compiled=True) == pytest.approx(6.5)

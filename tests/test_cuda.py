@@ -13,12 +13,14 @@ import torch
 from torch import nn
 
 from dlbook import fast as fast_path
+from dlbook import roofline
 from dlbook.augment import random_crop_flip
 from dlbook.data import TensorLoader, fashion_mnist_loaders
 from dlbook.fast import FastConfig
 from dlbook.gan import train_gan
 from dlbook.models import LeNet
 from dlbook.models.dcgan import Discriminator, Generator
+from dlbook.roofline import host_to_device_bandwidth
 from dlbook.train import evaluate_accuracy, fit, init_xavier
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="没有可用的 CUDA 设备")
@@ -142,3 +144,28 @@ def test_speedrun_compiles_before_the_clock_and_learns(mode):
     assert [r["graphs_compiled_while_timed"] for r in records] == [0, 0]
     assert [r.get("cudagraph_skips") for r in records] == ([0, 0] if mode == "cudagraphs" else [None, None])
     assert all(r["test_acc_tta"] > 0.7 for r in records), records
+
+
+# ---------------------------------------------------------------------------
+# 主机到设备的带宽（dlbook.roofline；从 test_roofline.py 搬来：那里没有 GPU 时整个跳过，GPU 检查又只运行这个文件）
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pinned", [False, True])
+def test_host_to_device_bandwidth_on_cuda(pinned):
+    assert host_to_device_bandwidth(2**20, pinned=pinned, steps=2, repeat=1) > 1e8
+
+
+@pytest.mark.parametrize("pinned", [False, True])
+def test_host_to_device_bandwidth_counts_4_bytes_per_element(monkeypatch, pinned):
+    # 最小的 numel=1 也接受；换算成字节是 4 × numel（计时被换成 0.25 秒，所以再乘 4）
+    outputs = []
+
+    def fake(step, *, steps, repeat, device):
+        outputs.append(step())
+        return 0.25
+
+    monkeypatch.setattr(roofline, "_best_seconds", fake)
+    assert host_to_device_bandwidth(1, pinned=pinned) == 4 * 4
+    (out,) = outputs
+    assert out.device.type == "cuda" and out.shape == (1,)

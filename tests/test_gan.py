@@ -7,6 +7,7 @@ import warnings
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from dlbook import fast as fast_path
@@ -116,9 +117,27 @@ def test_dcgan_rejects_other_sizes() -> None:
 
 def test_dcgan_init_follows_the_paper() -> None:
     torch.manual_seed(0)
-    G = Generator(width=32)
-    assert abs(G.conv2.weight.std().item() - 0.02) < 0.002
-    assert abs(G.bn2.weight.mean().item() - 1) < 0.01
+    for model in (Generator(width=32), Discriminator(width=32)):  # 两个网络都按论文初始化
+        assert abs(model.conv2.weight.std().item() - 0.02) < 0.002, type(model).__name__
+        assert abs(model.bn2.weight.mean().item() - 1) < 0.01, type(model).__name__
+
+
+def test_dcgan_activations_are_the_papers() -> None:
+    # 形状对了还不够：生成器的输出是 tanh（不是 sigmoid），判别器用斜率 0.2 的 LeakyReLU（不是 ReLU）
+    torch.manual_seed(0)
+    G, D = Generator(16, image_size=28, width=8), Discriminator(image_size=28, width=8)
+    before_tanh = []
+    G.conv4.register_forward_hook(lambda module, args, out: before_tanh.append(out))
+    with torch.no_grad():
+        out = G(torch.randn(4, 16))
+    torch.testing.assert_close(out, torch.tanh(before_tanh[0]))
+    assert out.min() < 0 < out.max()
+    x = torch.randn(4, 1, 28, 28)
+    with torch.no_grad():
+        h = F.leaky_relu(D.conv1(x), 0.2)
+        h = F.leaky_relu(D.bn2(D.conv2(h)), 0.2)
+        h = F.leaky_relu(D.bn3(D.conv3(h)), 0.2)
+        torch.testing.assert_close(D(x), D.conv4(h).flatten())
 
 
 def _tiny_image_run(**options) -> tuple[GANHistory, nn.Module, nn.Module]:
@@ -476,6 +495,24 @@ def test_gradient_penalty_is_taken_between_real_and_fake() -> None:
     penalty = gan_mod._gradient_penalty(critic, 2 * p, p).item()
     assert (5 - 1) ** 2 < penalty < (10 - 1) ** 2
     assert gan_mod._gradient_penalty(critic, p, p).item() == pytest.approx((5 - 1) ** 2)
+
+
+def test_gradient_penalty_mixes_each_sample_with_one_random_weight() -> None:
+    # 插值的权重 α 每个样本一个（同一个样本的所有元素共用），在 [0, 1] 里；逐元素各取一个 α 时，
+    # 上面用的 |x|²/2 仍然落在两个范数之间，看不出来：这里直接记下评论家看到的点
+    torch.manual_seed(0)
+    real = torch.randn(16, 3, 4, 4)
+    fake = real - 1 - torch.rand_like(real)  # 每个元素都差 1 到 2：下面的除法不会放大舍入误差
+    seen = []
+
+    def critic(x):
+        seen.append(x.detach().clone())
+        return x.flatten(1).sum(dim=1)
+
+    gan_mod._gradient_penalty(critic, real, fake)
+    alpha = ((seen[0] - fake) / (real - fake)).flatten(1)  # (16, 48)：每行应是同一个数
+    torch.testing.assert_close(alpha, alpha[:, :1].expand_as(alpha))
+    assert ((alpha >= 0) & (alpha <= 1)).all() and alpha[:, 0].std() > 0.1  # 样本之间各不相同
 
 
 @pytest.mark.parametrize(

@@ -164,9 +164,10 @@ def test_centered_layer() -> None:
     layer = CenteredLayer()
     assert list(layer.parameters()) == []
     torch.manual_seed(0)
-    x = (torch.randn(4, 8, dtype=DTYPE) + 3).requires_grad_()
+    # 每行加上不同的偏移：减去整个张量的均值与逐行减各自的均值，结果就不同
+    x = (torch.randn(4, 8, dtype=DTYPE) + torch.arange(4, dtype=DTYPE)[:, None]).requires_grad_()
     y = layer(x)
-    assert y.shape == x.shape
+    torch.testing.assert_close(y, x - x.mean())
     assert abs(y.mean().item()) < 1e-12
     # 输出对每个输入的梯度之和为 0：整体平移输入，输出不变
     y[0, 0].backward()

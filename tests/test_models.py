@@ -503,6 +503,33 @@ def test_residual_shortcut_is_identity_without_1x1conv() -> None:
         torch.testing.assert_close(block(x), torch.relu(x))
 
 
+@pytest.mark.parametrize(("in_channels", "out_channels", "stride"), [(4, 4, 1), (4, 8, 2), (4, 8, 1)])
+@pytest.mark.parametrize("training", [True, False])
+def test_residual_block_matches_torchvision_basic_block(in_channels, out_channels, stride, training) -> None:
+    # 与 torchvision 的 BasicBlock 逐个参数对应（键名相同），同样的参数给出同样的输出，训练与评估模式都是
+    from torchvision.models.resnet import BasicBlock
+
+    torch.manual_seed(0)
+    projection = in_channels != out_channels or stride != 1
+    ours = Residual(in_channels, out_channels, use_1x1conv=projection, stride=stride)
+    downsample = None
+    if projection:
+        downsample = nn.Sequential(
+            nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False), nn.BatchNorm2d(out_channels)
+        )
+    theirs = BasicBlock(in_channels, out_channels, stride=stride, downsample=downsample)
+    for m in ours.modules():  # 批量归一化的 γ、β 和滑动统计量也不取默认值，免得巧合相等
+        if isinstance(m, nn.BatchNorm2d):
+            for tensor in (m.weight, m.bias, m.running_mean):
+                nn.init.normal_(tensor)
+            m.running_var.uniform_(0.5, 2.0)
+    theirs.load_state_dict(ours.state_dict())
+    ours.train(training), theirs.train(training)
+    x = torch.randn(3, in_channels, 7, 7)
+    with torch.no_grad():
+        torch.testing.assert_close(ours(x), theirs(x))
+
+
 @pytest.mark.parametrize(
     ("num_convs", "in_channels", "growth_rate", "expected"),
     [

@@ -80,7 +80,8 @@ def test_batchnorm2d_6_counts(make):
     assert sum(state[k].numel() for k in ("running_mean", "running_var")) == 12
     # 6 是通道数：任何批量大小都行，通道数不对就报错
     assert bn(torch.rand(3, 6, 4, 4)).shape == (3, 6, 4, 4)
-    with pytest.raises((RuntimeError, ValueError)):
+    # 两者各用自己的话说出“通道数不对”（PyTorch 说 running_mean 的元素数，dlbook 说 γ 的形状），不接受别的错误
+    with pytest.raises((RuntimeError, ValueError), match=r"running_mean should contain 5 elements|gamma 的形状应当是 \(5,\)"):
         bn(torch.rand(3, 5, 4, 4))
 
 

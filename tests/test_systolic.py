@@ -55,3 +55,7 @@ def test_every_pe_does_exactly_k_useful_multiply_adds(m, k, n):
     assert useful.shape == (m, n)
     assert torch.equal(useful, torch.full((m, n), k))
     assert useful.sum().item() / (m * n * cycles) == pytest.approx(k / (m + n + k - 2))
+    # 数的是真正流进来的输入，不是乘积非零的次数：全是 0 的矩阵也一样要做 K 次乘加
+    zeros: list[torch.Tensor] = []
+    systolic_matmul(torch.zeros(m, k), torch.zeros(k, n), busy=zeros)
+    assert torch.equal(zeros[0], torch.full((m, n), k))

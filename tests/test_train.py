@@ -292,10 +292,11 @@ def test_jupyter_kernel_detection(monkeypatch):
 
 
 def test_accuracy_counts_on_device():
-    logits = torch.tensor([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.2, 0.3, 0.5]])
-    result = accuracy(logits, torch.tensor([1, 2, 2]))
+    # 4 个样本、3 个类别（不是方阵：沿错了维取 argmax 会得到另一个形状，或者另一组预测）
+    logits = torch.tensor([[0.1, 0.9, 0.0], [0.8, 0.1, 0.1], [0.2, 0.3, 0.5], [0.0, 0.1, 0.9]])
+    result = accuracy(logits, torch.tensor([1, 2, 2, 2]))
     assert isinstance(result, torch.Tensor) and result.dtype == torch.int64
-    assert result.item() == 2
+    assert result.item() == 3
     assert accuracy(torch.tensor([1, 0, 3]), torch.tensor([1, 1, 3])).item() == 2
 
 
