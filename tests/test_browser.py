@@ -299,7 +299,7 @@ def test_text_outputs_scroll_instead_of_wrapping_on_a_phone(page, server):
     lines, rows, scrolls = page.evaluate(
         """() => {
              const pre = [...document.querySelectorAll(".jp-OutputArea-output pre")]
-               .find(p => p.textContent.includes("output shape"));
+               .find(p => p.textContent.includes("输出形状"));
              const lines = pre.textContent.replace(/\\n$/, "").split("\\n").length;
              const rows = pre.getBoundingClientRect().height / parseFloat(getComputedStyle(pre).lineHeight);
              return [lines, rows, pre.scrollWidth > pre.clientWidth];
