@@ -114,7 +114,8 @@ for name, h in histories.items():
         continue
     ratio = steady_speed(h) / steady_speed(base)
     if plan(paths[name], device) == plain:
-        verdict = (f"在 {device.type} 上什么也没打开，计算与默认路径完全相同；\n"
+        verdict = (f"在 {device.type} 上什么也没打开，"
+                   "计算与默认路径完全相同；\n"
                    f"  测得的 {ratio:.2f} 倍来自计时的条件，不是它更快")
     elif within_noise(steady_speed(base), steady_speed(h)):
         verdict = f"与默认路径相差不到 {NOISE:.0%}，在测量噪声之内"
