@@ -212,11 +212,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="把幸存者写进这个 JSON 文件")
     args = parser.parse_args(argv)
     lines = {int(x) for x in args.lines.split(",") if x.strip()}
+    targets: dict[str, list[str]] = {}
     for module in args.modules:  # 开始之前就检查：不要跑了几个模块之后才因为名字写错而停下
         try:
             module_file(module)
-            if not args.tests:
-                default_tests(module)
+            targets[module] = args.tests or [default_tests(module)]
         except ValueError as exc:
             parser.error(str(exc))
     with tempfile.TemporaryDirectory(prefix="dlbook-mutate-") as tmp:
@@ -236,9 +236,8 @@ def main(argv: list[str] | None = None) -> int:
         survivors = []
         for module in args.modules:
             name = module.removeprefix("dlbook.")
-            targets = args.tests or [default_tests(name)]
-            targets = [*targets, str(module_file(name, work))]  # 加上 doctest
-            survivors += _module_report(work, name, targets, lines)
+            tests = [*targets[module], str(module_file(name, work))]  # 加上 doctest
+            survivors += _module_report(work, name, tests, lines)
     if args.json:
         args.json.write_text(json.dumps(survivors, ensure_ascii=False, indent=1), encoding="utf-8")
     return 0

@@ -13,7 +13,6 @@ import torch
 from torch import nn
 
 from dlbook import fast as fast_path
-from dlbook import roofline
 from dlbook.augment import random_crop_flip
 from dlbook.data import TensorLoader, fashion_mnist_loaders
 from dlbook.fast import FastConfig
@@ -22,6 +21,7 @@ from dlbook.models import LeNet
 from dlbook.models.dcgan import Discriminator, Generator
 from dlbook.roofline import host_to_device_bandwidth
 from dlbook.train import evaluate_accuracy, fit, init_xavier
+from tests.test_roofline import fake_timer  # noqa: F401  夹具：计时换成 0.25 秒，记下每个 step 的结果
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="没有可用的 CUDA 设备")
 
@@ -157,15 +157,8 @@ def test_host_to_device_bandwidth_on_cuda(pinned):
 
 
 @pytest.mark.parametrize("pinned", [False, True])
-def test_host_to_device_bandwidth_counts_4_bytes_per_element(monkeypatch, pinned):
+def test_host_to_device_bandwidth_counts_4_bytes_per_element(fake_timer, pinned):  # noqa: F811
     # 最小的 numel=1 也接受；换算成字节是 4 × numel（计时被换成 0.25 秒，所以再乘 4）
-    outputs = []
-
-    def fake(step, *, steps, repeat, device):
-        outputs.append(step())
-        return 0.25
-
-    monkeypatch.setattr(roofline, "_best_seconds", fake)
     assert host_to_device_bandwidth(1, pinned=pinned) == 4 * 4
-    (out,) = outputs
+    (out,) = fake_timer
     assert out.device.type == "cuda" and out.shape == (1,)

@@ -178,6 +178,8 @@ print("与 F.conv2d 一致：",
 
 i, j = 2, 1
 pixel = K[:, :, 0, 0] @ X[:, i, j]  # (2, 3) @ (3,) → (2,)
+
+
 def values(v: torch.Tensor) -> str:
     return "[" + ", ".join(f"{x:.4f}" for x in v.tolist()) + "]"
 
