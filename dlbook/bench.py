@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -45,13 +47,15 @@ __all__ = [
     "RECIPES",
     "BenchConfig",
     "Recipe",
+    "break_even",
     "busy_note",
+    "cudagraph_skips",
     "environment",
     "hardware_name",
-    "cudagraph_skips",
     "inductor_cache_hits",
     "main",
     "run",
+    "short_cpu_name",
     "synchronize",
     "time_interleaved",
     "time_per_step",
@@ -191,6 +195,26 @@ def within_noise(reference: float, other: float, *, noise: float = NOISE) -> boo
     return abs(other / reference - 1) < noise
 
 
+def break_even(compile_s: float, eager_s: float, compiled_s: float, *, noise: float = NOISE) -> str:
+    """编译的回本步数：编译用时 ÷ 每步省下的时间，写成最多 11 列宽的一个短语。
+
+    每步用时相差不到 ``noise`` 时是“看不出”，编译后更慢时是“永不”；十万步以上不再细分
+    （一次训练很少有那么多步，而这样的数字印出来也放不进表格的一列）。
+
+    >>> break_even(3.0, 0.010, 0.005), break_even(3.0, 0.010, 0.0095), break_even(3.0, 0.010, 0.012)
+    ('600 步', '看不出', '永不')
+    >>> break_even(600.0, 0.010, 0.0089), break_even(1e-3, 0.010, 0.005)
+    ('10 万步以上', '1 步')
+    """
+    if within_noise(eager_s, compiled_s, noise=noise):
+        return "看不出"
+    gain = eager_s - compiled_s
+    if gain <= 0:
+        return "永不"
+    steps = math.ceil(compile_s / gain)
+    return "10 万步以上" if steps > 100_000 else f"{max(steps, 1):,} 步"
+
+
 def inductor_cache_hits() -> int:
     """到目前为止，Inductor 从磁盘缓存里直接取出了几张整图（FX 图）。
 
@@ -214,15 +238,36 @@ def cudagraph_skips() -> int:
     return counters["inductor"]["cudagraph_skips"]
 
 
+CPU_NAME_LIMIT = 40
+"""CPU 型号最多印这么多个字符：示例把它印在一行里，行宽有限（见 :func:`short_cpu_name`）。"""
+
+
+def short_cpu_name(raw: str, *, limit: int = CPU_NAME_LIMIT) -> str:
+    """去掉 CPU 型号里不区分型号的部分（商标记号、结尾的“Processor”、标称频率），过长时截断。
+
+    >>> short_cpu_name("Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz")
+    'Intel Xeon Platinum 8375C CPU'
+    >>> short_cpu_name("AMD EPYC 7763 64-Core Processor")
+    'AMD EPYC 7763 64-Core'
+    >>> short_cpu_name("A" * 50, limit=10)
+    'AAAAAAAAA…'
+    """
+    name = re.sub(r"\((R|TM)\)|®|™", "", raw, flags=re.IGNORECASE)
+    name = re.sub(r"@\s*[\d.]+\s*GHz", "", name, flags=re.IGNORECASE)
+    name = re.sub(r"\bProcessor\s*$", "", name.strip())
+    name = " ".join(name.split())
+    return name if len(name) <= limit else name[: limit - 1].rstrip() + "…"
+
+
 def _cpu_name() -> str:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
                 if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                    return short_cpu_name(line.split(":", 1)[1]) or "未知 CPU"
     except OSError:
         pass
-    return platform.processor() or platform.machine() or "未知 CPU"
+    return short_cpu_name(platform.processor() or platform.machine()) or "未知 CPU"
 
 
 def hardware_name(device: torch.device | str = "cpu") -> str:

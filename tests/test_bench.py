@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import subprocess
 import sys
@@ -302,7 +303,31 @@ def test_hardware_name_on_the_cpu_reads_the_model_name_from_proc_cpuinfo():
     names = [line.split(":", 1)[1].strip() for line in cpuinfo.read_text().splitlines() if line.startswith("model name")]
     if not names:
         pytest.skip("/proc/cpuinfo 里没有 model name")
-    assert bench.hardware_name("cpu") == f"{names[0]}（PyTorch 用 {torch.get_num_threads()} 个线程）"
+    expected = bench.short_cpu_name(names[0])
+    assert bench.hardware_name("cpu") == f"{expected}（PyTorch 用 {torch.get_num_threads()} 个线程）"
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "Intel(R) Xeon(R) Platinum 8375C CPU @ 2.90GHz",
+        "11th Gen Intel(R) Core(TM) i7-1185G7 @ 3.00GHz",
+        "AMD EPYC 7763 64-Core Processor",
+        "Some Vendor " + "Very Long Model Name " * 4,
+    ],
+)
+def test_environment_lines_fit_the_page_whatever_the_cpu_is_called(raw, monkeypatch):
+    # 示例把 environment() 印在输出里，每行不能超过代码框的宽度；型号只由运行的机器决定，
+    # 这里的机器名字短，换一台 CI 机器就可能超出
+    from dlbook.gallery.notebook import CODE_COLUMNS
+    from dlbook.text import text_width
+
+    monkeypatch.setattr(bench, "_cpu_name", lambda: bench.short_cpu_name(raw))
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 128)
+    for line in bench.environment("cpu").splitlines():
+        assert text_width(line) <= CODE_COLUMNS, line
+    name = bench.hardware_name("cpu")
+    assert "(R)" not in name and "GHz" not in name and len(bench.short_cpu_name(raw)) <= bench.CPU_NAME_LIMIT
 
 
 RECIPE_SCRIPTS = {
@@ -377,3 +402,20 @@ def test_the_record_takes_steady_speed_without_the_first_epoch_and_overall_speed
     # 64 张图 × 4 轮，除以各轮训练用时之和 64/16 + 64/64 + 64/32 + 64/128 = 7.5 秒
     assert record["examples_per_sec_overall"] == round(64 * 4 / 7.5, 1)
     assert (record["test_acc"], record["train_loss"], record["compile_seconds"]) == (0.75, 0.3, 0.0)
+
+
+@pytest.mark.parametrize("compile_s", [0.0, 0.4, 3.0, 60.0, 600.0, 1e5])
+@pytest.mark.parametrize("compiled_s", [0.0001, 0.004, 0.0089, 0.0095, 0.011, 0.05])
+def test_break_even_is_compile_time_over_the_saving_and_fits_its_column(compile_s, compiled_s):
+    eager_s = 0.010
+    text = bench.break_even(compile_s, eager_s, compiled_s)
+    assert text_width(text) <= 11, text  # plot_compile_speed 的表格给这一列留了 11 列
+    if bench.within_noise(eager_s, compiled_s):
+        assert text == "看不出"
+    elif compiled_s > eager_s:
+        assert text == "永不"
+    elif compile_s / (eager_s - compiled_s) > 100_000:
+        assert text == "10 万步以上"
+    else:
+        steps = max(math.ceil(compile_s / (eager_s - compiled_s)), 1)
+        assert text == f"{steps:,} 步"

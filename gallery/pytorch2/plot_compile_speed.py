@@ -20,8 +20,8 @@ from torch import nn
 
 import dlbook
 from dlbook.bench import (
-    NOISE, environment, inductor_cache_hits, synchronize, time_interleaved,
-    within_noise,
+    NOISE, break_even, environment, inductor_cache_hits, synchronize,
+    time_interleaved, within_noise,
 )
 from dlbook.models import LeNet, ResNet
 from dlbook.plot import show
@@ -87,7 +87,8 @@ def make_step(model: nn.Module, X: torch.Tensor, y: torch.Tensor):
 # - **编译用时**：编译后模块的第一步（前向图和反向图都在这一步里编译）减去一个普通步的用时；
 # - **每步用时**：即时执行与编译后的两个训练步各热身 2 步，然后轮流计时五遍（每遍 `steps` 步）、各取最快的一遍
 #   （`dlbook.bench.time_interleaved`）。轮流计时让机器负载的起伏平均地落在两边，别的程序只会让某一遍变慢；
-# - **回本步数** = 编译用时 ÷（即时执行每步 − 编译后每步）。编译后反而更慢时，永远回不了本；
+# - **回本步数** = 编译用时 ÷（即时执行每步 − 编译后每步），十万步以上不再细分（`dlbook.bench.break_even`）。
+#   编译后反而更慢时，永远回不了本；
 #   两者相差不到 `NOISE`（10%）时，这次测量看不出谁快，也就不算回本步数。
 #
 # 计时前后都调用 `synchronize`：GPU 是异步执行的，不同步就只量到了把任务排进队列的时间。
@@ -122,19 +123,14 @@ for name, (build, size) in models.items():
     )
     eager_s, compiled_s = times["eager"], times["compiled"]
     compile_s = max(first_step_s - eager_s, 0.0)
-    gain = eager_s - compiled_s
-    if within_noise(eager_s, compiled_s):
-        break_even = "看不出"
-    elif gain > 0:
-        break_even = f"{compile_s / gain:,.0f} 步"
-    else:
-        break_even = "永不"
-    rows.append((name, eager_s, compiled_s, compile_s, cached, break_even))
+    # 回本步数 = 编译用时 ÷ 每步省下的时间（相差在噪声之内时“看不出”，更慢时“永不”）
+    steps_to_repay = break_even(compile_s, eager_s, compiled_s)
+    rows.append((name, eager_s, compiled_s, compile_s, cached, steps_to_repay))
     print(f"{name}：即时执行 {eager_s * 1e3:.2f} 毫秒/步，"
           f"编译后 {compiled_s * 1e3:.2f} 毫秒/步"
           f"（{eager_s / compiled_s:.2f} 倍）")
     from_cache = f"（{cached} 张图取自缓存）" if cached else ""
-    print(f"  编译 {compile_s:.1f} 秒{from_cache}，回本 {break_even}")
+    print(f"  编译 {compile_s:.1f} 秒{from_cache}，回本 {steps_to_repay}")
 
 # %% [markdown]
 # ## 结果
@@ -144,15 +140,15 @@ from dlbook.text import pad  # 按终端里的宽度补空格：汉字占两列
 
 columns = [
     ("即时（毫秒/步）", 18), ("编译后（毫秒/步）", 20),
-    ("加速", 8), ("编译（秒）", 12),
+    ("加速", 8), ("编译（秒）", 11),
 ]
 header = "".join(pad(title, width, align=">") for title, width in columns)
 print(pad("模型", 10) + header + "  回本步数")
-for name, eager_s, compiled_s, compile_s, cached, break_even in rows:
+for name, eager_s, compiled_s, compile_s, cached, repay in rows:
     mark = "*" if cached else " "
     print(f"{pad(name, 10)}{eager_s * 1e3:>18.2f}{compiled_s * 1e3:>20.2f}"
-          f"{eager_s / compiled_s:>7.2f}×{compile_s:>11.1f}{mark}"
-          f"  {break_even}")
+          f"{eager_s / compiled_s:>7.2f}×{compile_s:>10.1f}{mark}"
+          f"  {repay}")
 if any(r[4] for r in rows):
     print("* 有图直接取自磁盘缓存：在没编译过这些图的机器上，"
           "编译要久得多，回本步数也更多。")

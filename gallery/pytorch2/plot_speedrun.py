@@ -112,7 +112,7 @@ print(f"训练用时：最长 {result['train_seconds_max']:.2f} 秒，"
 print("这次运行" + ("达到了" if acc_ok and time_ok else "没有达到") + "目标。")
 hardware = records[0]["hardware"]
 if "H100" not in hardware:
-    print(f"（目标是对 H100 说的；这次运行的硬件：{hardware}。）")
+    print("（目标是对 H100 说的；这次运行的硬件见开头的“硬件”一行。）")
 if dlbook.current_mode() == "quick":
     print("（quick 模式的数据和轮数远少于配方，结论说明不了配方本身。）")
 
