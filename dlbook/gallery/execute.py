@@ -106,6 +106,10 @@ def _execute(nb: NotebookNode, *, script: Path, env: dict[str, str], timeout: in
         kernel_name="python3",
         allow_errors=False,
         record_timing=True,
+        # 单元格执行完以后，它的输出（打印、图）还在路上：默认只等 4 秒，超时只记一条日志就接着执行，
+        # 迟到的输出被丢掉，残缺的笔记本却照样进了缓存。忙碌的 CI 机器上多等一会儿，真等不到就报错
+        iopub_timeout=60,
+        raise_on_iopub_timeout=True,
         resources={"metadata": {"path": str(script.parent)}},
     )
     current = {"cell": None}
