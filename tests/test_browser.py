@@ -189,10 +189,16 @@ _MONO_WIDTHS = r"""(selector) => {
 def test_text_outputs_give_chinese_two_columns(page, server, path, selector):
     # 示例按终端的宽度（汉字两格）对齐打印表格；页面上汉字原来只有 1.66 个拉丁字符宽，表头对不上下面的数据
     page.goto(f"{server}/{path}")
-    page.evaluate("() => document.fonts.ready")
+    loaded_families = "() => [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)"
+    # document.fonts.ready 在字体还没开始下载时就已经兑现：等到两种字体真的加载完（没加载就超时失败）
+    page.wait_for_function(
+        f"() => {{ const loaded = ({loaded_families})().map(f => f.replaceAll('\"', ''));"
+        " return loaded.includes('dlbook-mono') && loaded.includes('dlbook-cjk-mono'); }",
+        timeout=30000,
+    )
     latin, cjk = page.evaluate(_MONO_WIDTHS, selector)
     assert cjk == pytest.approx(2 * latin, rel=0.005), (latin, cjk)
-    loaded = page.evaluate("() => [...document.fonts].filter(f => f.status === 'loaded').map(f => f.family)")
+    loaded = page.evaluate(loaded_families)
     assert {"dlbook-mono", "dlbook-cjk-mono"} <= {f.strip('"') for f in loaded}, loaded
     assert page.errors == [] and page.outside == []
 
@@ -386,7 +392,7 @@ def test_chinese_search(page, server, query, expected):
     box.fill(query)
     _release_a_key(box)
     results = page.locator(".md-search-result__item a")
-    results.first.wait_for(timeout=15000)
+    results.first.wait_for(timeout=60000)  # 搜索索引在浏览器里现建：忙碌的机器上要多等
     hrefs = [results.nth(i).get_attribute("href") for i in range(results.count())]
     assert any(expected in (h or "") for h in hrefs), hrefs
     assert page.errors == [] and page.outside == []
@@ -412,7 +418,7 @@ def test_offline_copy_works_from_the_file_system(file_page, offline_site):  # no
     box.fill("汇聚层")
     _release_a_key(box)
     results = pg.locator(".md-search-result__item a")
-    results.first.wait_for(timeout=15000)
+    results.first.wait_for(timeout=60000)  # 搜索索引在浏览器里现建：忙碌的机器上要多等
     hrefs = [results.nth(i).get_attribute("href") or "" for i in range(results.count())]
     assert any("/cnn-basics/pooling.html" in h for h in hrefs), hrefs
     # 点开一个结果，再点一个导航链接：链接都指向 .html 文件，而不是目录
@@ -448,8 +454,11 @@ def test_example_page_copy_button_copies_the_cell_code(page, server):
     cell = page.locator(".jp-CodeCell").first
     source = cell.locator(".clipboard-copy-txt")
     assert source.get_attribute("data-search-exclude") is not None
+    page.evaluate("navigator.clipboard.writeText('')")  # 先清空：读到的只能是按钮写进去的
     cell.hover()
     cell.locator("clipboard-copy").click()
+    # 按钮写剪贴板是异步的：等它写进去再读
+    page.wait_for_function("async () => (await navigator.clipboard.readText()).length > 0", timeout=10000)
     copied = page.evaluate("navigator.clipboard.readText()")
     assert copied == source.text_content()
     assert "dlbook.seed_everything(0)" in copied
