@@ -205,6 +205,10 @@ def break_even(compile_s: float, eager_s: float, compiled_s: float, *, noise: fl
     ('600 步', '看不出', '永不')
     >>> break_even(600.0, 0.010, 0.0089), break_even(1e-3, 0.010, 0.005)
     ('10 万步以上', '1 步')
+    >>> break_even(100.0, 0.010, 0.009), break_even(100.001, 0.010, 0.009)
+    ('100,000 步', '10 万步以上')
+    >>> break_even(3.0, 0.010, 0.010, noise=0)  # 一点没省：永远回不了本（而不是除以零）
+    '永不'
     """
     if within_noise(eager_s, compiled_s, noise=noise):
         return "看不出"
@@ -249,8 +253,8 @@ def short_cpu_name(raw: str, *, limit: int = CPU_NAME_LIMIT) -> str:
     'Intel Xeon Platinum 8375C CPU'
     >>> short_cpu_name("AMD EPYC 7763 64-Core Processor")
     'AMD EPYC 7763 64-Core'
-    >>> short_cpu_name("A" * 50, limit=10)
-    'AAAAAAAAA…'
+    >>> short_cpu_name("A" * 50, limit=10), short_cpu_name("A" * 10, limit=10)
+    ('AAAAAAAAA…', 'AAAAAAAAAA')
     """
     name = re.sub(r"\((R|TM)\)|®|™", "", raw, flags=re.IGNORECASE)
     name = re.sub(r"@\s*[\d.]+\s*GHz", "", name, flags=re.IGNORECASE)

@@ -307,6 +307,19 @@ def test_hardware_name_on_the_cpu_reads_the_model_name_from_proc_cpuinfo():
     assert bench.hardware_name("cpu") == f"{expected}（PyTorch 用 {torch.get_num_threads()} 个线程）"
 
 
+def test_hardware_name_falls_back_to_the_platform_without_proc_cpuinfo(monkeypatch):
+    # 没有 /proc/cpuinfo 的系统（macOS、Windows）：用 platform 报的名字；连它也是空的时候说“未知 CPU”
+    def no_cpuinfo(*args, **kwargs):
+        raise FileNotFoundError("/proc/cpuinfo")
+
+    monkeypatch.setattr(bench, "open", no_cpuinfo, raising=False)
+    monkeypatch.setattr(bench.platform, "processor", lambda: "")
+    monkeypatch.setattr(bench.platform, "machine", lambda: "arm64")
+    assert bench.hardware_name("cpu").startswith("arm64（")
+    monkeypatch.setattr(bench.platform, "machine", lambda: "")
+    assert bench.hardware_name("cpu").startswith("未知 CPU（")
+
+
 @pytest.mark.parametrize(
     "raw",
     [
