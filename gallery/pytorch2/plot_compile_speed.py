@@ -123,7 +123,8 @@ for name, (build, size) in models.items():
     )
     eager_s, compiled_s = times["eager"], times["compiled"]
     compile_s = max(first_step_s - eager_s, 0.0)
-    # 回本步数 = 编译用时 ÷ 每步省下的时间（相差在噪声之内时“看不出”，更慢时“永不”）
+    # 回本步数 = 编译用时 ÷ 每步省下的时间
+    # （相差在噪声之内时“看不出”，编译后更慢时“永不”）
     steps_to_repay = break_even(compile_s, eager_s, compiled_s)
     rows.append((name, eager_s, compiled_s, compile_s, cached, steps_to_repay))
     print(f"{name}：即时执行 {eager_s * 1e3:.2f} 毫秒/步，"
