@@ -134,7 +134,8 @@ ax.fill_between(
 ax.scatter(seconds, accs, zorder=3, label="一次运行")
 ax.set_xlabel("训练用时（秒）")
 ax.set_ylabel("测试准确率（含翻转）")
-ax.set_title(f"{records[0]['hardware']}，{config.epochs} 轮")
+# CPU 的型号可以很长：线程数另起一行，标题才放得进图的宽度
+ax.set_title(f"{hardware}，{config.epochs} 轮".replace("（", "\n（", 1))
 ax.legend(loc="best")
 fig.tight_layout()
 show(fig)
