@@ -23,6 +23,21 @@ def gallery_cache(tmp_path_factory) -> Path:
     return tmp_path_factory.mktemp("executed")
 
 
+@pytest.fixture
+def one_thread():
+    """测试期间 PyTorch 只用一个线程，之后恢复原来的线程数（包括测试自己改过的时候）。
+
+    小网络单线程更快，与其他进程共用 CPU 时也不会被线程同步拖慢；训练出的数也不随机器的核数变
+    （线程数不同，浮点求和的顺序就不同）。整个文件都要时写 ``pytestmark = pytest.mark.usefixtures("one_thread")``。
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def quick_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "DISPLAY", "WAYLAND_DISPLAY")}
     env.update(QUICK_ENV)

@@ -333,7 +333,6 @@ def test_environment_lines_fit_the_page_whatever_the_cpu_is_called(raw, monkeypa
     # 示例把 environment() 印在输出里，每行不能超过代码框的宽度；型号只由运行的机器决定，
     # 这里的机器名字短，换一台 CI 机器就可能超出
     from dlbook.gallery.notebook import CODE_COLUMNS
-    from dlbook.text import text_width
 
     monkeypatch.setattr(bench, "_cpu_name", lambda: bench.short_cpu_name(raw))
     monkeypatch.setattr(torch, "get_num_threads", lambda: 128)

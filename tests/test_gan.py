@@ -27,13 +27,7 @@ from dlbook.gan import (
 )
 from dlbook.models.dcgan import Discriminator, Generator
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """这里的网络都很小：单线程更快，与其他进程共用 CPU 时也不会被线程同步拖慢。"""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # 这里的网络都很小：单线程更快（见 conftest）
 
 
 # 文档字符串（和 forward 的形状注释）里写的各层输出形状，w 是 width。

@@ -16,14 +16,8 @@ from dlbook.train import evaluate_accuracy
 
 TINY = dict(device="cpu", epochs=1, batch_size=32, subset=256, test_subset=200, widths=(4, 8, 8, 8))
 
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """网络很小：单线程更快；准确率也不随机器的核数变（线程数不同，浮点求和的顺序就不同）。"""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# 网络很小：单线程更快；准确率也不随机器的核数变（见 conftest）
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_schedule_matches_lambda_lr_and_ends_at_zero():
@@ -235,14 +229,11 @@ def test_summarize():
 
 
 def test_command_line_prints_json_and_a_summary(capsys):
-    threads = torch.get_num_threads()
-    try:
-        code = speedrun.main(
-            ["--device", "cpu", "--epochs", "1", "--subset", "512", "--test-subset", "100", "--runs", "2",
-             "--batch-size", "128", "--lr", "0.05", "--threads", "1"]
-        )
-    finally:
-        torch.set_num_threads(threads)  # 别让后面的测试也只用一个线程
+    # --threads 改了进程的线程数；one_thread 在测试之后把它恢复
+    code = speedrun.main(
+        ["--device", "cpu", "--epochs", "1", "--subset", "512", "--test-subset", "100", "--runs", "2",
+         "--batch-size", "128", "--lr", "0.05", "--threads", "1"]
+    )
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert code == 0 and len(lines) == 3
     assert [line["seed"] for line in lines[:2]] == [0, 1]
