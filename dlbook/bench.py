@@ -264,14 +264,13 @@ def short_cpu_name(raw: str, *, limit: int = CPU_NAME_LIMIT) -> str:
 
 
 def _cpu_name() -> str:
+    raw = ""
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return short_cpu_name(line.split(":", 1)[1]) or "未知 CPU"
+            raw = next((line.split(":", 1)[1] for line in f if line.startswith("model name")), "")
     except OSError:
         pass
-    return short_cpu_name(platform.processor() or platform.machine()) or "未知 CPU"
+    return short_cpu_name(raw or platform.processor() or platform.machine()) or "未知 CPU"
 
 
 def hardware_name(device: torch.device | str = "cpu") -> str:
