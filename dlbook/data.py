@@ -284,6 +284,8 @@ def _download_url(url: str, path: Path) -> None:
     request = urllib.request.Request(url, headers={"User-Agent": "dlbook"})
     with urllib.request.urlopen(request, timeout=DOWNLOAD_TIMEOUT) as response, path.open("wb") as out:
         shutil.copyfileobj(response, out, 1 << 16)
+        out.flush()
+        os.fsync(out.fileno())  # 之后改名放进缓存：先落盘，断电不会留下改了名的半截文件
 
 
 def _alive(pid: int) -> bool:

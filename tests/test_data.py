@@ -403,6 +403,29 @@ def test_download_from_a_recompressed_mirror(isolated, monkeypatch, mirror):
     assert _files(isolated) == [isolated / f"{TEST_IMAGES}.gz", isolated / f"{TEST_LABELS}.gz"]
 
 
+def test_a_download_is_on_disk_before_it_is_renamed_into_the_cache(isolated, monkeypatch, mirror):
+    """断电之后缓存里不会有改了名的半截文件：每个文件下载完先 fsync，再改名。"""
+    events = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        events.append(("fsync", os.fstat(fd).st_size))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", Path(dst).name))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setenv(data.MIRRORS_ENV, mirror)
+    load_fashion_mnist("test")
+    expected = []
+    for name in (TEST_IMAGES, TEST_LABELS):
+        expected += [("fsync", (DEBIAN / f"{name}.gz").stat().st_size), ("replace", f"{name}.gz")]
+    assert events == expected
+
+
 def test_a_mirror_that_never_answers_times_out(isolated, monkeypatch):
     import socket
 

@@ -5,7 +5,7 @@
 任何一项变了，键就变了，示例会重新执行；什么都没变，重建时一个示例也不执行。
 
 每个条目是 ``<键>.ipynb`` 加 ``<键>.json``（元数据，最后写入，它的存在表示条目完整）。
-写入先写临时文件再 :func:`os.replace`，中途失败不会留下半个条目。
+写入先写临时文件、落盘，再 :func:`os.replace`，中途失败或断电都不会留下半个条目。
 """
 
 from __future__ import annotations
@@ -36,16 +36,38 @@ _PAGE_ONLY = frozenset(
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """把 ``data`` 原子地写到 ``path``：要么是完整的新内容，要么保持原样。"""
+    """把 ``data`` 原子地写到 ``path``：要么是完整的新内容，要么保持原样。
+
+    临时文件先 ``fsync`` 再改名，改名之后再 ``fsync`` 所在目录：文件系统可以先让改名落盘、后写数据，
+    不这样做，断电之后可能留下一个空的或半截的文件。
+    每次 ``fsync`` 不到一毫秒，一次构建写的几百个文件加起来不到一秒。
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(directory: Path) -> None:
+    """让目录里的改名落盘。Windows 打不开目录，那里 ``os.replace`` 本身就是落盘的：跳过。"""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # 有的文件系统不支持对目录 fsync：改名已经完成，只是不保证落盘
+        pass
+    finally:
+        os.close(fd)
 
 
 def _version(dist: str) -> str:
