@@ -94,10 +94,16 @@ def test_plan_runs_what_fits_and_resumes_where_it_stopped(tmp_path):
     gpu_all = _gpu_all()
     Step = gpu_all.Step
     state = tmp_path / "state"
+    flag = tmp_path / "slow-started"
+    # good 等 slow 开始了（最多 30 秒）才结束：不然机器忙时 good 可能在 slow 开始之前就做完了
+    wait_for_slow = (
+        "import os, time\nt = time.time()\n"
+        f"while not os.path.exists({str(flag)!r}) and time.time() - t < 30: time.sleep(0.02)\n"
+    )
     steps = [
-        Step("good", _py("print('好')")),
+        Step("good", _py(wait_for_slow + "print('好')")),
         Step("bad", _py("import sys; print('坏了'); sys.exit(3)")),
-        Step("slow", _py("import time; time.sleep(60)")),
+        Step("slow", _py(f"import time\nopen({str(flag)!r}, 'w').close()\ntime.sleep(60)")),
         Step("timed", _py("print('计时')"), timed=True),
     ]
     snapshots = []  # 每当一步结束时的状态：调用方借此随时写出摘要
