@@ -167,12 +167,12 @@ def test_a_script_with_a_bom_is_named(tmp_path):
         script_to_notebook(path)
 
 
-def test_a_syntax_error_without_a_line_number_has_no_none(tmp_path):
+def test_a_nul_byte_is_named_with_its_line(tmp_path):
+    # compile() 对 NUL 字节的报错没有行号，在 Python 3.10 上还是 ValueError 而不是 SyntaxError
     path = tmp_path / "plot_nul.py"
     path.write_bytes('"""\n标题\n====\n"""\n\n# %%\nx = 1\0\n'.encode())
-    with pytest.raises(ScriptError, match="语法错误") as info:
+    with pytest.raises(ScriptError, match=r"plot_nul.py:7: 脚本含 NUL 字节"):
         script_to_notebook(path)
-    assert ":None" not in str(info.value)
 
 
 def test_a_script_that_is_not_utf8_is_named(tmp_path):

@@ -87,11 +87,15 @@ def _blocks(path: Path):
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ScriptError(f"{path}:{line}: 脚本不是 UTF-8 编码（第 {exc.start} 个字节是 0x{raw[exc.start]:02x}）") from None
+    nul = raw.find(b"\0")
+    if nul >= 0:  # compile() 的报错没有行号，Python 3.10 上还不是 SyntaxError 而是 ValueError
+        line = raw[:nul].count(b"\n") + 1
+        raise ScriptError(f"{path}:{line}: 脚本含 NUL 字节（0x00），Python 不接受：请删掉它")
     try:
         compile(raw, str(path), "exec")
         _, blocks = split_code_and_text_blocks(str(path))
     except SyntaxError as exc:
-        where = f"{path}:{exc.lineno}" if exc.lineno else str(path)  # 例如含 NUL 字节时没有行号
+        where = f"{path}:{exc.lineno}" if exc.lineno else str(path)
         raise ScriptError(f"{where}: 脚本有语法错误：{exc.msg}") from exc
     except Exception as exc:  # sphinx-gallery 对缺少文档字符串抛 ExtensionError
         if "docstring" not in str(exc):
