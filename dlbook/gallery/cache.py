@@ -57,7 +57,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 def _fsync_dir(directory: Path) -> None:
-    """让目录里的改名落盘。Windows 打不开目录，那里 ``os.replace`` 本身就是落盘的：跳过。"""
+    """让目录里的改名落盘。Windows 上打不开目录，也就没有对目录的 fsync：跳过。"""
     try:
         fd = os.open(directory, os.O_RDONLY)
     except OSError:
