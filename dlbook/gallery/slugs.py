@@ -29,6 +29,7 @@ _ANCHOR = re.compile(r'<a class="anchor-link" href="#[^"]*">')
 _TAGS = re.compile(r"<[^>]+>")
 _CODE = re.compile(r"<code[^>]*>.*?</code>", re.DOTALL)
 _SPACES = re.compile(r"\s+")
+_MATH_DELIMITERS = re.compile(r"\$|\\[()]")
 _REMOTE_SCRIPTS = [
     re.compile(r'<script src="[^"]*">\s*</script>'),  # MathJax 2 的空地址或 CDN 地址
     re.compile(r'<script type="text/x-mathjax-config">.*?</script>', re.DOTALL),
@@ -49,6 +50,11 @@ def slug(text: str) -> str:
     'lenet-的-sigmoid-版本'
     """
     return _slugify(text, "-")
+
+
+def _without_math_delimiters(text: str) -> str:
+    r"""去掉行内公式的定界符（``$``、``\(``、``\)``），只用来比较标题的文字。"""
+    return _MATH_DELIMITERS.sub("", text)
 
 
 def _text_of(fragment: str) -> str:
@@ -104,11 +110,13 @@ def _key(text: str) -> str:
 
 
 def fix_notebook_headings(html: str, toc) -> str:
-    """给标题重新生成 id（重复的加 ``_1``、``_2``），并让 ``toc`` 的链接指向它们。
+    r"""给标题重新生成 id（重复的加 ``_1``、``_2``），并让 ``toc`` 的链接指向它们。
 
     mkdocs-jupyter 的目录项标题里，标题中行内代码（``<code>``）的文字整个被删掉了
     （“公式与 `nn.Conv2d` 逐一对照”成了“公式与 逐一对照”），所以每个标题按完整的文字和去掉代码后的文字
     各登记一次，目录项先按前者找，找不到再按后者找；找到后目录项的文字也换成完整的标题。
+    比较时不看公式的定界符：mkdocs-jupyter 0.27 的目录项是单元格里的原文（``$1\times 1$``），
+    页面上的标题是 arithmatex 的输出（``\(1\times 1\)``）。
 
     >>> class Item:
     ...     def __init__(self, title): self.title, self.id, self.children = title, "_1", []
@@ -118,6 +126,10 @@ def fix_notebook_headings(html: str, toc) -> str:
     [('公式与-nnconv2d-逐一对照', '公式与 nn.Conv2d 逐一对照'), ('小结', '小结')]
     >>> 'id="公式与-nnconv2d-逐一对照"' in page
     True
+    >>> toc = [Item("$g = 0$ 时")]
+    >>> page = fix_notebook_headings('<h2><span class="arithmatex">\\(g = 0\\)</span> 时</h2>', toc)
+    >>> [(item.id, item.title) for item in toc]
+    [('g--0-时', '\\(g = 0\\) 时')]
     """
     seen: dict[str, int] = {}
     headings: list[tuple[str, str, str]] = []  # （完整的文字，去掉代码后的文字，id），按页面上的顺序
@@ -140,9 +152,9 @@ def fix_notebook_headings(html: str, toc) -> str:
 
     def walk(items) -> None:
         for item in items:
-            title = _key(html_lib.unescape(_TAGS.sub("", item.title)))
-            match = next((h for h in headings if h[0] == title), None) or next(
-                (h for h in headings if h[1] == title), None
+            title = _without_math_delimiters(_key(html_lib.unescape(_TAGS.sub("", item.title))))
+            match = next((h for h in headings if _without_math_delimiters(h[0]) == title), None) or next(
+                (h for h in headings if _without_math_delimiters(h[1]) == title), None
             )
             if match is not None:
                 item.id = match[2]
