@@ -175,6 +175,14 @@ def test_a_nul_byte_is_named_with_its_line(tmp_path):
         script_to_notebook(path)
 
 
+def test_a_syntax_error_without_a_line_number_names_no_line(tmp_path):
+    # 编码声明写错时 compile() 给的行号是 0：消息里只写文件名，不写“:0”
+    path = tmp_path / "plot_cookie.py"
+    path.write_text('# coding: no-such-codec\n"""\n标题\n====\n"""\n\n# %%\nx = 1\n', encoding="utf-8")
+    with pytest.raises(ScriptError, match=r"plot_cookie.py: 脚本有语法错误：unknown encoding"):
+        script_to_notebook(path)
+
+
 def test_a_script_that_is_not_utf8_is_named(tmp_path):
     path = tmp_path / "plot_bad.py"
     path.write_bytes('"""\n标题\n====\n"""\n\n# %%\nx = "caf'.encode() + b"\xe9" + b'"\n')
