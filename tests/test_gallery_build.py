@@ -167,11 +167,15 @@ def test_a_script_with_a_bom_is_named(tmp_path):
         script_to_notebook(path)
 
 
-def test_a_nul_byte_is_named_with_its_line(tmp_path):
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [('\0"""\n标题\n====\n"""\n\n# %%\nx = 1\n', 1), ('"""\n标题\n====\n"""\n\n# %%\nx = 1\0\n', 7)],
+)
+def test_a_nul_byte_is_named_with_its_line(tmp_path, source, line):
     # compile() 对 NUL 字节的报错没有行号，在 Python 3.10 上还是 ValueError 而不是 SyntaxError
     path = tmp_path / "plot_nul.py"
-    path.write_bytes('"""\n标题\n====\n"""\n\n# %%\nx = 1\0\n'.encode())
-    with pytest.raises(ScriptError, match=r"plot_nul.py:7: 脚本含 NUL 字节"):
+    path.write_bytes(source.encode())
+    with pytest.raises(ScriptError, match=rf"plot_nul.py:{line}: 脚本含 NUL 字节"):
         script_to_notebook(path)
 
 
@@ -550,9 +554,11 @@ def test_atomic_write_syncs_the_data_before_the_rename_and_the_directory_after(t
 
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "replace", replace)
+    open_fds = sorted(os.listdir("/proc/self/fd"))
     cache_mod.atomic_write(target, b"12345")
     assert events == ["fsync-5", "replace", "fsync-dir"]
     assert target.read_bytes() == b"12345"
+    assert sorted(os.listdir("/proc/self/fd")) == open_fds  # 目录的文件描述符也关上了
 
 
 def test_superseded_cache_entries_are_pruned_and_others_kept(tmp_path):
