@@ -426,6 +426,17 @@ def test_a_download_is_on_disk_before_it_is_renamed_into_the_cache(isolated, mon
     assert events == expected
 
 
+def test_a_small_download_is_flushed_before_it_is_synced(tmp_path, monkeypatch):
+    # 小于写缓冲区的文件：不先 flush，fsync 落盘的是一个空文件
+    source = tmp_path / "small.gz"
+    source.write_bytes(b"x" * 100)
+    sizes = []
+    real_fsync = os.fsync
+    monkeypatch.setattr(os, "fsync", lambda fd: (sizes.append(os.fstat(fd).st_size), real_fsync(fd)))
+    data._download_url(source.as_uri(), tmp_path / "copy.gz")
+    assert sizes == [100] and (tmp_path / "copy.gz").read_bytes() == b"x" * 100
+
+
 def test_a_mirror_that_never_answers_times_out(isolated, monkeypatch):
     import socket
 
