@@ -94,16 +94,12 @@ def test_plan_runs_what_fits_and_resumes_where_it_stopped(tmp_path):
     gpu_all = _gpu_all()
     Step = gpu_all.Step
     state = tmp_path / "state"
-    flag = tmp_path / "slow-started"
-    # good 等 slow 开始了（最多 30 秒）才结束：不然机器忙时 good 可能在 slow 开始之前就做完了
-    wait_for_slow = (
-        "import os, time\nt = time.time()\n"
-        f"while not os.path.exists({str(flag)!r}) and time.time() - t < 30: time.sleep(0.02)\n"
-    )
+    trace = tmp_path / "trace.txt"
     steps = [
-        Step("good", _py(wait_for_slow + "print('好')")),
+        # good 等 slow 开始了才结束：不然机器忙时 good 可能在 slow 开始之前就做完了
+        Step("good", _append(trace, "good", together_with="slow")),
         Step("bad", _py("import sys; print('坏了'); sys.exit(3)")),
-        Step("slow", _py(f"import time\nopen({str(flag)!r}, 'w').close()\ntime.sleep(60)")),
+        Step("slow", _append(trace, "slow", seconds=60)),
         Step("timed", _py("print('计时')"), timed=True),
     ]
     snapshots = []  # 每当一步结束时的状态：调用方借此随时写出摘要
@@ -133,8 +129,8 @@ def test_plan_runs_what_fits_and_resumes_where_it_stopped(tmp_path):
     assert "### bad（skipped）" in summary and "坏了" in summary  # 以前失败的步骤，日志末尾仍在摘要里
 
 
-def _append(path: Path, name: str, *, together_with: str | None = None) -> tuple[str, ...]:
-    """一个步骤：开始时写 ``+名字;``，睡 1 秒，结束时写 ``-名字;``（看得出谁与谁同时跑）。
+def _append(path: Path, name: str, *, together_with: str | None = None, seconds: float = 1) -> tuple[str, ...]:
+    """一个步骤：开始时写 ``+名字;``，睡 ``seconds`` 秒，结束时写 ``-名字;``（看得出谁与谁同时跑）。
 
     ``together_with``：睡之前先等到那一步也开始了（最多 30 秒）。两步同时跑时总能等到；
     一个接一个地跑时，先开始的那步等满 30 秒才结束，另一步在它之后才开始：不靠机器快慢来判断。"""
@@ -143,7 +139,7 @@ def _append(path: Path, name: str, *, together_with: str | None = None) -> tuple
         f"while '+{together_with};' not in open({str(path)!r}).read() and time.time() < deadline: time.sleep(0.05)\n"
         if together_with else ""
     )  # fmt: skip
-    return _py(f"import time\nopen({str(path)!r}, 'a').write('+{name};')\n{wait}time.sleep(1)\n"
+    return _py(f"import time\nopen({str(path)!r}, 'a').write('+{name};')\n{wait}time.sleep({seconds})\n"
                f"open({str(path)!r}, 'a').write('-{name};')")  # fmt: skip
 
 
