@@ -38,6 +38,31 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
+@pytest.fixture
+def disk_events(monkeypatch) -> list[tuple[str, int | str]]:
+    """记下测试期间的 ``os.fsync`` 与 ``os.replace``，照样执行它们：检查先落盘再改名。
+
+    每一项是 ``("fsync", 文件此刻的字节数)``、``("fsync", "dir")``（目录）或 ``("replace", 目标的文件名)``。
+    """
+    import stat
+
+    events: list[tuple[str, int | str]] = []
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd):
+        st = os.fstat(fd)
+        events.append(("fsync", "dir" if stat.S_ISDIR(st.st_mode) else st.st_size))
+        real_fsync(fd)
+
+    def replace(src, dst):
+        events.append(("replace", Path(dst).name))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    return events
+
+
 def quick_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("MPLBACKEND", "DISPLAY", "WAYLAND_DISPLAY")}
     env.update(QUICK_ENV)

@@ -403,38 +403,22 @@ def test_download_from_a_recompressed_mirror(isolated, monkeypatch, mirror):
     assert _files(isolated) == [isolated / f"{TEST_IMAGES}.gz", isolated / f"{TEST_LABELS}.gz"]
 
 
-def test_a_download_is_on_disk_before_it_is_renamed_into_the_cache(isolated, monkeypatch, mirror):
+def test_a_download_is_on_disk_before_it_is_renamed_into_the_cache(isolated, monkeypatch, mirror, disk_events):
     """断电之后缓存里不会有改了名的半截文件：每个文件下载完先 fsync，再改名。"""
-    events = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd):
-        events.append(("fsync", os.fstat(fd).st_size))
-        real_fsync(fd)
-
-    def replace(src, dst):
-        events.append(("replace", Path(dst).name))
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
     monkeypatch.setenv(data.MIRRORS_ENV, mirror)
     load_fashion_mnist("test")
     expected = []
     for name in (TEST_IMAGES, TEST_LABELS):
         expected += [("fsync", (DEBIAN / f"{name}.gz").stat().st_size), ("replace", f"{name}.gz")]
-    assert events == expected
+    assert disk_events == expected
 
 
-def test_a_small_download_is_flushed_before_it_is_synced(tmp_path, monkeypatch):
+def test_a_small_download_is_flushed_before_it_is_synced(tmp_path, disk_events):
     # 小于写缓冲区的文件：不先 flush，fsync 落盘的是一个空文件
     source = tmp_path / "small.gz"
     source.write_bytes(b"x" * 100)
-    sizes = []
-    real_fsync = os.fsync
-    monkeypatch.setattr(os, "fsync", lambda fd: (sizes.append(os.fstat(fd).st_size), real_fsync(fd)))
     data._download_url(source.as_uri(), tmp_path / "copy.gz")
-    assert sizes == [100] and (tmp_path / "copy.gz").read_bytes() == b"x" * 100
+    assert disk_events == [("fsync", 100)] and (tmp_path / "copy.gz").read_bytes() == b"x" * 100
 
 
 def test_a_mirror_that_never_answers_times_out(isolated, monkeypatch):

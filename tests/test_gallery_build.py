@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import stat
 from pathlib import Path
 
 import nbformat
@@ -537,26 +536,12 @@ def test_atomic_write_leaves_nothing_half_written(tmp_path, monkeypatch):
     assert [p.name for p in target.parent.iterdir()] == ["f.json"]
 
 
-def test_atomic_write_syncs_the_data_before_the_rename_and_the_directory_after(tmp_path, monkeypatch):
+def test_atomic_write_syncs_the_data_before_the_rename_and_the_directory_after(tmp_path, disk_events):
     """断电之后不留下改了名的空文件：数据先落盘再改名，改名之后目录落盘。"""
     target = tmp_path / "f.json"
-    events = []
-    real_fsync, real_replace = os.fsync, os.replace
-
-    def fsync(fd):
-        st = os.fstat(fd)
-        events.append("fsync-dir" if stat.S_ISDIR(st.st_mode) else f"fsync-{st.st_size}")
-        real_fsync(fd)
-
-    def replace(src, dst):
-        events.append("replace")
-        real_replace(src, dst)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    monkeypatch.setattr(os, "replace", replace)
     open_fds = sorted(os.listdir("/proc/self/fd"))
     cache_mod.atomic_write(target, b"12345")
-    assert events == ["fsync-5", "replace", "fsync-dir"]
+    assert disk_events == [("fsync", 5), ("replace", "f.json"), ("fsync", "dir")]
     assert target.read_bytes() == b"12345"
     assert sorted(os.listdir("/proc/self/fd")) == open_fds  # 目录的文件描述符也关上了
 
