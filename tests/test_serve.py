@@ -19,9 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import quick_env
-
-ROOT = Path(__file__).resolve().parents[1]
+from tests.conftest import ROOT, quick_env
 
 pytestmark = pytest.mark.slow
 
@@ -63,7 +61,7 @@ class _Server:
 
     def __init__(self, project: Path) -> None:
         self.port = _free_port()
-        env = quick_env(NO_MKDOCS_2_WARNING="1", PYTHONUNBUFFERED="1")
+        env = quick_env(PYTHONUNBUFFERED="1")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mkdocs", "serve", "-a", f"127.0.0.1:{self.port}"],
             cwd=project, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
