@@ -52,9 +52,9 @@ def slug(text: str) -> str:
     return _slugify(text, "-")
 
 
-def _without_math_delimiters(text: str) -> str:
-    r"""去掉行内公式的定界符（``$``、``\(``、``\)``），只用来比较标题的文字。"""
-    return _MATH_DELIMITERS.sub("", text)
+def _match_key(text: str) -> str:
+    r"""比较标题与目录项用的文字：空白只算一个，去掉行内公式的定界符（``$``、``\(``、``\)``）。"""
+    return _MATH_DELIMITERS.sub("", _key(text))
 
 
 def _text_of(fragment: str) -> str:
@@ -132,7 +132,8 @@ def fix_notebook_headings(html: str, toc) -> str:
     [('g--0-时', '\\(g = 0\\) 时')]
     """
     seen: dict[str, int] = {}
-    headings: list[tuple[str, str, str]] = []  # （完整的文字，去掉代码后的文字，id），按页面上的顺序
+    # （完整的文字，它的比较键，去掉代码后的比较键，id），按页面上的顺序
+    headings: list[tuple[str, str, str, str]] = []
 
     def unique(base: str) -> str:
         base = base or "section"
@@ -143,7 +144,7 @@ def fix_notebook_headings(html: str, toc) -> str:
     def replace(m: re.Match[str]) -> str:
         title = _text_of(m["body"])
         new_id = unique(slug(_key(title)))  # 标题跨行时空白也只算一个，与 Markdown 页面一样
-        headings.append((_key(title), _key(_text_of(_CODE.sub("", m["body"]))), new_id))
+        headings.append((_key(title), _match_key(title), _match_key(_text_of(_CODE.sub("", m["body"]))), new_id))
         attrs = _ID.sub("", m["attrs"])
         body = _ANCHOR.sub(f'<a class="anchor-link" href="#{new_id}">', m["body"])
         return f'<h{m["level"]}{attrs} id="{new_id}">{body}</h{m["level"]}>'
@@ -152,12 +153,12 @@ def fix_notebook_headings(html: str, toc) -> str:
 
     def walk(items) -> None:
         for item in items:
-            title = _without_math_delimiters(_key(html_lib.unescape(_TAGS.sub("", item.title))))
-            match = next((h for h in headings if _without_math_delimiters(h[0]) == title), None) or next(
-                (h for h in headings if _without_math_delimiters(h[1]) == title), None
+            title = _match_key(html_lib.unescape(_TAGS.sub("", item.title)))
+            match = next((h for h in headings if h[1] == title), None) or next(
+                (h for h in headings if h[2] == title), None
             )
             if match is not None:
-                item.id = match[2]
+                item.id = match[3]
                 item.title = html_lib.escape(match[0], quote=False)  # 目录里也显示代码的文字
                 headings.remove(match)  # 每个标题只认领一次（同名的标题依次对应）
             walk(item.children)
