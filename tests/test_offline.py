@@ -161,6 +161,14 @@ def test_a_working_copy_is_zipped_under_one_folder(tmp_path, monkeypatch, capsys
     assert printed.startswith(f"写出 {out.resolve()}（") and "，2 个页面）" in printed  # 打印的是解析后的路径
 
 
+def test_the_zip_reaches_the_disk_before_it_is_renamed(tmp_path, disk_events):
+    config = _offline_project(tmp_path)
+    out = tmp_path / "copy.zip"
+    build_offline(out, config_file=config)
+    # mkdocs 构建时的写入不算：只看最后三件事
+    assert disk_events[-3:] == [("fsync", out.stat().st_size), ("replace", "copy.zip"), ("fsync", "dir")]
+
+
 def test_a_zip_that_fails_half_way_leaves_neither_part_nor_zip(tmp_path, monkeypatch):
     config = _offline_project(tmp_path)
     written = []

@@ -23,7 +23,7 @@ from pathlib import Path
 import nbformat
 from nbformat import NotebookNode
 
-__all__ = ["CacheEntry", "ExampleCache", "atomic_write", "cache_key", "environment"]
+__all__ = ["CacheEntry", "ExampleCache", "atomic_write", "cache_key", "environment", "fsync_dir"]
 
 CACHE_FORMAT = 1
 _PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -53,10 +53,10 @@ def atomic_write(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
+    fsync_dir(path.parent)
 
 
-def _fsync_dir(directory: Path) -> None:
+def fsync_dir(directory: Path) -> None:
     """让目录里的改名落盘。Windows 上打不开目录，也就没有对目录的 fsync：跳过。"""
     try:
         fd = os.open(directory, os.O_RDONLY)

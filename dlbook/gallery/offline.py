@@ -11,7 +11,7 @@ iframe-worker 从站内加载（:func:`use_local_worker_shim`）。示例的执�
 刚构建过网站时，这一步不重新执行任何示例。
 
 写 zip 之前检查构建结果（:func:`check_site`）：每个 HTML 文件引用的本地文件都在，没有任何资源从站外加载。
-有问题就报错退出，不留下 zip；zip 先写成 ``<名>.part``，写完才改名，中途失败不会留下半个文件。
+有问题就报错退出，不留下 zip；zip 先写成 ``<名>.part``，写完并落盘（fsync）才改名，中途失败或断电都不会留下半个文件。
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
+
+from dlbook.gallery.cache import fsync_dir
 
 __all__ = [
     "OFFLINE_ENV",
@@ -191,13 +193,18 @@ def build_offline(output: Path, *, config_file: Path = Path("mkdocs.yml")) -> Pa
         partial = output.with_name(output.name + ".part")
         try:
             output.parent.mkdir(parents=True, exist_ok=True)  # 构建成功之后才建目录：失败时不留下空目录
-            with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as zf:
-                for path in sorted(site.rglob("*")):
-                    if path.is_file():
-                        zf.write(path, path.relative_to(site.parent).as_posix())
+            with open(partial, "wb") as fh:
+                with zipfile.ZipFile(fh, "w", zipfile.ZIP_DEFLATED) as zf:
+                    for path in sorted(site.rglob("*")):
+                        if path.is_file():
+                            zf.write(path, path.relative_to(site.parent).as_posix())
+                # 与 cache.atomic_write 一样：先让 zip 落盘再改名，改名之后让目录落盘
+                # （关闭 ZipFile 时它已经写完目录并 flush 了 fh）
+                os.fsync(fh.fileno())
             os.replace(partial, output)
         finally:
             partial.unlink(missing_ok=True)
+        fsync_dir(output.parent)
     return output
 
 
