@@ -9,7 +9,7 @@
 
 - 卷积是线性映射 ``vec(Y) = C vec(X)``（:func:`conv_matrix` 写出矩阵 ``C``），转置卷积就是乘以 ``Cᵀ``，
   也就是卷积对输入求梯度时做的运算；
-- 在输入元素之间插入 ``s - 1`` 个 0（:func:`zero_insert`），四周补 ``k - 1 - p`` 圈 0，
+- 在输入元素之间插入 ``s - 1`` 个 0（:func:`zero_insert`），四周补 ``d(k - 1) - p`` 圈 0（``d`` 为空洞率），
   再用翻转后的卷积核做步幅为 1 的普通卷积（:func:`conv_transpose2d_as_conv`）。
 
 >>> X = torch.tensor([[0., 1.], [2., 3.]])

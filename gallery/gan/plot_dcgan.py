@@ -60,8 +60,11 @@ def layer_shapes(model: torch.nn.Module, x: torch.Tensor) -> None:
         for name, module in model.named_children()
         if name not in ("relu", "lrelu")
     ]
+    was_training = model.training
+    model.eval()  # 评估模式：这次前向不改动批量归一化的滑动统计量
     with torch.no_grad():
         model(x)
+    model.train(was_training)
     for h in hooks:
         h.remove()
     print(f"  参数 {sum(p.numel() for p in model.parameters()):,} 个")

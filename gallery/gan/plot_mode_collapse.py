@@ -182,15 +182,18 @@ print("加了小批量标准差特征：", list(trace[-1][1].counts))
 #
 # 判别器原本一次只看一个样本：一个落在某个模式中心的假样本与真样本无从区分，哪怕整批假样本都挤在同一个点上。
 # 小批量标准差特征把“这一批有多分散”告诉了判别器。真样本的批量分布在整个圆上，两个坐标的标准差都约为 1.4；
-# 崩溃的生成器给出的批量挤成一团，这个特征小得多。判别器据此就能拒绝整批假样本，
+# 崩溃的生成器给出的批量挤在少数几处，这个特征明显更小。判别器据此就能拒绝整批假样本，
 # 生成器要骗过它，就必须把样本铺开到和真实数据一样分散。
 
 # %%
 mbstd = MinibatchStdDev()
 G_collapsed = runs["失衡", seeds[0]][0]
 fake = generate(G_collapsed, torch.randn(batch_size, latent_dim))
-print(f"真样本批量的特征：{mbstd(real[:batch_size])[0, -1]:.3f}")
-print(f"崩溃的生成器的批量：{mbstd(fake)[0, -1]:.3f}")
+real_std = mbstd(real[:batch_size])[0, -1].item()
+fake_std = mbstd(fake)[0, -1].item()
+print(f"真样本批量的特征：{real_std:.3f}")
+print(f"崩溃的生成器的批量：{fake_std:.3f}"
+      f"（真样本的 {fake_std / real_std:.0%}）")
 
 # %% [markdown]
 # ## 汇总
