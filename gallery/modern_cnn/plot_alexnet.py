@@ -69,7 +69,8 @@ for name, (module, shape) in parts.items():
 # 训练 2 轮。
 #
 # `fit(..., fast=True)` 打开 dlbook 的快速训练路径（本章其余模型也都这样训练）：在 CUDA 上，
-# 前向和损失用 bfloat16 自动混合精度计算（GPU 要原生支持 bfloat16：Ampere 及以后）（参数、梯度和优化器状态仍是 float32），
+# 前向和损失用 bfloat16 自动混合精度计算（参数、梯度和优化器状态仍是 float32；
+# GPU 要原生支持 bfloat16，即 Ampere 及以后），
 # 图像和卷积权重按 channels_last（NHWC）存放，好让 GPU 用上 Tensor Core；在 CPU 上它什么也不做，
 # 结果与不加这个参数时逐位相同。详见“PyTorch 2 与 torch.compile”一章的“快速训练路径与基准测试”一节。
 
