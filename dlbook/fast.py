@@ -131,19 +131,23 @@ def plan(fast: bool | FastConfig, device: torch.device) -> FastPlan:
         check_compile_supported(device)
     return FastPlan(
         device_type=device.type,
-        amp=fast.amp and cuda and _native_bf16(),
+        amp=fast.amp and cuda and _native_bf16(device),
         channels_last=fast.channels_last and cuda,
         compile=fast.compile,
         cuda_graphs=fast.cuda_graphs and cuda,
     )
 
 
-def _native_bf16() -> bool:
-    """当前 GPU 是否原生支持 bfloat16（Ampere 及以后）。
+def _native_bf16(device: torch.device | None = None) -> bool:
+    """``device``（默认当前 GPU）是否原生支持 bfloat16（Ampere 及以后）。
 
     ``torch.cuda.is_bf16_supported()`` 默认把“能模拟 bfloat16”的老 GPU（V100、T4）也算进去，
     在那里打开混合精度只会更慢；``including_emulation=False`` 只认原生支持。PyTorch 2.4 之前没有这个参数。
+    它只看当前 GPU：``device`` 带编号（``cuda:1``）时，先切换到那块 GPU 再问，混用新旧 GPU 的机器上才不会答错。
     """
+    if device is not None and device.index is not None:
+        with torch.cuda.device(device.index):
+            return _native_bf16()
     try:
         return torch.cuda.is_bf16_supported(including_emulation=False)
     except TypeError:
@@ -200,7 +204,7 @@ class CompiledForOneBatchSize:
     """编译后的模块只用于第一次调用时的批量大小，别的大小交给原模型即时计算。
 
     编译出的图按批量大小特化：每轮最后那个不满的批量若也交给它，Dynamo 会把批量这一维改成符号、再编译一份
-    （多花一次编译的时间，之后的整批也改走这份动态形状的图）。两者共享参数，结果相同。
+    （多花一次编译的时间，之后的整批也改走这份动态形状的图）。两者共享参数，结果在数学上相同（只差浮点舍入）。
     用 CUDA 图时，每次调用编译后的模块之前先调用 :func:`mark_cuda_graph_step`：所以它只适合每步调用一次的模块
     （:func:`dlbook.gan.train_gan` 一步里要调用判别器几次，因此不支持 CUDA 图）。
     """

@@ -455,6 +455,30 @@ def test_amp_needs_native_bfloat16(monkeypatch):
     assert fast_path.plan(True, cuda).amp
 
 
+def test_amp_asks_the_gpu_it_will_run_on(monkeypatch):
+    import contextlib
+
+    current = [0]
+
+    @contextlib.contextmanager
+    def switch_to(index):  # 代替 torch.cuda.device：这台机器可能没有 GPU
+        before, current[0] = current[0], index
+        try:
+            yield
+        finally:
+            current[0] = before
+
+    # 0 号是老 GPU（只能模拟 bfloat16），1 号是新 GPU
+    monkeypatch.setattr(torch.cuda, "device", switch_to)
+    monkeypatch.setattr(
+        torch.cuda, "is_bf16_supported", lambda including_emulation=True: current[0] == 1 or including_emulation
+    )
+    assert fast_path.plan(True, torch.device("cuda:1")).amp
+    assert not fast_path.plan(True, torch.device("cuda:0")).amp
+    assert not fast_path.plan(True, torch.device("cuda")).amp  # 不带编号：当前 GPU，即 0 号
+    assert current == [0]  # 问完切换回来
+
+
 def test_fast_plan_autocast_uses_bfloat16():
     plan = fast_path.FastPlan("cpu", amp=True)
     with plan.autocast():
