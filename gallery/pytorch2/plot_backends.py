@@ -56,8 +56,9 @@ print("结果与即时执行相同：", torch.equal(out, mlp_step(x, w1, w2)))
 #
 # 对模块也是一样。PyTorch 2.5 起，LeNet 的 `forward` 里对子模块的调用默认被“内联”进了图，
 # 参数变成了图的输入（名字里记着它来自哪个子模块）。PyTorch 2.4 里还不是这样
-# （`torch._dynamo.config.inline_inbuilt_nn_modules` 在 2.5 才默认打开，较新的版本里它已废弃、总是打开）：图中每个子模块是一个
-# `call_module` 节点（`self.L__self___conv1(l_x_)` 这样的一行），参数留在子模块里，`x` 是唯一的输入。
+# （`torch._dynamo.config.inline_inbuilt_nn_modules` 在 2.5 才默认打开，较新的版本里它已废弃、总是打开）：
+# LeNet 的每一层都是 `torch.nn` 自带的层，图中各是一个 `call_module` 节点（`self.L__self___conv1(l_x_)` 这样的一行），
+# 参数留在层里，`x` 是唯一的输入。
 # 下面打印的是这台机器上的 PyTorch 给出的图：
 
 # %%

@@ -24,6 +24,11 @@ from dlbook.text import pad
 from dlbook.train import fit, init_xavier
 
 device = dlbook.get_device()
+if device.type == "cuda":
+    # float32 矩阵乘法用 TF32 张量核心（各条路径都一样）。不设时，
+    # Inductor 编译时会为此提示一句（至少到 2.10 为止都是一条警告，
+    # 会出现在页面上）。
+    torch.set_float32_matmul_precision("high")
 print(environment(device))
 print("模式：", dlbook.current_mode())
 
@@ -99,8 +104,8 @@ for name, h in histories.items():
 same = histories["fast=True"].step_loss == base.step_loss
 print("fast=True 与默认路径每一步的损失逐位相同：", same)
 if device.type == "cuda":
-    print("（CUDA 上 fast=True 用 bfloat16 计算，损失不会逐位相同；")
-    print("要看的是准确率是否只在噪声范围内变化。）")
+    print("（CUDA 上 fast=True 换用 channels_last，GPU 支持时还用 bfloat16，")
+    print("损失不会逐位相同；要看的是准确率是否只在噪声范围内变化。）")
 
 # %% [markdown]
 # 速度的结论由上表的数字得出：与默认路径相差不到 10%（`NOISE`）的，算作噪声。
@@ -127,7 +132,7 @@ for name, h in histories.items():
 
 # %% [markdown]
 # 在 CPU 上，表里的前两条路径做的是完全相同的计算，速度的差别只来自计时的条件：与别的程序共用 CPU 时，
-# 同一段训练前后两次的速度能差好几倍。先后各训练一遍、每条路径只计一两轮的时，这种差别可以远远超过
+# 同一段训练前后两次的速度能差好几倍。先后各训练一遍、每条路径只计一两轮时，这种差别可以远远超过
 # 10%——比较速度要像 `python -m dlbook.bench` 那样轮流、重复地测。在 GPU 上，bfloat16 可以让矩阵乘法和卷积走 Tensor Core，channels_last
 # 可以让卷积省掉内部的格式转换；但转换数据类型和内存格式本身也要额外的内核，LeNet 这样的小网络计算量很小，
 # 这些手段未必划算。小网络每一步只有几十个很小的内核，若时间主要花在启动内核上，那正是 CUDA 图要省掉的部分：

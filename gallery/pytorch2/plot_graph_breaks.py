@@ -77,9 +77,10 @@ except Exception as exc:  # 任何异常都接住，打印出来看看
             print(textwrap.fill(line, width=80, break_on_hyphens=False))
 
 # %% [markdown]
-# 异常的类型和措辞随 PyTorch 版本而变（较早的版本报 `Unsupported`），意思都一样：在整张图的要求下，
-# Dynamo 只能把 `s.item()` 当作一个运行时才知道的符号（新版本的消息里写作 `zuf0` 之类的名字），
-# 而 `if` 要求在编译时就知道它与 `1e-6` 的大小关系。
+# 异常的类型和措辞随 PyTorch 版本而变。新版本在整张图的要求下把 `s.item()` 当作一个运行时才知道的符号
+# （消息里写作 `zuf0` 之类的名字），卡在 `if` 上：`if` 要求在编译时就知道它与 `1e-6` 的大小关系。
+# 较早的版本（例如 2.4）不把 `item()` 捕获进图，报的是 `Unsupported: Tensor.item`，卡在 `item()` 本身。
+# 两种报错说的是同一个问题：走哪条分支取决于数据。
 #
 # ## 去掉中断
 #
@@ -109,5 +110,6 @@ print("fullgraph=True 编译成功；与原函数的最大差：", diff)
 # | `t.tolist()`、`t.numpy()` 之后做非 torch 的计算 | 离开了 PyTorch | 换成 torch 运算 |
 # | 调用 Dynamo 追踪不进去的 C 扩展或第三方库 | 看不见里面在做什么 | 换成 torch 运算，或用 `torch.compiler.disable` 把它明确排除在编译之外 |
 #
-# `print`、写日志这类副作用，新版本的 Dynamo 能处理一部分，较早的版本在那里也会中断——以 `explain` 的报告为准。
+# `print`、写日志这类副作用默认也会让图中断（`fullgraph=True` 时报错）。`torch._dynamo.config.reorderable_logging_functions`
+# 可以登记几个这样的函数，让 Dynamo 把对它们的调用挪到图之后执行，不再中断。
 # 中断也不总是坏事：偶尔一两次、发生在计算很多的两段之间时，代价可以忽略。要紧的是知道它在哪里。
