@@ -95,9 +95,18 @@ def ema(xs: Tensor, beta: float, *, bias_correction: bool = False) -> Tensor:
     tensor([0.5000, 0.7500, 0.8750])
     >>> ema(torch.ones(3), 0.5, bias_correction=True)
     tensor([1., 1., 1.])
+
+    整数序列先转成浮点数，平均值不会被截成整数：
+
+    >>> ema(torch.tensor([1, 2, 3]), 0.5, bias_correction=True)
+    tensor([1.0000, 1.6667, 2.4286])
     """
     _check_unit_interval("beta", beta)
+    if not xs.is_floating_point():
+        xs = xs.to(torch.get_default_dtype())
     out = torch.empty_like(xs)
+    if len(xs) == 0:
+        return out
     e = torch.zeros_like(xs[0])
     for t, x in enumerate(xs, start=1):
         e = beta * e + (1 - beta) * x
