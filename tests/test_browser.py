@@ -224,7 +224,8 @@ CHAPTER_PAGES = sorted(_page_url(md, _DOCS) for md in _DOCS.rglob("*.md") if "as
 @pytest.mark.parametrize("path", CHAPTER_PAGES)
 def test_every_chapter_page_renders(page, server, path):
     """每个章节页面：公式全部排版（包括 \\boldsymbol 这类要按需加载扩展的宏），没有 TeX 错误、
-    控制台错误和站外请求。"""
+    控制台错误和站外请求；在 360 像素宽的手机上整页不能横向滚动。"""
+    page.set_viewport_size({"width": 360, "height": 800})
     page.goto(f"{server}/{path}")
     assert page.locator("h1").count() >= 1
     _wait_for_math(page)
@@ -238,6 +239,19 @@ def test_every_chapter_page_renders(page, server, path):
     assert page.locator("mjx-merror").count() == 0, "公式里有 TeX 错误"
     assert page.errors == [], page.errors
     assert page.outside == [], page.outside
+    # 行内公式不会折行：太长的一个（连同紧跟它、不许分开的标点）会把整页撑宽，手机上整页都能左右拖动
+    too_wide, culprits = page.evaluate(_PAGE_OVERFLOW)
+    assert too_wide <= 0, f"页面比屏幕宽 {too_wide} 像素，伸出去的行内公式：{culprits}"
+
+
+_PAGE_OVERFLOW = r"""() => {
+  const width = document.documentElement.clientWidth;
+  const culprits = [...document.querySelectorAll("article mjx-container:not([display='true'])")]
+    .filter(m => m.getBoundingClientRect().right > width + 0.5)
+    .filter(m => !m.closest("table, pre, .jp-OutputArea"))  // 这些放在自己会滚动的框里
+    .map(m => m.textContent.slice(0, 40));
+  return [document.documentElement.scrollWidth - width, culprits];
+}"""
 
 
 _SCROLLING_CODE = r"""() => {

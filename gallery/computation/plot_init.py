@@ -70,7 +70,7 @@ print("常数 1：", net[0].weight[0].detach(), net[0].bias[0].detach())
 
 # %% [markdown]
 # 也可以只对某一层调用 `apply`，给不同的层用不同的方法。下面第一层用 Xavier 均匀分布
-# $U\big(-\sqrt{6/(n_\text{in}+n_\text{out})},\ \sqrt{6/(n_\text{in}+n_\text{out})}\big)$，最后一层的权重全设成 42。
+# $U(-a, a)$（$a = \sqrt{6/(n_\text{in}+n_\text{out})}$），最后一层的权重全设成 42。
 
 # %%
 def init_xavier(m: nn.Module) -> None:
