@@ -107,3 +107,27 @@ def test_long_lines_in_markdown_code_blocks_are_found(tmp_path):
         encoding="utf-8",
     )
     assert long_code_lines(script) == [(10, MARKDOWN_CODE_COLUMNS + 1)]
+
+
+def _comments_read_as_text(source: str) -> list[int]:
+    """紧跟在 ``# %%``（不带 ``[markdown]``）后面的注释行的行号。
+
+    sphinx-gallery 把它们读成文字块，页面上成了一段没头没尾的正文，代码单元格里反而没有这条注释。
+    本书的正文一律写在 ``# %% [markdown]`` 之后。
+    """
+    lines = source.splitlines()
+    return [i + 2 for i, line in enumerate(lines[:-1]) if line.strip() == "# %%" and lines[i + 1].startswith("#")]
+
+
+def test_comments_read_as_text_are_only_those_right_after_a_code_marker():
+    source = "# %%\n# 五幅图\nfig = 1\n\n# %% [markdown]\n# 正文\n\n# %%\nx = 1  # 注释\n# 第二行\n"
+    assert _comments_read_as_text(source) == [2]
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=IDS)
+def test_code_cells_do_not_start_with_a_comment(script):
+    found = _comments_read_as_text(script.read_text(encoding="utf-8"))
+    assert not found, (
+        f"{script.relative_to(GALLERY)} 第 {found} 行：代码单元格以注释开头，sphinx-gallery 会把它当成正文；"
+        "请把注释移到第一行代码之后，或把正文写在 # %% [markdown] 之后"
+    )

@@ -162,10 +162,9 @@ show(fig)
 # 以及同一个 $z$ 在训练中途有时会“换”成另一类衣物。
 
 # %%
-# rows 的形状是 (8, 轮数, 1, 28, 28)
 rows = torch.stack(
     [torch.stack([samples[e][i] for e in shown]) for i in range(8)]
-)
+)  # 形状 (8, 轮数, 1, 28, 28)
 fig, ax = plt.subplots(
     figsize=(1.0 * len(shown) + 0.6, 8.6), layout="constrained",
 )

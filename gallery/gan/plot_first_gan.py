@@ -165,11 +165,11 @@ show(fig)
 # 最后比较真实分布与生成分布的几个统计量：均值、标准差，以及落在右边那个峰（$x > 0$）的比例。
 
 # %%
-# 按终端里的宽度补空格：一个汉字占两列，f"{s:>8}" 只数字符个数
 from dlbook.text import pad
 
 samples = snapshots[max(snapshots)][0]
 real = gaussian_mixture(5000, centers, std=std, seed=1).flatten()
+# 一个汉字占两列，f"{s:>8}" 却只数字符个数：表头用 pad 按终端里的宽度补空格
 print(
     pad("", 6) + pad("均值", 8, align=">") + pad("标准差", 8, align=">")
     + pad("x > 0 的比例", 14, align=">")

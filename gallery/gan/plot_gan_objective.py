@@ -180,9 +180,10 @@ show(fig)
 # $D$ 已经很接近 $D^*$ 时，估计值可能略高于公式，只要高出的部分在误差之内就是相符的：
 
 # %%
-# 积分的区间要比画图的宽：p_g 的标准差是 1.5，±4.5 之外还有 0.3% 的质量，截掉它会让右边偏小约 0.002。
-# 区间放宽后 p_data 在远处下溢成 0，用 xlogy（0·log 0 记作 0）而不是 p·log(p/q)
 xi = torch.linspace(-12, 12, 4001, dtype=torch.float64)
+# 积分的区间要比画图的宽：p_g 的标准差是 1.5，±4.5 之外还有 0.3% 的质量，
+# 截掉它会让右边偏小约 0.002。区间放宽后 p_data 在远处下溢成 0，
+# 所以下面用 xlogy（0·log 0 记作 0）而不是 p·log(p/q)
 pi_data, pi_g = mixture_density(xi), p_g_dist.log_prob(xi).exp()
 dx = xi[1] - xi[0]
 m = (pi_data + pi_g) / 2

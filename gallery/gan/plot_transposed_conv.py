@@ -273,8 +273,7 @@ show(fig)
 # 用自动微分核对一个多通道的例子（卷积 $3\to 4$ 个通道，权重原样当作转置卷积 $4\to 3$ 个通道的核）：
 
 # %%
-# Conv2d 的权重：(C_out, C_in, kh, kw) = (4, 3, 3, 3)
-W = torch.randn(4, 3, 3, 3, dtype=torch.float64)
+W = torch.randn(4, 3, 3, 3, dtype=torch.float64)  # (C_out, C_in, kh, kw)
 Xg = torch.randn(2, 3, 9, 9, dtype=torch.float64, requires_grad=True)
 Yg = F.conv2d(Xg, W, stride=2, padding=1)  # (2, 4, 5, 5)
 upstream = torch.randn_like(Yg)

@@ -67,8 +67,7 @@ for name, (ours, theirs) in recipes.items():
           f"{(xs - ref).abs().max():.1e}")
 
 # %%
-# 五幅图排成两行，右下角空着
-fig, axes = plt.subplots(2, 3, figsize=(8, 4.6), sharey=True)
+fig, axes = plt.subplots(2, 3, figsize=(8, 4.6), sharey=True)  # 右下角空着
 g1, g2 = torch.meshgrid(
     torch.linspace(-5.5, 2.0, 120), torch.linspace(-2.5, 2.5, 120),
     indexing="ij",

@@ -46,8 +46,7 @@ print("模式：", dlbook.current_mode())
 # quick 模式是 64；ResNet-18 用 d2l 的 $96\times 96$ 输入。每种模型各建两份相同的初始参数，一份即时执行，一份交给 `torch.compile`。
 
 # %%
-# quick 模式用小批量，好让 CPU 上几秒测完
-batch_size = dlbook.pick(quick=64, full=256)
+batch_size = dlbook.pick(quick=64, full=256)  # quick：CPU 上几秒测完
 steps = dlbook.pick(quick=5, full=50)  # 每遍计时的步数（共五遍）
 # 每步用时相差不到 NOISE（10%）就当作测量噪声（within_noise，见本页末尾）
 

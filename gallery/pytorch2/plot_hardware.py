@@ -141,8 +141,9 @@ if device.type == "cuda":
 # `a + b` 每读两个数、写一个数（12 个字节）做 1 次加法，$I = 1/12$；`max(x, 0)`（即 ReLU）读写各一个数，做 1 次比较，$I = 1/8$。
 
 # %%
-# a + b 就是上面量带宽的 "add"：每个元素 12 个字节、1 次加法，FLOP/s 是带宽的 1/12
 big = numels[-1]
+# a + b 就是上面量带宽的 "add"：每个元素 12 个字节、1 次加法，
+# FLOP/s 是带宽的 1/12
 x, out = torch.rand(big, device=device), torch.empty(big, device=device)
 relu = time_interleaved({"max": lambda: torch.clamp_min(x, 0, out=out)},
                         steps=10, warmup=2, repeat=5, device=device)["max"]
