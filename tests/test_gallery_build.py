@@ -473,6 +473,30 @@ def test_the_index_heads_each_chapter_with_its_readme_or_its_directory_name(tmp_
     assert index.count("\n# ") == 0 and index.startswith("# 示例图库\n")
 
 
+def test_the_index_follows_the_book_order_and_puts_unknown_examples_last(tmp_path):
+    gallery = _gallery(
+        tmp_path, ch1__plot_a=TEXT_SCRIPT, ch1__plot_z=TEXT_SCRIPT, ch2__plot_b=TEXT_SCRIPT, ch3__plot_c=TEXT_SCRIPT
+    )
+    # ch2 先出现；ch1 里 plot_z 在 plot_a 之前；ch2/plot_b 又出现一次不改变它的位置；ch3 不在书里
+    _build(tmp_path, gallery, order=["ch2/plot_b.py", "ch1/plot_z.py", "ch1/plot_a.py", "ch2/plot_b.py"])
+    index = (tmp_path / "out" / "gallery" / "index.md").read_text(encoding="utf-8")
+    cards = [index.index(f"({name}.ipynb)") for name in ("ch2/plot_b", "ch1/plot_z", "ch1/plot_a", "ch3/plot_c")]
+    assert cards == sorted(cards)
+    assert index.index("## ch2\n") < index.index("## ch1\n") < index.index("## ch3\n")
+
+
+def test_book_order_reads_the_example_macros_of_the_nav_pages_in_order(tmp_path):
+    from dlbook.gallery.plugin import _book_order
+
+    docs = tmp_path / "docs"
+    (docs / "a").mkdir(parents=True)
+    (docs / "a" / "one.md").write_text('# 一\n\n{{ example("ch/plot_b.py") }}\n', encoding="utf-8")
+    (docs / "two.md").write_text(
+        '# 二\n\n{{ example("ch/plot_a.py") }}\n\n`{{ example("ch/plot_x.py") }}` 不是宏\n', encoding="utf-8"
+    )
+    assert _book_order(["two.md", "missing.md", "a/one.md"], docs) == ["ch/plot_a.py", "ch/plot_b.py"]
+
+
 def test_invalid_pattern_is_named(tmp_path):
     gallery = _gallery(tmp_path, ch__plot_b=TEXT_SCRIPT)
     with pytest.raises(ValueError, match=r"pattern='\[' 不是有效的正则表达式"):

@@ -273,6 +273,20 @@ def test_chinese_prose_has_no_line_breaks_that_render_as_spaces(site):
     assert not offenders, (len(offenders), offenders[:10])
 
 
+def test_gallery_index_lists_chapters_in_book_order(site):
+    """图库首页的章节按导航的先后，而不是按目录名的字母顺序。"""
+    from mkdocs.config import load_config
+
+    from dlbook.gallery.plugin import _book_order, _nav_pages
+
+    config = load_config(str(ROOT / "mkdocs.yml"))
+    order = _book_order(_nav_pages(config.nav), Path(config.docs_dir))
+    chapters = list(dict.fromkeys(name.split("/")[0] for name in order))
+    html = _html(site, "gallery")
+    first_card = [html.index(f'href="{chapter}/') for chapter in chapters]
+    assert len(chapters) == 6 and first_card == sorted(first_card), chapters
+
+
 def test_no_page_repeats_an_id(site):
     # API 参考页曾有 96 个 id="__codelineno-0-1"：每个函数签名单独高亮，行锚点的编号从头开始
     repeated = {}

@@ -22,7 +22,7 @@ import re
 import time
 import unicodedata
 from dataclasses import dataclass, field
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import nbformat
@@ -110,6 +110,8 @@ class GalleryBuild:
         pattern: 只执行路径匹配这个正则的脚本；其余的只用缓存（没有缓存就跳过）。
         timeout: 一个代码单元格最多运行多少秒，超过就是这个示例出错。
         use_directory_urls: 与 MkDocs 的同名设置一致，用于计算页面里的下载链接。
+        order: 示例在书里出现的先后（``"<章>/plot_<名>.py"``）。图库首页的章节和卡片按它排列，
+            章节排在它最先出现的示例的位置；不在其中的示例排在最后，按文件名排列。
         log: 打印进度的函数。
     """
 
@@ -124,6 +126,7 @@ class GalleryBuild:
         pattern: str | None = None,
         timeout: int = CELL_TIMEOUT,
         use_directory_urls: bool = True,
+        order: Sequence[str] = (),
         log: Callable[[str], None] = print,
     ) -> None:
         if timeout < 1:
@@ -139,6 +142,7 @@ class GalleryBuild:
         except re.error as exc:
             raise ValueError(f"pattern={pattern!r} 不是有效的正则表达式（{exc}）") from None
         self.use_directory_urls = use_directory_urls
+        self.order = list(order)
         self.log = log
         self.examples: dict[str, Example] = {}
         self.skipped: list[Path] = []
@@ -289,9 +293,16 @@ class GalleryBuild:
         self._write(ex.page_uri, nbformat.writes(page).encode("utf-8"))
 
     def _write_index(self) -> None:
+        rank: dict[str, int] = {}
+        for i, name in enumerate(self.order):
+            rank.setdefault(name, i)  # 同一个示例嵌在几页里时，算它第一次出现的位置
+
+        def place(ex: Example) -> tuple[int, str]:
+            return rank.get(ex.name, len(self.order)), ex.name
+
         chapters: dict[str, list[Example]] = {}
-        for ex in self.examples.values():
-            chapters.setdefault(ex.chapter, []).append(ex)
+        for ex in sorted(self.examples.values(), key=place):
+            chapters.setdefault(ex.chapter, []).append(ex)  # 字典保持插入的先后：章节按它最先出现的示例排
         lines = [
             "# 示例图库",
             "",
@@ -299,7 +310,7 @@ class GalleryBuild:
             "下面每张卡片是一次真实执行的结果，点进去可以看到完整的代码与输出，并下载 `.py` 或执行过的 `.ipynb`。",
             "",
         ]
-        for chapter in sorted(chapters):
+        for chapter in chapters:
             readme = self.gallery_dir / chapter / "README.md"
             if readme.is_file():
                 try:
@@ -445,6 +456,7 @@ def build_gallery(
     pattern: str | None = None,
     timeout: int = CELL_TIMEOUT,
     use_directory_urls: bool = True,
+    order: Sequence[str] = (),
     log: Callable[[str], None] = print,
 ) -> GalleryBuild:
     """执行并写出整个图库，返回 :class:`GalleryBuild`（其 ``examples`` 按名字索引）。"""
@@ -457,6 +469,7 @@ def build_gallery(
         pattern=pattern,
         timeout=timeout,
         use_directory_urls=use_directory_urls,
+        order=order,
         log=log,
     )
     build.run()

@@ -112,6 +112,33 @@ def _misspelled_macro(text: str) -> str | None:
     return text[start : end if end >= 0 else len(text)].strip()
 
 
+def _nav_pages(nav) -> list[str]:
+    """MkDocs 的 ``nav`` 设置里的 Markdown 页面，按导航的先后。
+
+    >>> _nav_pages(["index.md", {"第一章": ["a/index.md", {"一节": "a/b.md"}]}, {"外链": "https://x.org"}])
+    ['index.md', 'a/index.md', 'a/b.md']
+    """
+    if isinstance(nav, str):
+        return [nav] if nav.endswith(".md") else []
+    if isinstance(nav, dict):
+        return [page for value in nav.values() for page in _nav_pages(value)]
+    if isinstance(nav, list):
+        return [page for item in nav for page in _nav_pages(item)]
+    return []
+
+
+def _book_order(pages: list[str], docs_dir: Path) -> list[str]:
+    """这些页面里用 ``{{ example(...) }}`` 嵌入的示例，按在书里出现的先后（读不到的页面跳过）。"""
+    names: list[str] = []
+    for page in pages:
+        try:
+            text = (docs_dir / page).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):  # 页面本身的问题由 MkDocs 报告
+            continue
+        names += [m.group("name") for m in _EXAMPLE.finditer(text)]
+    return names
+
+
 class _Config(base.Config):
     gallery_dir = c.Type(str, default="gallery")
     out_dir = c.Type(str, default=".cache/dlbook/site")
@@ -185,6 +212,11 @@ class GalleryPlugin(BasePlugin[_Config]):
                 pattern=os.environ.get(PATTERN_ENV) or None,
                 timeout=self._timeout,
                 use_directory_urls=config.use_directory_urls,
+                # 图库首页按书的先后排列：导航里的页面依次嵌入了哪些示例（没有 nav 时按文件名）
+                order=_book_order(
+                    _nav_pages(config.nav) or sorted(f.src_uri for f in files.documentation_pages()),
+                    Path(config.docs_dir),
+                ),
                 log=log.info,
             )
         except ValueError as exc:
