@@ -144,8 +144,10 @@ ax.fill_between(
 ax.scatter(seconds, accs, zorder=3, label="一次运行")
 ax.set_xlabel("训练用时（秒）")
 ax.set_ylabel("测试准确率（含翻转）")
-# CPU 的型号可以很长：线程数另起一行，标题才放得进图的宽度
-ax.set_title(f"{hardware}，{config.epochs} 轮".replace("（", "\n（", 1))
+# CPU 的型号可以很长：括号里的线程数另起一行，标题才放得进图的宽度
+name, _, threads = hardware.partition("（")
+second_line = f"\n（{threads}" if threads else ""
+ax.set_title(f"{name}，{config.epochs} 轮{second_line}")
 ax.legend(loc="best")
 fig.tight_layout()
 show(fig)
