@@ -42,7 +42,7 @@ from dlbook import fast as _fast
 from dlbook._env import show_progress
 from dlbook.device import model_device, to_device
 from dlbook.fast import FastConfig
-from dlbook.train import keep_modes
+from dlbook.train import _reiterable, keep_modes
 
 __all__ = [
     "Coverage",
@@ -142,6 +142,16 @@ def _gradient_penalty(discriminator: Callable[[Tensor], Tensor], real: Tensor, f
     return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
 
 
+def _one_logit_each(out: Tensor, batch: int) -> Tensor:
+    """判别器的输出展平成 ``(B,)`` 的 float32；不是每个样本一个数时报错，而不是拿错的形状悄悄训练下去。"""
+    if out.numel() != batch:
+        raise ValueError(
+            f"判别器应对 {batch} 个样本各输出一个数（形状 ({batch},) 或 ({batch}, 1)），"
+            f"而不是形状 {tuple(out.shape)}：图像尺寸与判别器的 image_size 不符，或者输出层不止一个输出？"
+        )
+    return out.reshape(-1).float()
+
+
 def _d_loss(
     loss: GANLoss,
     discriminator: Callable[[Tensor], Tensor],  # 判别器，或 fast.prepare 给出的编译版本
@@ -151,8 +161,8 @@ def _d_loss(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """判别器的损失，以及（不带梯度的）平均 D(x)、D(G(z))。"""
     # 混合精度时判别器输出 bfloat16 的 logits：损失一律在 float32 里算
-    real_out = discriminator(real).reshape(-1).float()  # (B,)
-    fake_out = discriminator(fake).reshape(-1).float()  # (B,)
+    real_out = _one_logit_each(discriminator(real), real.shape[0])  # (B,)
+    fake_out = _one_logit_each(discriminator(fake), fake.shape[0])  # (B,)
     if loss == "wgan-gp":
         value = fake_out.mean() - real_out.mean()
         value = value + gp_weight * _gradient_penalty(discriminator, real, fake)
@@ -268,6 +278,8 @@ def train_gan(
             'loss="wgan-gp" 不能与 compile=True 一起用：梯度惩罚要对判别器求二阶导数，'
             "torch.compile 编译出的图不支持二阶导数。请用 FastConfig(compile=False)。"
         )
+    if epochs > 1:
+        _reiterable(data, "data")
     if loss == "wgan-gp":
         _warn_batchwise_critic(discriminator)
     if latent_dim is None:
@@ -315,7 +327,7 @@ def train_gan(
                 if g_turn:
                     g_optimizer.zero_grad(set_to_none=True)
                     with plan.autocast(), _quiet_nonleaf_grad_warning(plan.compile):
-                        g_loss = _g_loss(loss, d_model(fake).reshape(-1).float())
+                        g_loss = _g_loss(loss, _one_logit_each(d_model(fake), fake.shape[0]))
                     g_loss.backward()  # 梯度也流进了判别器的参数，下一步判别器更新前会清零
                     g_optimizer.step()
                     g_rows.append(g_loss.detach())
@@ -486,8 +498,17 @@ def gaussian_mixture(
     """
     if centers.ndim != 2:
         raise ValueError(f"centers 应为 (k, d) 的二维张量，收到的形状是 {tuple(centers.shape)}")
-    g = torch.Generator().manual_seed(seed) if seed is not None else None
     k, d = centers.shape
+    if n < 0:
+        raise ValueError(f"n 不能为负数：{n}")
+    if weights is not None:
+        if tuple(weights.shape) != (k,):
+            raise ValueError(f"weights 应有 {k} 个元素（每个中心一个），收到的形状是 {tuple(weights.shape)}")
+        if not bool((weights >= 0).all()) or not float(weights.sum()) > 0:
+            raise ValueError(f"weights 应非负、且不全为 0：{weights.tolist()}")
+    if n == 0:
+        return torch.empty(0, d)
+    g = torch.Generator().manual_seed(seed) if seed is not None else None
     probs = torch.ones(k) if weights is None else weights.detach().cpu().float()
     index = torch.multinomial(probs, n, replacement=True, generator=g)  # 每个样本来自哪个分量
     noise = torch.randn(n, d, generator=g)

@@ -119,7 +119,7 @@ def _reiterable(data: Batches, what: str) -> None:
     # 迭代器（生成器、iter(...) 的结果）遍历一次就空了；列表、DataLoader、TensorLoader 每次 iter 都从头开始
     if isinstance(data, Iterator):
         raise ValueError(
-            f"{what} 只能遍历一次（例如生成器），fit 每轮都要从头遍历它；"
+            f"{what} 只能遍历一次（例如生成器），训练每轮都要从头遍历它；"
             "请传入列表、TensorLoader 或 DataLoader"
         )
 

@@ -277,6 +277,52 @@ def test_train_gan_rejects_bad_arguments() -> None:
         train_gan(G, D, [], epochs=1, **opts)
 
 
+def test_train_gan_refuses_a_discriminator_that_is_not_one_logit_per_sample() -> None:
+    G, D = MLPGenerator(), MLPDiscriminator()
+    opts = dict(
+        g_optimizer=torch.optim.SGD(G.parameters(), lr=0.1),
+        d_optimizer=torch.optim.SGD(D.parameters(), lr=0.1),
+    )
+    with pytest.raises(ValueError, match=r"判别器应对 4 个样本各输出一个数.*\(4, 2\)"):
+        train_gan(G, nn.Linear(2, 2), [torch.zeros(4, 2)], epochs=1, **opts)
+    # DCGAN 的判别器按 32×32 搭建，喂进 64×64 的图像时每张图给出 25 个数
+    G32, D32 = Generator(latent_dim=8, image_size=32, width=4), Discriminator(image_size=32, width=4)
+    with pytest.raises(ValueError, match=r"而不是形状 \(50,\)"):
+        train_gan(
+            G32, D32, [torch.zeros(2, 1, 64, 64)], epochs=1,
+            g_optimizer=torch.optim.SGD(G32.parameters(), lr=0.1),
+            d_optimizer=torch.optim.SGD(D32.parameters(), lr=0.1),
+        )  # fmt: skip
+
+
+def test_train_gan_refuses_data_it_can_walk_only_once_when_there_are_more_epochs() -> None:
+    G, D = MLPGenerator(), MLPDiscriminator()
+    opts = dict(
+        g_optimizer=torch.optim.SGD(G.parameters(), lr=0.1),
+        d_optimizer=torch.optim.SGD(D.parameters(), lr=0.1),
+    )
+    with pytest.raises(ValueError, match="data 只能遍历一次"):
+        train_gan(G, D, iter([torch.zeros(4, 2)]), epochs=2, **opts)
+    assert train_gan(G, D, iter([torch.zeros(4, 2)]), epochs=1, **opts).epoch == [1]  # 一轮就够了
+
+
+def test_gaussian_mixture_checks_weights_and_n() -> None:
+    centers = ring_centers(8)
+    with pytest.raises(ValueError, match=r"weights 应有 8 个元素.*\(2,\)"):
+        gaussian_mixture(100, centers, weights=torch.ones(2))
+    with pytest.raises(ValueError, match=r"weights 应有 8 个元素.*\(9,\)"):
+        gaussian_mixture(100, centers, weights=torch.ones(9))
+    with pytest.raises(ValueError, match="非负"):
+        gaussian_mixture(100, centers, weights=torch.zeros(8))
+    with pytest.raises(ValueError, match="非负"):
+        gaussian_mixture(100, centers, weights=torch.tensor([-1.0] + [1.0] * 7))
+    with pytest.raises(ValueError, match="n 不能为负数"):
+        gaussian_mixture(-1, centers)
+    assert gaussian_mixture(0, centers).shape == (0, 2)
+    uneven = torch.tensor([0.0] * 7 + [1.0])  # 全部来自最后一个中心
+    assert torch.equal(gaussian_mixture(5, centers, std=0.0, weights=uneven, seed=0), centers[-1].expand(5, 2))
+
+
 def test_fast_on_cpu_is_the_plain_path_exactly() -> None:
     # CPU 上 fast=True 不打开混合精度和 channels_last：每一步的损失逐位相同。
     plain, _, _ = _tiny_image_run()
