@@ -278,7 +278,8 @@ def corr2d_multi_in_out_1x1(X: Tensor, K: Tensor) -> Tensor:
     o = K.shape[0]
     if K.shape[1] != c:
         raise ValueError(f"输入有 {c} 个通道，卷积核却有 {K.shape[1]} 个通道：两者必须相同")
-    Y = K.reshape(o, c) @ X.reshape(c, h * w)  # (O, C) @ (C, H*W) → (O, H*W)
+    dtype = torch.result_type(X, K)  # 与 corr2d_multi_in_out 一样提升类型：整数图像配浮点核也行
+    Y = K.reshape(o, c).to(dtype) @ X.reshape(c, h * w).to(dtype)  # (O, C) @ (C, H*W) → (O, H*W)
     return Y.reshape(o, h, w)
 
 

@@ -423,6 +423,7 @@ def fashion_mnist_tensors(
     都放在 ``device`` 上（默认 CPU）。
 
     Args:
+        split: ``"train"``（60000 张）或 ``"test"``（10000 张）。
         resize: 把图像双线性插值到 ``resize × resize``；``None`` 保持 28 × 28。
             注意内存：60000 张 224 × 224 的 float32 图像约 12 GB。
         subset: 只取随机选出的这么多张（由 ``seed`` 固定），用于快速实验。

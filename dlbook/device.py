@@ -36,6 +36,7 @@ def get_device(name: str | torch.device | None = None) -> torch.device:
     Raises:
         ValueError: 设备名无法识别。
         RuntimeError: 指定的设备在这台机器上不可用。
+        TypeError: ``name`` 既不是字符串也不是 :class:`torch.device`。
 
     >>> get_device("cpu")
     device(type='cpu')

@@ -1,4 +1,4 @@
-r"""优化算法的从零实现：每个优化器都是一次"一阶矩 $m_t$、二阶矩 $V_t$"的选择。
+r"""优化算法的从零实现：每个优化器都对应一种对“一阶矩 $m_t$、二阶矩 $V_t$”的选择。
 
 本章的统一视角：第 $t$ 步拿到梯度 $g_t$ 后，先算出一阶矩 $m_t$（往哪走）和二阶矩 $V_t$
 （每个坐标的步子按多大的尺度缩小），然后
@@ -16,7 +16,7 @@ $$
 | :class:`Adam` | $\mathrm{EMA}_{\beta_1}(g)_t$，偏差修正 | $\mathrm{EMA}_{\beta_2}(g^2)_t$，偏差修正 |
 
 其中 :func:`ema` 是从 0 出发的指数移动平均 $e_t = \beta e_{t-1} + (1-\beta) x_t$。
-平方、开方、除法都是逐元素的；权重衰减 $\lambda$（除 :class:`AdamW` 外）都是先把
+平方、开方、除法都是逐元素的；权重衰减 $\lambda$（除 :class:`AdamW` 和 ``Adam(decoupled_weight_decay=True)`` 外）都是先把
 $\lambda w_t$ 加到梯度上（L2 惩罚），下文的 $g_t$ 指加过之后的梯度。
 
 每个类都是 ``torch.optim.Optimizer`` 的子类，可以直接换掉 ``torch.optim`` 里的同名优化器；
@@ -138,11 +138,11 @@ class SGD(torch.optim.Optimizer):
       **完全相同**：$v_1 = g_1 = b_1$。
     - 指数移动平均写法 $v_t = \beta v_{t-1} + (1-\beta) g_t$（$v_0 = 0$，即
       :func:`ema`，Adam 的一阶矩也是它）对任何梯度序列都精确满足 $v_t = (1-\beta)\, b_t$。
-      所以"EMA 写法、步长 $\eta$"等于"PyTorch、``lr`` $= (1-\beta)\,\eta$"。
+      所以“EMA 写法、步长 $\eta$”等于“PyTorch、``lr`` $= (1-\beta)\,\eta$”。
     - 把 ``dampening`` 设成 $\beta$ **并不**得到 EMA 写法：PyTorch 第一步令
       $b_1 = g_1$ 而不是 $(1-\beta) g_1$，于是 $b_t = v_t + \beta^t g_1$，差别随步数几何衰减。
     - Nesterov：PyTorch 以 Sutskever 等人 (2013) 的 Nesterov 动量为基础，用改写后的形式 $g_t + \mu b_t$
-      （这种改写见 Bengio 等人 2013），不需要在"向前看一步"的点上求梯度。
+      （这种改写见 Bengio 等人 2013），不需要在“向前看一步”的点上求梯度。
 
     动量缓冲 $b_t$ 存在 ``self.state[p]["momentum_buffer"]``（与 PyTorch 同名）。
 
@@ -411,7 +411,7 @@ class Adam(torch.optim.Optimizer):
 
     统一视角里 $m_t \to \hat m_t$、$V_t \to \hat v_t$：动量 + RMSprop + 偏差修正。
     ε 加在 $\sqrt{\hat v_t}$ 之外，这正是论文算法 1 与 d2l 的写法，三者完全相同。
-    （论文第 2 节末给出的"高效写法"把 ε 换成 $\hat\epsilon$，只有
+    （论文第 2 节末给出的“高效写法”把 ε 换成 $\hat\epsilon$，只有
     $\hat\epsilon = \epsilon\sqrt{1-\beta_2^t}$ 时才与算法 1 相同，有的框架按它实现。）
 
     ``amsgrad=True``（Reddi 等人，2018）把 $v_t$ 换成历史最大值 $\max_{k\le t} v_k$

@@ -8,7 +8,7 @@
     python -m dlbook.speedrun --device cpu --epochs 1 \\
         --subset 2048 --test-subset 1000
 
-目标（issue 6 的附加题）：在一块 H100 上用不超过 5 秒的训练达到 93% 的测试准确率，编译时间另算。
+目标（本书 PyTorch 2 一章的附加题）：在一块 H100 上用不超过 5 秒的训练达到 93% 的测试准确率，编译时间另算。
 思路来自 airbench（Keller Jordan 在 CIFAR-10 上的速通）：一个小而宽度合适的 VGG 式网络（:class:`~dlbook.models.SpeedNet`），
 数据整块放在 GPU 上、在 GPU 上做增强，bfloat16 + channels_last + ``torch.compile``，
 带 Nesterov 动量的 SGD、先线性升温再线性降到 0 的学习率、标签平滑，评估时把左右翻转的图也算一遍（测试时增强）。

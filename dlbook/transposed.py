@@ -204,6 +204,8 @@ def conv_transpose2d(
             Y[:, :, i * sh : i * sh + span_h : dh, j * sw : j * sw + span_w : dw] += patch
     Y = Y[:, :, ph : ph + out_h, pw : pw + out_w]  # 两端各裁掉 padding
     if bias is not None:
+        if tuple(bias.shape) != (c_out,):
+            raise ValueError(f"偏置应有 {c_out} 个元素（每个输出通道一个），收到的形状是 {tuple(bias.shape)}")
         Y = Y + bias.reshape(1, -1, 1, 1)
     return Y
 
@@ -240,7 +242,8 @@ def conv_transpose2d_as_conv(
     4. 步幅 1、同样的空洞率做普通卷积。
 
     结果与 :func:`conv_transpose2d` 相同。这种写法浪费了大量乘 0 的计算，但它说明转置卷积
-    不过是一种特殊的卷积。参数与返回值见 :func:`conv_transpose2d`。
+    不过是一种特殊的卷积。参数与返回值见 :func:`conv_transpose2d`，只是这里没有偏置，
+    输入也只接受四维的 ``(B, C_in, H, W)``；参数的检查与它相同。
 
     >>> X = torch.arange(4.).reshape(1, 1, 2, 2)
     >>> K = torch.arange(9.).reshape(1, 1, 3, 3)
@@ -250,10 +253,14 @@ def conv_transpose2d_as_conv(
     """
     _check_ndim(X, (4,), "conv_transpose2d_as_conv 的输入 X ", "（应为 (B, C_in, H, W)）")
     _check_ndim(K, (4,), "conv_transpose2d_as_conv 的卷积核 K ", "（应为 (C_in, C_out, kh, kw)）")
+    sh, sw = _positive_pair(stride, "stride")
     ph, pw = _non_negative_pair(padding, "padding")
     oph, opw = _non_negative_pair(output_padding, "output_padding")
     dh, dw = _positive_pair(dilation, "dilation")
     kh, kw = K.shape[2:]
+    for n, k, s, p, op, d in ((X.shape[2], kh, sh, ph, oph, dh), (X.shape[3], kw, sw, pw, opw, dw)):
+        # 只为检查：output_padding 太大、输出边长不是正数时，与 conv_transpose2d 报同样的错
+        conv_transpose_output_size(n, k, stride=s, padding=p, output_padding=op, dilation=d)
     qh, qw = dh * (kh - 1) - ph, dw * (kw - 1) - pw  # 每侧补多少；负数表示裁掉
     Z = zero_insert(X, stride)
     Z = F.pad(Z, (qw, qw + opw, qh, qh + oph))  # (左, 右, 上, 下)；F.pad 的负数就是裁剪

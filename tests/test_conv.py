@@ -128,6 +128,14 @@ def test_corr2d_1x1_matches_conv2d_and_loop_version(C, O, H, W) -> None:
     assert_close(Y, corr2d_multi_in_out(X, K))
 
 
+def test_corr2d_1x1_promotes_dtypes_like_the_loop_version() -> None:
+    X = torch.arange(12).reshape(3, 2, 2)  # 整数图像
+    K = torch.tensor([0.5, 1.0, -1.0]).reshape(1, 3, 1, 1)
+    Y = corr2d_multi_in_out_1x1(X, K)
+    assert Y.dtype == torch.float32
+    assert_close(Y, corr2d_multi_in_out(X, K))
+
+
 def _pool_cases() -> list[tuple]:
     cases = []
     for shape, pool_size, padding, stride in itertools.product(

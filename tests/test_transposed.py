@@ -205,6 +205,11 @@ def test_unbatched_input_and_gradients_flow() -> None:
 def test_rejects_wrong_shapes() -> None:
     with pytest.raises(ValueError, match="C_in, C_out"):
         conv_transpose2d(torch.zeros(1, 2, 3, 3), torch.zeros(3, 2, 3, 3))
+    with pytest.raises(ValueError, match=r"偏置应有 4 个元素.*\(1,\)"):  # 不让 (1,) 悄悄广播到 4 个通道
+        conv_transpose2d(torch.zeros(1, 1, 3, 3), torch.zeros(1, 4, 3, 3), torch.zeros(1))
+    # 写成普通卷积的版本与 conv_transpose2d 做同样的检查，而不是给出一个 6×6 的结果
+    with pytest.raises(ValueError, match="output_padding=1 必须小于"):
+        conv_transpose2d_as_conv(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 3, 3), output_padding=1)
     with pytest.raises(ValueError, match="维"):
         trans_conv2d(torch.zeros(1, 3, 3), torch.zeros(3, 3))
 
