@@ -118,6 +118,11 @@ class BenchConfig:
             raise ValueError(f"未知的模式 {self.mode!r}：可选 {', '.join(MODES)}")
         if self.epochs < 1:
             raise ValueError(f"epochs 至少为 1，而不是 {self.epochs}")
+        # None 表示用配方的值；给了就要是正数（0 从前被当成“没给”，悄悄换成配方的值）
+        for name in ("batch_size", "resize", "lr"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} 应为正数（或 None：用配方的值），而不是 {value}")
 
 
 # ---------------------------------------------------------------------------
@@ -365,7 +370,7 @@ def run(config: BenchConfig) -> dict[str, Any]:
     from dlbook.train import fit, init_xavier
 
     recipe = RECIPES[config.model]
-    batch_size = config.batch_size or recipe.batch_size
+    batch_size = config.batch_size if config.batch_size is not None else recipe.batch_size
     lr = config.lr if config.lr is not None else recipe.lr
     resize = config.resize if config.resize is not None else recipe.resize
     device = get_device(config.device)

@@ -182,6 +182,8 @@ def corr2d(
     ph, pw = _non_negative_pair(padding, "padding")
     sh, sw = _positive_pair(stride, "stride")
     kh, kw = K.shape
+    if kh == 0 or kw == 0:
+        raise ValueError(f"卷积核的形状是 {(kh, kw)}：每一维至少要有 1 个元素")
     padded = (X.shape[0] + 2 * ph, X.shape[1] + 2 * pw)
     if kh > padded[0] or kw > padded[1]:
         raise ValueError(

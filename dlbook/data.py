@@ -22,6 +22,7 @@ import functools
 import gzip
 import hashlib
 import math
+import operator
 import os
 import re
 import shutil
@@ -495,10 +496,14 @@ class TensorLoader:
             raise ValueError(f"X 有 {X.shape[0]} 个样本而 y 有 {y.shape[0]} 个，数量必须相同")
         if X.device != y.device:
             raise ValueError(f"X 在 {X.device} 上而 y 在 {y.device} 上，必须在同一设备")
-        if batch_size < 1:
-            raise ValueError(f"batch_size 应为正整数，而不是 {batch_size}")
+        try:
+            size = None if isinstance(batch_size, bool) else operator.index(batch_size)  # NumPy 的整数也行
+        except TypeError:
+            size = None
+        if size is None or size < 1:
+            raise ValueError(f"batch_size 应为正整数，而不是 {batch_size!r}")
         self.X, self.y = X, y
-        self.batch_size = batch_size
+        self.batch_size = size
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.transform = transform

@@ -102,6 +102,8 @@ def ema(xs: Tensor, beta: float, *, bias_correction: bool = False) -> Tensor:
     tensor([1.0000, 1.6667, 2.4286])
     """
     _check_unit_interval("beta", beta)
+    if xs.ndim == 0:
+        raise ValueError("xs 应是一个序列（第 0 维是时间步），而不是零维张量")
     if not xs.is_floating_point():
         xs = xs.to(torch.get_default_dtype())
     out = torch.empty_like(xs)

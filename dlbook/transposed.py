@@ -219,6 +219,8 @@ def zero_insert(X: Tensor, stride: IntOrPair) -> Tensor:
             [3., 0., 4.]])
     """
     sh, sw = _positive_pair(stride, "stride")
+    if X.ndim < 2:
+        raise ValueError(f"zero_insert 在最后两维上插 0，输入至少要是二维的，收到的形状是 {tuple(X.shape)}")
     *lead, H, W = X.shape
     Y = X.new_zeros((*lead, (H - 1) * sh + 1, (W - 1) * sw + 1))
     Y[..., ::sh, ::sw] = X

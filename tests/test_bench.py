@@ -105,7 +105,14 @@ def test_cli_reports_a_failed_run_and_measures_the_other_modes(monkeypatch, caps
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"model": "gpt"}, "未知的模型"), ({"mode": "turbo"}, "未知的模式"), ({"epochs": 0}, "epochs")],
+    [
+        ({"model": "gpt"}, "未知的模型"),
+        ({"mode": "turbo"}, "未知的模式"),
+        ({"epochs": 0}, "epochs"),
+        ({"batch_size": 0}, "batch_size 应为正数"),  # 从前 0 被悄悄换成配方的 256
+        ({"resize": -1}, "resize 应为正数"),
+        ({"lr": 0.0}, "lr 应为正数"),
+    ],
 )
 def test_bench_config_checks_its_fields(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -314,6 +314,7 @@ def test_conv2d_learns_edge_kernel() -> None:
         (lambda: corr2d(torch.ones(1, 3, 3), torch.ones(2, 2)), "二维|2 维"),
         (lambda: corr2d(torch.ones(3, 3), torch.ones(1, 2, 2)), "2 维"),
         (lambda: corr2d(torch.ones(3, 3), torch.ones(4, 2)), "比填充后的输入"),
+        (lambda: corr2d(torch.ones(3, 3), torch.ones(0, 2)), r"卷积核的形状是 \(0, 2\)"),
         (lambda: corr2d(torch.ones(3, 3), torch.ones(4, 4), padding=(1, 0)), "比填充后的输入"),
         (lambda: corr2d(torch.ones(3, 3), torch.ones(2, 2), stride=0), "stride"),
         (lambda: corr2d(torch.ones(3, 3), torch.ones(2, 2), stride=(1, -1)), "stride"),

@@ -109,3 +109,17 @@ def test_a_process_of_another_user_counts_as_alive(monkeypatch):
 
     monkeypatch.setattr(data.os, "kill", kill)
     assert data._alive(1)
+
+
+@pytest.mark.parametrize("batch_size", [0, -1, 2.5, True, "8"])
+def test_batch_size_must_be_a_positive_int_when_the_loader_is_made(batch_size):
+    # 不是整数的批量从前要到遍历时才出错，或者（True）悄悄当成 1
+    with pytest.raises(ValueError, match="batch_size 应为正整数"):
+        TensorLoader(torch.zeros(4, 1), torch.zeros(4), batch_size=batch_size)
+
+
+def test_a_numpy_integer_batch_size_is_fine():
+    import numpy as np
+
+    loader = TensorLoader(torch.zeros(4, 1), torch.zeros(4), batch_size=np.int64(3))
+    assert loader.batch_size == 3 and type(loader.batch_size) is int and len(loader) == 2

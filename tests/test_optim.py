@@ -449,6 +449,8 @@ def test_ema_of_integers_is_not_truncated_and_an_empty_sequence_is_empty():
     assert ints.dtype == torch.get_default_dtype()
     torch.testing.assert_close(ints, ema(torch.tensor([1.0, 2.0, 3.0]), 0.5))
     assert ema(torch.empty(0, 4), 0.9).shape == (0, 4)
+    with pytest.raises(ValueError, match="零维"):
+        ema(torch.tensor(1.0), 0.5)
 
 
 # ---------------------------------------------------------------------------

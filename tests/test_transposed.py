@@ -184,6 +184,8 @@ def test_zero_insert() -> None:
     assert Z.shape == (1, 3, 7)
     assert_close(Z[..., ::2, ::3], X)
     assert Z.sum() == X.sum()
+    with pytest.raises(ValueError, match=r"至少要是二维的.*\(3,\)"):
+        zero_insert(torch.ones(3), 2)
 
 
 def test_trans_conv2d_by_hand() -> None:
