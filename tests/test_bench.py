@@ -438,3 +438,8 @@ def test_break_even_is_compile_time_over_the_saving_and_fits_its_column(compile_
     else:
         steps = max(math.ceil(compile_s / (eager_s - compiled_s)), 1)
         assert text == f"{steps:,} 步"
+
+
+def test_bench_config_takes_small_positive_overrides():
+    config = BenchConfig(batch_size=1, resize=1, lr=0.05)  # 最小的正数也行：0 和负数才不行
+    assert (config.batch_size, config.resize, config.lr) == (1, 1, 0.05)
