@@ -26,7 +26,7 @@ from dlbook.train import fit, init_xavier
 device = dlbook.get_device()
 if device.type == "cuda":
     # float32 矩阵乘法用 TF32 张量核心（各条路径都一样）。不设时，
-    # Inductor 编译时会为此提示一句（至少到 2.10 为止都是一条警告，
+    # Inductor 编译时会为此提示一句（至少到 2.11 为止都是一条警告，
     # 会出现在页面上）。
     torch.set_float32_matmul_precision("high")
 print(environment(device))

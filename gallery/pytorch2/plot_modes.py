@@ -30,7 +30,7 @@ logging.getLogger("torch.utils.cpp_extension").setLevel(logging.ERROR)
 device = dlbook.get_device()
 if device.type == "cuda":
     # float32 矩阵乘法用 TF32 张量核心，即时执行与编译后的代码都一样；
-    # 不设时，Inductor 编译时会为此提示一句（至少到 2.10 为止都是一条警告）。
+    # 不设时，Inductor 编译时会为此提示一句（至少到 2.11 为止都是一条警告）。
     torch.set_float32_matmul_precision("high")
 print(environment(device))
 
