@@ -456,6 +456,17 @@ def fashion_mnist_tensors(
     return X, labels.to(device).long()
 
 
+def _positive_batch_size(batch_size: int) -> int:
+    """``batch_size`` 作为 ``int``；不是正整数（``0``、``2.5``、``True``、``"8"``）时报错。NumPy 的整数也行。"""
+    try:
+        size = None if isinstance(batch_size, bool) else operator.index(batch_size)
+    except TypeError:
+        size = None
+    if size is None or size < 1:
+        raise ValueError(f"batch_size 应为正整数，而不是 {batch_size!r}")
+    return size
+
+
 class TensorLoader:
     """把放在同一设备上的 ``(X, y)`` 切成小批量，比 :class:`~torch.utils.data.DataLoader` 快得多。
 
@@ -496,14 +507,8 @@ class TensorLoader:
             raise ValueError(f"X 有 {X.shape[0]} 个样本而 y 有 {y.shape[0]} 个，数量必须相同")
         if X.device != y.device:
             raise ValueError(f"X 在 {X.device} 上而 y 在 {y.device} 上，必须在同一设备")
-        try:
-            size = None if isinstance(batch_size, bool) else operator.index(batch_size)  # NumPy 的整数也行
-        except TypeError:
-            size = None
-        if size is None or size < 1:
-            raise ValueError(f"batch_size 应为正整数，而不是 {batch_size!r}")
         self.X, self.y = X, y
-        self.batch_size = size
+        self.batch_size = _positive_batch_size(batch_size)
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.transform = transform
@@ -571,8 +576,7 @@ def fashion_mnist_loaders(
     """
     if kind not in ("tensor", "dataloader"):
         raise ValueError(f"kind 应为 'tensor' 或 'dataloader'，而不是 {kind!r}")
-    if batch_size < 1:  # 在读数据、缩放图像之前就检查：224×224 的训练集要十几 GB
-        raise ValueError(f"batch_size 应为正整数，而不是 {batch_size}")
+    _positive_batch_size(batch_size)  # 在读数据、缩放图像之前就检查：224×224 的训练集要十几 GB
     device = torch.device(device) if device is not None else torch.device("cpu")
     data_device = device if kind == "tensor" else torch.device("cpu")
     X_train, y_train = fashion_mnist_tensors(
