@@ -260,9 +260,9 @@ def conv_transpose2d_as_conv(
     oph, opw = _non_negative_pair(output_padding, "output_padding")
     dh, dw = _positive_pair(dilation, "dilation")
     kh, kw = K.shape[2:]
-    for n, k, s, p, op, d in ((X.shape[2], kh, sh, ph, oph, dh), (X.shape[3], kw, sw, pw, opw, dw)):
-        # 只为检查：output_padding 太大、输出边长不是正数时，与 conv_transpose2d 报同样的错
-        conv_transpose_output_size(n, k, stride=s, padding=p, output_padding=op, dilation=d)
+    # 只为检查：output_padding 太大、输出边长不是正数时，与 conv_transpose2d 报同样的错
+    conv_transpose_output_size(X.shape[2], kh, stride=sh, padding=ph, output_padding=oph, dilation=dh)
+    conv_transpose_output_size(X.shape[3], kw, stride=sw, padding=pw, output_padding=opw, dilation=dw)
     qh, qw = dh * (kh - 1) - ph, dw * (kw - 1) - pw  # 每侧补多少；负数表示裁掉
     Z = zero_insert(X, stride)
     Z = F.pad(Z, (qw, qw + opw, qh, qh + oph))  # (左, 右, 上, 下)；F.pad 的负数就是裁剪

@@ -212,6 +212,9 @@ def test_rejects_wrong_shapes() -> None:
     # 写成普通卷积的版本与 conv_transpose2d 做同样的检查，而不是给出一个 6×6 的结果
     with pytest.raises(ValueError, match="output_padding=1 必须小于"):
         conv_transpose2d_as_conv(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 3, 3), output_padding=1)
+    for bad in [(1, 0), (0, 1)]:  # 高、宽各自都要查
+        with pytest.raises(ValueError, match="output_padding=1 必须小于"):
+            conv_transpose2d_as_conv(torch.ones(1, 1, 3, 3), torch.ones(1, 1, 3, 3), output_padding=bad)
     with pytest.raises(ValueError, match="维"):
         trans_conv2d(torch.zeros(1, 3, 3), torch.zeros(3, 3))
 
