@@ -259,12 +259,18 @@ def test_minimax_loss_is_negative_and_wgan_uses_d_steps() -> None:
     assert len(history.step_d_loss) == 6 and len(history.step_g_loss) == 2
 
 
-def test_train_gan_rejects_bad_arguments() -> None:
+def _mlp_pair() -> tuple[MLPGenerator, MLPDiscriminator, dict]:
+    """一对小的多层感知机 GAN，以及 train_gan 要的两个优化器（关键字参数）。"""
     G, D = MLPGenerator(), MLPDiscriminator()
     opts = dict(
         g_optimizer=torch.optim.SGD(G.parameters(), lr=0.1),
         d_optimizer=torch.optim.SGD(D.parameters(), lr=0.1),
     )
+    return G, D, opts
+
+
+def test_train_gan_rejects_bad_arguments() -> None:
+    G, D, opts = _mlp_pair()
     with pytest.raises(ValueError, match="loss"):
         train_gan(G, D, [torch.zeros(4, 2)], epochs=1, loss="hinge", **opts)
     with pytest.raises(ValueError, match="epochs"):
@@ -278,11 +284,7 @@ def test_train_gan_rejects_bad_arguments() -> None:
 
 
 def test_train_gan_refuses_a_discriminator_that_is_not_one_logit_per_sample() -> None:
-    G, D = MLPGenerator(), MLPDiscriminator()
-    opts = dict(
-        g_optimizer=torch.optim.SGD(G.parameters(), lr=0.1),
-        d_optimizer=torch.optim.SGD(D.parameters(), lr=0.1),
-    )
+    G, D, opts = _mlp_pair()
     with pytest.raises(ValueError, match=r"判别器应对 4 个样本各输出一个数.*\(4, 2\)"):
         train_gan(G, nn.Linear(2, 2), [torch.zeros(4, 2)], epochs=1, **opts)
     # DCGAN 的判别器按 32×32 搭建，喂进 64×64 的图像时每张图给出 25 个数
@@ -296,11 +298,7 @@ def test_train_gan_refuses_a_discriminator_that_is_not_one_logit_per_sample() ->
 
 
 def test_train_gan_refuses_data_it_can_walk_only_once_when_there_are_more_epochs() -> None:
-    G, D = MLPGenerator(), MLPDiscriminator()
-    opts = dict(
-        g_optimizer=torch.optim.SGD(G.parameters(), lr=0.1),
-        d_optimizer=torch.optim.SGD(D.parameters(), lr=0.1),
-    )
+    G, D, opts = _mlp_pair()
     with pytest.raises(ValueError, match="data 只能遍历一次"):
         train_gan(G, D, iter([torch.zeros(4, 2)]), epochs=2, **opts)
     assert train_gan(G, D, iter([torch.zeros(4, 2)]), epochs=1, **opts).epoch == [1]  # 一轮就够了
