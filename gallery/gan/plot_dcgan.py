@@ -23,6 +23,7 @@ from dlbook.data import TensorLoader, fashion_mnist_tensors
 from dlbook.gan import generate, train_gan
 from dlbook.models.dcgan import Discriminator, Generator
 from dlbook.plot import show
+from dlbook.train import keep_modes
 
 dlbook.seed_everything(0)
 # quick 的网络很小，CPU 上单线程反而快
@@ -60,11 +61,10 @@ def layer_shapes(model: torch.nn.Module, x: torch.Tensor) -> None:
         for name, module in model.named_children()
         if name not in ("relu", "lrelu")
     ]
-    was_training = model.training
-    model.eval()  # 评估模式：这次前向不改动批量归一化的滑动统计量
-    with torch.no_grad():
+    # 评估模式：这次前向不改动批量归一化的滑动统计量；之后各层恢复原来的模式
+    with keep_modes(model), torch.no_grad():
+        model.eval()
         model(x)
-    model.train(was_training)
     for h in hooks:
         h.remove()
     print(f"  参数 {sum(p.numel() for p in model.parameters()):,} 个")
